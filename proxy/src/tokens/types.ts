@@ -1,0 +1,32 @@
+/**
+ * The contract every token resolver implements (file, JWT, oVirt ticket, HTTP lookup).
+ *
+ * Several resolvers may be configured; they are asked in order and the first one that
+ * *recognises* the token answers. "Recognises" matters: a JWT resolver must not claim a
+ * websockify file token, but once it has recognised a JWT whose signature or expiry is
+ * wrong it must refuse, not pass the token on to the next resolver.
+ */
+
+/** Where a session is relayed to. */
+export interface Target {
+  host: string;
+  port: number;
+  /** Speak TLS to the target (oVirt tickets' `ssl_target`, or `--target-tls`). */
+  tls?: boolean;
+}
+
+export type Resolution =
+  /** The token is valid and names this target. */
+  | { kind: 'target'; target: Target }
+  /** Not a token this resolver understands; ask the next one. */
+  | { kind: 'unknown' }
+  /** Recognised but not acceptable (bad signature, expired, replayed, lookup failed). */
+  | { kind: 'refused'; reason: string };
+
+export interface TokenResolver {
+  /** Label for `wsgate_token_resolutions_total{resolver}`: file, jwt, ovirt, http. */
+  readonly name: string;
+  resolve(token: string): Resolution | Promise<Resolution>;
+  /** Stop file watchers, timers, caches. */
+  close?(): void;
+}
