@@ -1,0 +1,85 @@
+/**
+ * `--workers N`: N processes share the listening port (node:cluster). The primary
+ * serves /metrics (aggregated across workers by prom-client's AggregatorRegistry),
+ * /healthz and /readyz, restarts crashed workers, and on SIGTERM tells every worker to
+ * drain and exits once they have.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
+import type { ProxyConfig } from './config/types.js';
+import { startHealthServer } from './health.js';
+import { startProxy } from './proxy.js';
+import { parseListen } from './util/address.js';
+
+type Message = { type: 'wsgate:ready'; address: unknown } | { type: 'wsgate:drain' };
+
+export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<number> {
+  const aggregator = new AggregatorRegistry();
+  const ready = new Set<number>();
+  let draining = false;
+
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('message', (msg: Message) => {
+      if (msg.type === 'wsgate:ready') {
+        ready.add(worker.id);
+        if (ready.size === 1) logger.info({ listen: msg.address, workers: config.workers }, 'proxy listening');
+      }
+    });
+    return worker;
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    ready.delete(worker.id);
+    if (draining) return;
+    logger.error({ worker: worker.id, code, signal }, 'worker exited; starting another');
+    fork();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+
+  const health =
+    config.metricsListen === ''
+      ? undefined
+      : await startHealthServer(parseListen(config.metricsListen), {
+          ready: () => !draining && ready.size === config.workers,
+          metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+        });
+
+  return new Promise((resolve) => {
+    const drain = () => {
+      if (draining) return;
+      draining = true;
+      logger.info({ workers: Object.keys(cluster.workers ?? {}).length }, 'draining workers');
+      for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'wsgate:drain' } satisfies Message);
+      const check = setInterval(() => {
+        if (Object.keys(cluster.workers ?? {}).length > 0) return;
+        clearInterval(check);
+        health?.server.close();
+        resolve(0);
+      }, 50);
+    };
+    process.on('SIGTERM', drain);
+    process.on('SIGINT', drain);
+  });
+}
+
+export async function runWorker(config: ProxyConfig, logger: Logger): Promise<number> {
+  const proxy = await startProxy(config, { logger, serveMetrics: false });
+  AggregatorRegistry.setRegistries([proxy.metrics.registry]);
+  new AggregatorRegistry(); // installs the worker's answer to the primary's metrics requests
+  process.send?.({ type: 'wsgate:ready', address: proxy.address } satisfies Message);
+  return new Promise((resolve) => {
+    let draining = false;
+    const drain = () => {
+      if (draining) return;
+      draining = true;
+      void proxy.drain().then(() => resolve(0));
+    };
+    process.on('message', (msg: Message) => msg.type === 'wsgate:drain' && drain());
+    // A terminal's Ctrl-C reaches the whole process group; drain the same way.
+    process.on('SIGINT', drain);
+    process.on('SIGTERM', drain);
+  });
+}
+
+export const isWorker = (): boolean => cluster.isWorker;

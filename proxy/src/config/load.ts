@@ -1,0 +1,194 @@
+/**
+ * Merges defaults, the YAML config file, `WSGATE_*` variables and flags (in rising
+ * precedence) into one frozen, validated ProxyConfig. Every problem is a ConfigError
+ * that names the flag, variable or key, so the CLI can exit 2 with a useful message.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from '../util/duration.js';
+import { parseHostPort, parseListen } from '../util/address.js';
+import { SETTINGS, envName, type Setting } from './flags.js';
+import type { ProxyConfig } from './types.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadOptions {
+  argv: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /** Injected for tests. */
+  readFile?: (path: string) => string;
+}
+
+export interface Loaded {
+  config: Readonly<ProxyConfig>;
+  help: boolean;
+}
+
+type Source = { describe: (s: Setting) => string };
+const FLAG: Source = { describe: (s) => `--${s.flag}` };
+const ENV: Source = { describe: (s) => envName(s) };
+const FILE: Source = { describe: (s) => `config key "${s.key}"` };
+
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+function coerce(setting: Setting, raw: unknown, from: Source): unknown {
+  const where = from.describe(setting);
+  const fail = (why: string): never => {
+    throw new ConfigError(`${where}: ${why}`);
+  };
+  switch (setting.kind) {
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      if (typeof raw === 'string' && /^(true|1|yes)$/i.test(raw)) return true;
+      if (typeof raw === 'string' && /^(false|0|no)$/i.test(raw)) return false;
+      return fail(`"${String(raw)}" is not true or false`);
+    case 'list':
+      if (Array.isArray(raw)) return raw.map(String);
+      if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return fail('expected a list');
+    case 'string':
+      if (typeof raw !== 'string' && typeof raw !== 'number') return fail('expected a string');
+      if (setting.choices && !setting.choices.includes(String(raw))) {
+        return fail(`"${raw}" is not one of ${setting.choices.join(', ')}`);
+      }
+      return String(raw);
+    case 'int':
+    case 'bytes':
+    case 'duration': {
+      let n: number;
+      if (setting.kind === 'duration') {
+        try {
+          n = parseDuration(typeof raw === 'number' ? raw : String(raw));
+        } catch (e) {
+          return fail((e as Error).message);
+        }
+      } else {
+        const m = /^\s*(\d+)\s*(?:([kmg])(?:i?b)?)?\s*$/i.exec(String(raw));
+        if (!m || (setting.kind === 'int' && m[2])) return fail(`"${String(raw)}" is not a whole number`);
+        n = Number(m[1]) * BYTE_UNITS[(m[2] ?? '').toLowerCase()]!;
+      }
+      if (setting.min !== undefined && n < setting.min) return fail(`must be at least ${setting.min}`);
+      if (setting.max !== undefined && n > setting.max) return fail(`must be at most ${setting.max}`);
+      return n;
+    }
+  }
+}
+
+function readConfigFile(path: string, readFile: (p: string) => string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (e) {
+    throw new ConfigError(`--config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`--config: ${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`--config: ${path} must hold a mapping of settings`);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function parseFlags(argv: readonly string[]) {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    config: { type: 'string' },
+    help: { type: 'boolean' },
+  };
+  for (const s of SETTINGS) {
+    const spec = { type: s.kind === 'bool' ? 'boolean' : 'string', multiple: s.kind === 'list' } as const;
+    options[s.flag] = spec;
+    for (const alias of s.aliases ?? []) options[alias] = spec;
+  }
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true, allowNegative: true });
+  } catch (e) {
+    // parseArgs' messages already quote the flag ("Unknown option '--x'"); keep them.
+    throw new ConfigError((e as Error).message.split('. ')[0]!);
+  }
+}
+
+/** Builds the effective configuration; see the module comment for precedence. */
+export function loadConfig({ argv, env = process.env, readFile }: LoadOptions): Loaded {
+  const read = readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+  const { values, positionals } = parseFlags(argv);
+  if (values.help) return { config: Object.freeze({} as ProxyConfig), help: true };
+
+  const merged: Record<string, unknown> = {};
+  for (const s of SETTINGS) if (s.default !== undefined) merged[s.key] = s.default;
+
+  const configPath = (values.config as string | undefined) ?? env.WSGATE_CONFIG;
+  if (configPath) {
+    const doc = readConfigFile(configPath, read);
+    for (const [key, raw] of Object.entries(doc)) {
+      const s = SETTINGS.find((x) => x.key === key);
+      if (!s) throw new ConfigError(`--config: unknown key "${key}" in ${configPath}`);
+      merged[key] = coerce(s, raw, FILE);
+    }
+  }
+  for (const s of SETTINGS) {
+    const raw = env[envName(s)];
+    if (raw !== undefined && raw !== '') merged[s.key] = coerce(s, raw, ENV);
+  }
+  for (const s of SETTINGS) {
+    for (const name of [s.flag, ...(s.aliases ?? [])]) {
+      const raw = values[name];
+      if (raw === undefined) continue;
+      merged[s.key] = coerce(s, s.kind === 'list' ? raw : raw, FLAG);
+    }
+  }
+
+  // websockify's positional form: `wsgate proxy [LISTEN] [TARGET]`.
+  if (positionals.length > 2) throw new ConfigError(`unexpected argument "${positionals[2]}"`);
+  if (positionals[0] !== undefined) merged.listen = positionals[0];
+  if (positionals[1] !== undefined) merged.target = positionals[1];
+
+  validate(merged as unknown as ProxyConfig);
+  return { config: Object.freeze(merged as unknown as ProxyConfig), help: false };
+}
+
+function validate(config: ProxyConfig): void {
+  const check = (what: string, fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      throw new ConfigError(`${what}: ${(e as Error).message}`);
+    }
+  };
+  check('--listen', () => parseListen(config.listen));
+  if (config.metricsListen !== '') check('--metrics-listen', () => parseListen(config.metricsListen));
+  if (config.target !== undefined) check('target', () => parseHostPort(config.target!));
+  if (config.target === undefined && config.tokenFile === undefined) {
+    throw new ConfigError(
+      'no token source: give --token-file FILE, or a target as in "wsgate proxy LISTEN TARGET"',
+    );
+  }
+  if (config.target !== undefined && config.tokenFile !== undefined) {
+    throw new ConfigError('--token-file and a single target exclude each other');
+  }
+}
+
+/** `wsgate proxy --help` text, generated from the settings table. */
+export function helpText(): string {
+  const lines = [
+    'Usage: wsgate proxy [options] [LISTEN [TARGET]]',
+    '',
+    'Every flag --foo-bar may also come from WSGATE_FOO_BAR or key fooBar in --config FILE',
+    '(precedence: flag > environment > file). Durations: 500ms, 10s, 15m, 2h.',
+    '',
+    '  --config FILE'.padEnd(34) + 'YAML file of settings',
+  ];
+  for (const s of SETTINGS) {
+    const left = `  --${s.flag}${s.metavar ? ' ' + s.metavar : s.kind === 'bool' ? '' : ' ' + s.kind.toUpperCase()}`;
+    const def = s.default !== undefined ? ` (default ${JSON.stringify(s.default)})` : '';
+    lines.push(left.padEnd(34) + s.help + def);
+  }
+  return lines.join('\n') + '\n';
+}

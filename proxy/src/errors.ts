@@ -1,0 +1,54 @@
+/**
+ * The proxy's one catalogue of refusals and closes. Before the upgrade a refusal is an
+ * HTTP status; after it, a WebSocket close code. `result` is the label counted in
+ * `wsgate_connections_total{result}`, so every failure lands in exactly one bucket.
+ */
+
+export type ConnectionResult =
+  | 'ok'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'bad_request'
+  | 'draining';
+
+export interface Refusal {
+  code: string;
+  status: number;
+  result: ConnectionResult;
+  message: string;
+}
+
+function refusal(code: string, status: number, result: ConnectionResult, message: string): Refusal {
+  return Object.freeze({ code, status, result, message });
+}
+
+export const REFUSALS = {
+  notWebSocket: refusal('PROXY_ERR_NOT_WEBSOCKET', 426, 'bad_request', 'WebSocket upgrade required'),
+  badMethod: refusal('PROXY_ERR_BAD_METHOD', 405, 'bad_request', 'WebSocket upgrades use GET'),
+  badKey: refusal('PROXY_ERR_BAD_KEY', 400, 'bad_request', 'Missing or invalid Sec-WebSocket-Key'),
+  badVersion: refusal('PROXY_ERR_BAD_VERSION', 400, 'bad_request', 'Unsupported Sec-WebSocket-Version'),
+  badProtocol: refusal('PROXY_ERR_BAD_PROTOCOL', 400, 'bad_request', 'Invalid Sec-WebSocket-Protocol'),
+  noToken: refusal('PROXY_ERR_NO_TOKEN', 401, 'unauthorized', 'No token in query, cookie, path or subprotocol'),
+  unknownToken: refusal('PROXY_ERR_UNKNOWN_TOKEN', 401, 'unauthorized', 'Unknown token'),
+  tokenRefused: refusal('PROXY_ERR_TOKEN_REFUSED', 401, 'unauthorized', 'Token refused'),
+  targetForbidden: refusal('PROXY_ERR_TARGET_FORBIDDEN', 403, 'forbidden', 'Target not allowed'),
+  originForbidden: refusal('PROXY_ERR_ORIGIN_FORBIDDEN', 403, 'forbidden', 'Origin not allowed'),
+  tooManyConnections: refusal('PROXY_ERR_TOO_MANY', 503, 'rate_limited', 'Too many connections'),
+  rateLimited: refusal('PROXY_ERR_RATE_LIMITED', 429, 'rate_limited', 'Too many handshakes'),
+  targetRefused: refusal('PROXY_ERR_TARGET_REFUSED', 502, 'upstream_error', 'Target refused the connection'),
+  targetTimeout: refusal('PROXY_ERR_TARGET_TIMEOUT', 502, 'upstream_error', 'Target connect timed out'),
+  targetUnreachable: refusal('PROXY_ERR_TARGET_UNREACHABLE', 502, 'upstream_error', 'Target unreachable'),
+  draining: refusal('PROXY_ERR_DRAINING', 503, 'draining', 'Proxy is shutting down'),
+} as const;
+
+/** WebSocket close codes (RFC 6455 §7.4.1) with the reasons sent to the client. */
+export const CLOSES = {
+  targetClosed: { code: 1000, reason: 'target closed the connection' },
+  shutdown: { code: 1001, reason: 'proxy shutting down' },
+  idle: { code: 1008, reason: 'idle timeout' },
+  maxSession: { code: 1008, reason: 'maximum session length reached' },
+  tooBig: { code: 1009, reason: 'message too big' },
+  targetError: { code: 1011, reason: 'target connection error' },
+} as const;

@@ -1,0 +1,51 @@
+/**
+ * Checks on the raw upgrade request made before any token lookup or target connect,
+ * so malformed handshakes are answered with a precise 4xx and cost nothing else.
+ * The rules are RFC 6455 §4.2.1's, as `ws` applies them, restated here so the
+ * refusal can be counted and logged with our catalogue's code.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { REFUSALS, type Refusal } from './errors.js';
+
+const KEY = /^[+/0-9A-Za-z]{22}==$/;
+const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function checkHandshake(req: IncomingMessage): Refusal | undefined {
+  if (req.method !== 'GET') return REFUSALS.badMethod;
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') return REFUSALS.notWebSocket;
+  if (!KEY.test(req.headers['sec-websocket-key'] ?? '')) return REFUSALS.badKey;
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') return REFUSALS.badVersion;
+  const protocols = req.headers['sec-websocket-protocol'];
+  if (protocols !== undefined) {
+    const seen = new Set<string>();
+    for (const p of protocols.split(',')) {
+      const name = p.trim();
+      if (!TOKEN_CHARS.test(name) || seen.has(name)) return REFUSALS.badProtocol;
+      seen.add(name);
+    }
+  }
+  return undefined;
+}
+
+/** Writes a plain-text HTTP error on a socket that never became a WebSocket, then closes it. */
+export function writeRefusal(socket: Duplex, refusal: Refusal, detail?: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = (detail ? `${refusal.message}: ${detail}` : refusal.message) + '\n';
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Wsgate-Error: ${refusal.code}\r\n` +
+      (refusal.status === 426 ? 'Upgrade: websocket\r\n' : '') +
+      '\r\n' +
+      body,
+  );
+}
