@@ -45,6 +45,8 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
           metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
         });
 
+  if (health) logger.info({ listen: health.address }, 'metrics listening');
+
   return new Promise((resolve) => {
     const drain = () => {
       if (draining) return;

@@ -82,6 +82,7 @@ export async function startProxy(config: ProxyConfig, { logger, serveMetrics = t
     });
     health = started.server;
     metricsAddress = started.address;
+    logger.info({ listen: metricsAddress }, 'metrics listening');
   }
 
   const closeRest = async () => {

@@ -1,0 +1,246 @@
+/**
+ * Signed tickets as compact JWS (JWT) with claims `host`, `port` and optionally `tls`,
+ * verified with `jose` against a key file that is reloaded when it changes.
+ *
+ * Recognition is structural: three base64url parts whose first decodes to a JSON
+ * header with an `alg`. Anything else is left to the next resolver; once recognised,
+ * every failure is a refusal so a forged ticket can never fall through to a token file.
+ */
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { KeyFile, type KeyFileEvents } from './key-file.js';
+import {
+  DEFAULT_ALGORITHMS,
+  DEFAULT_SECRET_ALGORITHMS,
+  allSecret,
+  checkAlgorithms,
+  checkKeysFit,
+  keyFitsAlgorithm,
+  parseVerificationKeys,
+  type KeyEntry,
+} from './keys.js';
+import { targetFrom } from './target.js';
+import type { Resolution, TokenResolver } from './types.js';
+
+export interface JwtResolverOptions extends KeyFileEvents {
+  /** `--jwt-key`: PEM (public key, certificate or private key), JWK, JWKS, or a raw secret. */
+  keyFile: string;
+  /**
+   * `--jwt-algorithms`. Default RS256, ES256, EdDSA; HS256 when the key file is a
+   * shared secret. HS* is only ever accepted with a shared secret.
+   */
+  algorithms?: readonly string[];
+  /** `--jwt-audience`: required `aud`. Default: not checked. */
+  audience?: string;
+  /** `--jwt-issuer`: required `iss`. Default: not checked. */
+  issuer?: string;
+  /** `--jwt-allow-no-exp`: accept tickets without `exp`. Default false. */
+  allowNoExp?: boolean;
+  /** `--jwt-single-use`: require `jti` and refuse a `jti` seen before its expiry. Default false. */
+  singleUse?: boolean;
+  /** Clock skew allowed on `exp` and `nbf`, in seconds. Default 5. */
+  leewaySeconds?: number;
+  /** Most `jti`s remembered at once; beyond it new single-use tickets are refused. Default 100 000. */
+  maxReplayEntries?: number;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+  /** Watch the key file. Default true. */
+  watch?: boolean;
+}
+
+const DEFAULTS = {
+  leewaySeconds: 5,
+  maxReplayEntries: 100_000,
+  allowNoExp: false,
+  singleUse: false,
+  watch: true,
+};
+
+const UNKNOWN: Resolution = Object.freeze({ kind: 'unknown' });
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+function refused(reason: string): Resolution {
+  return { kind: 'refused', reason };
+}
+
+/** The protected header if `token` is shaped like a compact JWS, else undefined. */
+export function jwsHeader(token: string): Record<string, unknown> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts[0] === '' || !parts.every((p) => B64URL.test(p))) {
+    return undefined;
+  }
+  try {
+    const header: unknown = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
+    if (typeof (header as { alg?: unknown }).alg !== 'string') return undefined;
+    return header as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A reason for a jose failure that happened after the signature checked out (or before). */
+function reasonFor(e: unknown): string {
+  if (e instanceof errors.JWTExpired) return 'ticket expired';
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.claim === 'nbf') return 'ticket not yet valid';
+    if (e.claim === 'exp' && e.reason === 'missing') return 'ticket has no expiry';
+    if (e.claim === 'aud') return 'audience mismatch';
+    if (e.claim === 'iss') return 'issuer mismatch';
+    return `claim "${e.claim}" ${e.reason === 'missing' ? 'missing' : 'invalid'}`;
+  }
+  if (e instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  if (e instanceof errors.JOSENotSupported) return 'ticket uses an unsupported feature';
+  return 'ticket malformed';
+}
+
+/** `jti`s of used single-use tickets, each kept until its ticket could no longer be valid. */
+class ReplayCache {
+  readonly #seen = new Map<string, number>();
+  #nextSweep = 0;
+
+  constructor(readonly max: number) {}
+
+  /** Records `jti` until `untilMs`; false if it was already there (a replay) or the cache is full. */
+  add(jti: string, untilMs: number, nowMs: number): 'ok' | 'replay' | 'full' {
+    const until = this.#seen.get(jti);
+    if (until !== undefined && until >= nowMs) return 'replay';
+    if (nowMs >= this.#nextSweep || this.#seen.size >= this.max) {
+      for (const [k, v] of this.#seen) if (v < nowMs) this.#seen.delete(k);
+      this.#nextSweep = nowMs + 10_000;
+    }
+    // Failing closed: evicting a live entry would let that ticket be replayed.
+    if (this.#seen.size >= this.max) return 'full';
+    this.#seen.set(jti, untilMs);
+    return 'ok';
+  }
+
+  get size(): number {
+    return this.#seen.size;
+  }
+
+  clear(): void {
+    this.#seen.clear();
+  }
+}
+
+/** Resolves JWT tickets; see {@link createJwtResolver}. */
+export class JwtResolver implements TokenResolver {
+  readonly name = 'jwt';
+  /** The effective allow-list. */
+  readonly algorithms: readonly string[];
+  readonly #keys: KeyFile<KeyEntry[]>;
+  readonly #opts: JwtResolverOptions & typeof DEFAULTS;
+  readonly #now: () => number;
+  readonly #replay: ReplayCache;
+
+  constructor(options: JwtResolverOptions) {
+    const opts = { ...DEFAULTS, ...stripUndefined(options) };
+    if (!Number.isFinite(opts.leewaySeconds) || opts.leewaySeconds < 0) {
+      throw new RangeError('jwt leeway must be a non-negative number of seconds');
+    }
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+    this.#replay = new ReplayCache(opts.maxReplayEntries);
+    if (opts.algorithms) checkAlgorithms(opts.algorithms);
+    let algorithms = opts.algorithms;
+    const parse = (content: Buffer): KeyEntry[] => {
+      const keys = parseVerificationKeys(content);
+      // The first load fixes the default list; reloads must fit it, not change it.
+      algorithms ??= allSecret(keys) ? DEFAULT_SECRET_ALGORITHMS : DEFAULT_ALGORITHMS;
+      checkKeysFit(keys, algorithms);
+      return keys;
+    };
+    try {
+      this.#keys = new KeyFile({
+        path: opts.keyFile,
+        parse,
+        watch: opts.watch,
+        onReload: opts.onReload,
+        onReloadError: opts.onReloadError,
+      });
+    } catch (e) {
+      throw new TypeError(`jwtKey: ${(e as Error).message}`, { cause: e });
+    }
+    this.algorithms = Object.freeze([...algorithms!]);
+  }
+
+  async resolve(token: string): Promise<Resolution> {
+    const header = jwsHeader(token);
+    if (!header) return UNKNOWN;
+    const alg = header.alg as string;
+    if (!this.algorithms.includes(alg)) return refused('algorithm not allowed');
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+    const candidates = this.#keys.value.filter(
+      (k) =>
+        (kid === undefined || k.kid === undefined || k.kid === kid) &&
+        (k.alg === undefined || k.alg === alg) &&
+        keyFitsAlgorithm(k.key, alg),
+    );
+    if (candidates.length === 0) return refused('no key for this ticket');
+    const nowMs = this.#now();
+    for (const { key } of candidates) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          algorithms: [...this.algorithms],
+          audience: this.#opts.audience,
+          issuer: this.#opts.issuer,
+          clockTolerance: this.#opts.leewaySeconds,
+          currentDate: new Date(nowMs),
+          requiredClaims: this.#opts.allowNoExp ? [] : ['exp'],
+        }));
+      } catch (e) {
+        // Another key of a JWKS may still match; a key jose finds unusable is no match either.
+        if (e instanceof errors.JWSSignatureVerificationFailed || e instanceof TypeError) continue;
+        return refused(reasonFor(e));
+      }
+      return this.#accept(payload, nowMs);
+    }
+    return refused('signature invalid');
+  }
+
+  #accept(payload: JWTPayload, nowMs: number): Resolution {
+    const target = targetFrom(payload.host, payload.port, payload.tls);
+    if (typeof target === 'string') return refused(target);
+    if (this.#opts.singleUse) {
+      const { jti, exp } = payload;
+      if (typeof jti !== 'string' || jti === '' || jti.length > 256) {
+        return refused('single-use ticket has no jti');
+      }
+      // Without exp the jti would have to be remembered forever.
+      if (typeof exp !== 'number') return refused('single-use ticket has no expiry');
+      const until = (exp + this.#opts.leewaySeconds) * 1000;
+      const added = this.#replay.add(jti, until, nowMs);
+      if (added === 'replay') return refused('ticket already used');
+      if (added === 'full') return refused('too many single-use tickets outstanding');
+    }
+    return { kind: 'target', target };
+  }
+
+  /** Re-checks the key file now (the watcher does this on its own). */
+  reloadKeys(): 'unchanged' | 'reloaded' | 'error' {
+    return this.#keys.check();
+  }
+
+  /** Number of remembered `jti`s (for tests and metrics). */
+  get replayEntries(): number {
+    return this.#replay.size;
+  }
+
+  close(): void {
+    this.#keys.close();
+    this.#replay.clear();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Creates the `jwt` resolver. Reads the key file now and throws a TypeError/RangeError
+ * naming `jwtKey` or `jwtAlgorithms` if it or the allow-list is unusable.
+ */
+export function createJwtResolver(options: JwtResolverOptions): JwtResolver {
+  return new JwtResolver(options);
+}

@@ -1,0 +1,116 @@
+/** Starts the proxy in-process for tests, with logs captured as parsed JSON lines. */
+import { Writable } from 'node:stream';
+import { WebSocket, type ClientOptions } from 'ws';
+import { loadConfig } from '../../proxy/src/config/load.js';
+import { createLogger } from '../../proxy/src/log.js';
+import { startProxy, type RunningProxy } from '../../proxy/src/proxy.js';
+
+export interface TestProxy extends RunningProxy {
+  logs: Record<string, unknown>[];
+  url(path?: string): string;
+  metricsUrl(path: string): string;
+}
+
+/** `flags` are `wsgate proxy` flags; listen and metrics default to free loopback ports. */
+export async function startTestProxy(flags: string[]): Promise<TestProxy> {
+  const { config } = loadConfig({
+    argv: ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--log-level', 'debug', ...flags],
+    env: {},
+  });
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      cb();
+    },
+  });
+  const running = await startProxy(config, { logger: createLogger(config.logLevel, sink) });
+  return Object.assign(running, {
+    logs,
+    url: (path = '/') => `ws://127.0.0.1:${running.address.port}${path}`,
+    metricsUrl: (path: string) => `http://127.0.0.1:${running.metricsAddress!.port}${path}`,
+  });
+}
+
+export type Opened = { ws: WebSocket; protocol: string };
+
+/** Opens a client; resolves when open, rejects with the HTTP status on refusal. */
+export function openClient(url: string, protocols?: string | string[], options: ClientOptions = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
+    // Messages can arrive in the same tick as 'open' (a VNC greeting): queue them.
+    const queue: Buffer[] = [];
+    inbox.set(ws, queue);
+    ws.on('message', (data: Buffer) => queue.push(data));
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body, headers: res.headers })),
+      );
+    });
+    ws.once('error', reject);
+  });
+}
+
+/** Resolves with [code, reason] when the client sees the close. */
+export function closed(ws: WebSocket): Promise<[number, string]> {
+  return new Promise((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+}
+
+const inbox = new WeakMap<WebSocket, Buffer[]>();
+
+/**
+ * Takes exactly `bytes` bytes of received payload (messages queued since open first),
+ * waiting at most `timeoutMs`. Leftover bytes stay queued for the next call.
+ */
+export function receive(ws: WebSocket, bytes: number, timeoutMs = 10_000): Promise<Buffer> {
+  const queue = inbox.get(ws)!;
+  return new Promise((resolve, reject) => {
+    const take = () => {
+      const have = queue.reduce((n, b) => n + b.length, 0);
+      if (have < bytes) return false;
+      const all = Buffer.concat(queue.splice(0));
+      if (all.length > bytes) queue.push(all.subarray(bytes));
+      resolve(all.subarray(0, bytes));
+      return true;
+    };
+    if (take()) return;
+    const timer = setTimeout(() => {
+      ws.off('message', onMessage);
+      reject(new Error(`received ${queue.reduce((n, b) => n + b.length, 0)} of ${bytes} bytes`));
+    }, timeoutMs);
+    // Registered after the queueing listener, so the queue already holds this message.
+    const onMessage = () => {
+      if (take()) {
+        clearTimeout(timer);
+        ws.off('message', onMessage);
+      }
+    };
+    ws.on('message', onMessage);
+  });
+}
+
+/** Polls `fn` until it returns truthy, at most `timeoutMs`. */
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Reads one sample from the Prometheus text exposition. */
+export async function metricValue(url: string, name: string, labels = ''): Promise<number | undefined> {
+  const text = await (await fetch(url)).text();
+  const re = new RegExp(`^${name}${labels ? `\\{${labels.replace(/[{}]/g, '')}\\}` : ''} (\\S+)$`, 'm');
+  const m = re.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
