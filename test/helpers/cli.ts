@@ -1,0 +1,87 @@
+/** Runs the real `wsgate` executable (bin/wsgate.js under this Node) as a subprocess. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const WSGATE = fileURLToPath(new URL('../../../bin/wsgate.js', import.meta.url));
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs to completion (bounded by `timeoutMs`, then killed). */
+export function runWsgate(args: string[], timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [WSGATE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface Daemon {
+  child: ChildProcess;
+  logs: Record<string, unknown>[];
+  /** Resolves with the first log line matching `pred` (bounded). */
+  waitFor(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<number | null>;
+  stderr(): string;
+}
+
+/** Starts a long-running command and parses its JSON log lines from stdout. */
+export function startWsgate(args: string[]): Daemon {
+  const child = spawn(process.execPath, [WSGATE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let partial = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const text of lines) {
+      if (!text.trim()) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      logs.push(line);
+      for (const w of [...waiters]) {
+        if (w.pred(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Never leave a test's daemon behind, whatever happens to the test.
+  process.once('exit', () => child.kill('SIGKILL'));
+  return {
+    child,
+    logs,
+    exited,
+    stderr: () => err,
+    waitFor(pred, timeoutMs = 10_000) {
+      const found = logs.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching log line; stderr: ${err}`)), timeoutMs);
+        waiters.push({
+          pred,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
+      });
+    },
+  };
+}
+
+/** The port from a `proxy listening` / `metrics listening` line. */
+export const portOf = (line: Record<string, unknown>) => (line.listen as { port: number }).port;

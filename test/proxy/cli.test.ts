@@ -1,0 +1,95 @@
+/** The `wsgate` executable as users run it: exit codes, websockify mode, SIGTERM, workers. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { portOf, runWsgate, startWsgate } from '../helpers/cli.js';
+import { closed, eventually, metricValue, openClient, receive } from '../helpers/proxy.js';
+import { startEchoServer, type TestServer } from '../helpers/servers.js';
+
+let echo: TestServer;
+let tokens: string;
+before(async () => {
+  echo = await startEchoServer();
+  tokens = join(mkdtempSync(join(tmpdir(), 'wsgate-cli-')), 'tokens');
+  writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+});
+after(() => echo.close());
+
+describe('exit codes and messages', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown flag', ['proxy', '--frobnicate'], /--frobnicate/],
+    ['invalid value', ['proxy', '--token-file', 't', '--heartbeat', 'often'], /--heartbeat: "often" is not a duration/],
+    ['unreadable token file', ['proxy', '--token-file', '/nonexistent/tokens'], /--token-file: cannot read .*ENOENT/],
+    ['unknown command', ['proxi'], /unknown command "proxi"/],
+    ['no token source', ['proxy'], /no token source/],
+  ];
+  for (const [name, args, message] of cases) {
+    test(`${name}: exit 2 naming the problem`, async () => {
+      const run = await runWsgate(args);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, message);
+    });
+  }
+
+  test('a port in use: exit 2 naming --listen', async () => {
+    const run = await runWsgate(['proxy', `127.0.0.1:${echo.port}`, `127.0.0.1:${echo.port}`, '--metrics-listen', '']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--listen: cannot listen: EADDRINUSE/);
+  });
+
+  test('proxy --help: exit 0 with the flag reference', async () => {
+    const run = await runWsgate(['proxy', '--help']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /--token-file FILE\|DIR/);
+  });
+});
+
+describe('running proxy', () => {
+  test('websockify single-target mode relays without a token, drains on SIGTERM and exits 0', async () => {
+    const d = startWsgate(['proxy', '127.0.0.1:0', `127.0.0.1:${echo.port}`, '--metrics-listen', '127.0.0.1:0', '--drain-timeout', '600ms']);
+    const port = portOf(await d.waitFor((l) => l.msg === 'proxy listening'));
+    const metricsPort = portOf(await d.waitFor((l) => l.msg === 'metrics listening'));
+    const ws = await openClient(`ws://127.0.0.1:${port}/`);
+    const got = receive(ws, 4);
+    ws.send(Buffer.from('ping'));
+    assert.equal((await got).toString(), 'ping');
+    const wsClosed = closed(ws);
+    d.child.kill('SIGTERM');
+    await eventually(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 503, 3000, 'readyz 503');
+    const [code] = await wsClosed;
+    assert.equal(code, 1001);
+    assert.equal(await d.exited, 0);
+    assert.ok(d.logs.some((l) => l.msg === 'connection closed' && l.closeCode === 1001));
+  });
+
+  test('--workers 2 shares the port and aggregates metrics in the primary', async () => {
+    const d = startWsgate(['proxy', '--listen', '127.0.0.1:0', '--token-file', tokens, '--workers', '2', '--metrics-listen', '127.0.0.1:0', '--drain-timeout', '300ms']);
+    try {
+      const port = portOf(await d.waitFor((l) => l.msg === 'proxy listening'));
+      const metrics = `http://127.0.0.1:${portOf(await d.waitFor((l) => l.msg === 'metrics listening'))}`;
+      await eventually(async () => (await fetch(`${metrics}/readyz`)).status === 200, 10_000, 'all workers ready');
+      const clients = [];
+      for (let i = 0; i < 6; i++) clients.push(await openClient(`ws://127.0.0.1:${port}/?token=echo`));
+      for (const ws of clients) {
+        const got = receive(ws, 100);
+        ws.send(Buffer.alloc(100));
+        await got;
+      }
+      await assert.rejects(openClient(`ws://127.0.0.1:${port}/?token=bad`));
+      const pids = new Set(d.logs.filter((l) => l.msg === 'connection opened').map((l) => l.pid));
+      assert.equal(pids.size, 2, 'sessions were spread over both workers');
+      assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_connections_total', 'result="ok"'), 6);
+      assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_connections_total', 'result="unauthorized"'), 1);
+      assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_connections_active'), 6);
+      assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_bytes_total', 'direction="client_to_target"'), 600);
+      d.child.kill('SIGTERM');
+      const codes = await Promise.all(clients.map(closed));
+      assert.deepEqual(new Set(codes.map(([c]) => c)), new Set([1001]));
+      assert.equal(await d.exited, 0);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,101 @@
+/** Settings: precedence, validation messages that name the setting, websockify forms. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, helpText, loadConfig } from '../../proxy/src/config/load.js';
+import { SETTINGS } from '../../proxy/src/config/flags.js';
+import { formatHostPort, parseHostPort, parseListen } from '../../proxy/src/util/address.js';
+import { parseDuration } from '../../proxy/src/util/duration.js';
+
+const load = (argv: string[], env: Record<string, string> = {}, file?: string) =>
+  loadConfig({ argv, env, readFile: () => file ?? '' }).config;
+
+describe('loadConfig', () => {
+  test('defaults', () => {
+    const c = load(['--token-file', 't']);
+    assert.equal(c.listen, '127.0.0.1:6080');
+    assert.equal(c.metricsListen, '0.0.0.0:9090');
+    assert.equal(c.handshakeTimeout, 10);
+    assert.equal(c.heartbeat, 30);
+    assert.equal(c.workers, 1);
+    assert.equal(c.maxMessageBytes, 16 * 1024 * 1024);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  test('flag > environment > file', () => {
+    const file = 'tokenFile: f\nidleTimeout: 30\nheartbeat: 5\nworkers: 3\n';
+    const env = { WSGATE_IDLE_TIMEOUT: '20s', WSGATE_HEARTBEAT: '7' };
+    const c = load(['--config', 'x.yaml', '--idle-timeout', '10s'], env, file);
+    assert.equal(c.idleTimeout, 10, 'flag wins');
+    assert.equal(c.heartbeat, 7, 'environment beats file');
+    assert.equal(c.workers, 3, 'file beats default');
+    assert.equal(c.tokenFile, 'f');
+  });
+
+  test('WSGATE_CONFIG names the file', () => {
+    assert.equal(load([], { WSGATE_CONFIG: 'c.yaml' }, 'tokenFile: t\n').tokenFile, 't');
+  });
+
+  test('websockify positional forms', () => {
+    const c = load(['127.0.0.1:6080', '10.0.0.5:5900']);
+    assert.equal(c.listen, '127.0.0.1:6080');
+    assert.equal(c.target, '10.0.0.5:5900');
+    assert.equal(load(['6080', '[::1]:5900']).listen, '6080');
+    assert.deepEqual(parseListen('6080'), { host: '0.0.0.0', port: 6080 });
+  });
+
+  test('websockify aliases: --target-config', () => {
+    assert.equal(load(['--target-config', 'tokens.txt']).tokenFile, 'tokens.txt');
+  });
+
+  test('byte sizes and durations with units', () => {
+    const c = load(['--token-file', 't', '--max-message-bytes', '4MiB', '--drain-timeout', '2m', '--heartbeat', '500ms']);
+    assert.equal(c.maxMessageBytes, 4 * 1024 * 1024);
+    assert.equal(c.drainTimeout, 120);
+    assert.equal(c.heartbeat, 0.5);
+  });
+
+  const errors: [string, string[], Record<string, string>, string | undefined, RegExp][] = [
+    ['unknown flag', ['--bogus'], {}, undefined, /--bogus/],
+    ['bad duration', ['--token-file', 't', '--idle-timeout', 'soon'], {}, undefined, /^--idle-timeout: /],
+    ['bad env duration', ['--token-file', 't'], { WSGATE_HEARTBEAT: 'x' }, undefined, /^WSGATE_HEARTBEAT: /],
+    ['workers below 1', ['--token-file', 't', '--workers', '0'], {}, undefined, /^--workers: must be at least 1/],
+    ['bad log level', ['--token-file', 't', '--log-level', 'loud'], {}, undefined, /^--log-level: "loud" is not one of/],
+    ['bad listen', ['--token-file', 't', '--listen', 'nowhere'], {}, undefined, /^--listen: /],
+    ['port out of range', ['--token-file', 't', '--listen', '1.2.3.4:70000'], {}, undefined, /^--listen: .*1-65535/],
+    ['no token source', [], {}, undefined, /no token source/],
+    ['both token file and target', ['--token-file', 't', '127.0.0.1:1', 'h:2'], {}, undefined, /exclude each other/],
+    ['unknown file key', ['--config', 'c'], {}, 'tokenFile: t\nlisten_port: 1\n', /unknown key "listen_port"/],
+    ['file value of wrong type', ['--config', 'c'], {}, 'tokenFile: t\nworkers: many\n', /config key "workers"/],
+    ['file not a mapping', ['--config', 'c'], {}, '- a\n', /mapping/],
+    ['too many positionals', ['a:1', 'b:2', 'c:3'], {}, undefined, /unexpected argument "c:3"/],
+  ];
+  for (const [name, argv, env, file, message] of errors) {
+    test(`rejects: ${name}`, () => {
+      assert.throws(() => load(argv, env, file), (e: Error) => e instanceof ConfigError && message.test(e.message));
+    });
+  }
+
+  test('--help lists every setting', () => {
+    const help = helpText();
+    for (const s of SETTINGS) assert.ok(help.includes(`--${s.flag}`), s.flag);
+  });
+});
+
+describe('addresses and durations', () => {
+  test('parseHostPort', () => {
+    assert.deepEqual(parseHostPort('h:1'), { host: 'h', port: 1 });
+    assert.deepEqual(parseHostPort('[::1]:5900'), { host: '::1', port: 5900 });
+    assert.equal(formatHostPort({ host: '::1', port: 5900 }), '[::1]:5900');
+    for (const bad of ['h', ':1', 'h:0', 'h:x', '[::1]5900', '::1:5900']) {
+      assert.throws(() => parseHostPort(bad), RangeError, bad);
+    }
+  });
+  test('parseDuration', () => {
+    assert.equal(parseDuration('1500ms'), 1.5);
+    assert.equal(parseDuration('2h'), 7200);
+    assert.equal(parseDuration('10'), 10);
+    assert.equal(parseDuration(3), 3);
+    assert.throws(() => parseDuration('-1s'), RangeError);
+    assert.throws(() => parseDuration('1 week'), RangeError);
+  });
+});
