@@ -1,0 +1,351 @@
+/**
+ * The load generator, run in the bench process: one connection interface over a plain
+ * `net` socket (raw TCP, straight to the echo target) and a `ws` client (through
+ * wsgate or websockify), and the measurements built on it. Every loop is bounded by a
+ * deadline and a count.
+ */
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { WebSocket } from 'ws';
+
+export interface Conn {
+  /** Called with the byte count of every chunk or message received. */
+  onData: (bytes: number) => void;
+  send(data: Buffer): void;
+  /** Graceful close (FIN, or the WebSocket close handshake); resolves when closed. */
+  close(timeoutMs: number): Promise<void>;
+  destroy(): void;
+}
+
+export interface Transport {
+  name: string;
+  connect(timeoutMs: number): Promise<Conn>;
+}
+
+const noop = () => {};
+
+class TcpConn implements Conn {
+  onData: (bytes: number) => void = noop;
+  private closed: Promise<void>;
+  constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk.length));
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+  send(data: Buffer): void {
+    this.socket.write(data);
+  }
+  close(timeoutMs: number): Promise<void> {
+    this.socket.end();
+    return withTimeout(this.closed, timeoutMs, () => this.socket.destroy());
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export function tcpTransport(port: number): Transport {
+  return {
+    name: 'raw TCP',
+    connect: (timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const socket = tcpConnect({ host: '127.0.0.1', port, noDelay: true });
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error('connect timeout'));
+        }, timeoutMs);
+        socket.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          socket.removeAllListeners('error');
+          socket.on('error', noop);
+          resolve(new TcpConn(socket));
+        });
+      }),
+  };
+}
+
+class WsConn implements Conn {
+  onData: (bytes: number) => void = noop;
+  private closed: Promise<void>;
+  constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => this.onData(data.length));
+    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
+  }
+  send(data: Buffer): void {
+    this.ws.send(data, WS_SEND);
+  }
+  close(timeoutMs: number): Promise<void> {
+    this.ws.close(1000);
+    return withTimeout(this.closed, timeoutMs, () => this.ws.terminate());
+  }
+  destroy(): void {
+    this.ws.terminate();
+  }
+}
+
+const WS_SEND = { binary: true } as const;
+
+/** A `ws` client as noVNC would connect: `binary` subprotocol, token in the query. */
+export function wsTransport(name: string, url: string): Transport {
+  return {
+    name,
+    connect: (timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url, ['binary'], {
+          perMessageDeflate: false,
+          handshakeTimeout: timeoutMs,
+        });
+        const onError = (err: Error) => {
+          ws.terminate();
+          reject(err);
+        };
+        ws.once('error', onError);
+        ws.once('open', () => {
+          ws.off('error', onError);
+          ws.on('error', noop);
+          resolve(new WsConn(ws));
+        });
+      }),
+  };
+}
+
+function withTimeout(p: Promise<void>, ms: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        resolve();
+      }, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Sends `bytes` and resolves once as many have come back. */
+export function echoOnce(conn: Conn, payload: Buffer, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const timer = setTimeout(() => {
+      conn.onData = noop;
+      reject(new Error('echo timeout'));
+    }, timeoutMs);
+    conn.onData = (n) => {
+      got += n;
+      if (got >= payload.length) {
+        clearTimeout(timer);
+        conn.onData = noop;
+        resolve();
+      }
+    };
+    conn.send(payload);
+  });
+}
+
+export interface Timing {
+  warmupMs: number;
+  durationMs: number;
+}
+
+export interface BulkResult {
+  connections: number;
+  /** Echoed bytes received per second during the measured window, MiB/s. */
+  mibPerSec: number;
+  bytes: number;
+  seconds: number;
+}
+
+const CHUNK = 64 * 1024;
+/** Bytes each connection keeps in flight (sent, not yet echoed back). */
+const WINDOW = 256 * 1024;
+
+/**
+ * Bulk echo: each of `n` connections keeps WINDOW bytes in flight in CHUNK writes; the
+ * figure is bytes echoed back per second (one direction) over the measured window.
+ */
+export async function bulk(t: Transport, n: number, timing: Timing): Promise<BulkResult> {
+  const conns = await Promise.all(Array.from({ length: n }, () => t.connect(10_000)));
+  const chunk = Buffer.alloc(CHUNK, 0x5a);
+  let running = true;
+  let counted = 0;
+  const state = conns.map(() => ({ sent: 0, recv: 0 }));
+  conns.forEach((conn, i) => {
+    const s = state[i]!;
+    const pump = () => {
+      while (running && s.sent - s.recv < WINDOW) {
+        conn.send(chunk);
+        s.sent += CHUNK;
+      }
+    };
+    conn.onData = (bytes) => {
+      s.recv += bytes;
+      counted += bytes;
+      pump();
+    };
+    pump();
+  });
+  await sleepMs(timing.warmupMs);
+  counted = 0;
+  const t0 = performance.now();
+  await sleepMs(timing.durationMs);
+  const bytes = counted;
+  const seconds = (performance.now() - t0) / 1000;
+  running = false;
+  // Let what is in flight come back, then close (bounded).
+  const deadline = Date.now() + 3000;
+  while (state.some((s) => s.recv < s.sent) && Date.now() < deadline) await sleepMs(10);
+  await Promise.all(conns.map((c) => c.close(3000)));
+  return { connections: n, mibPerSec: bytes / seconds / 2 ** 20, bytes, seconds };
+}
+
+export interface LatencyResult {
+  samples: number;
+  p50us: number;
+  p90us: number;
+  p99us: number;
+  meanUs: number;
+}
+
+/** Ping-pong of one `size`-byte message on one connection, as fast as it comes back. */
+export async function roundTrip(
+  t: Transport,
+  timing: Timing,
+  size = 64,
+  maxSamples = 500_000,
+): Promise<LatencyResult> {
+  const conn = await t.connect(10_000);
+  const payload = Buffer.alloc(size, 0x61);
+  const samples = new Float64Array(maxSamples);
+  let count = 0;
+  await new Promise<void>((resolve, reject) => {
+    const start = performance.now();
+    const measureFrom = start + timing.warmupMs;
+    const end = measureFrom + timing.durationMs;
+    let got = 0;
+    let sentAt = 0n;
+    const watchdog = setTimeout(
+      () => reject(new Error('round trip stalled')),
+      timing.warmupMs + timing.durationMs + 10_000,
+    );
+    conn.onData = (n) => {
+      got += n;
+      if (got < size) return;
+      got -= size;
+      const us = Number(process.hrtime.bigint() - sentAt) / 1000;
+      const now = performance.now();
+      if (now >= measureFrom) samples[count++] = us;
+      if (now >= end || count >= maxSamples) {
+        clearTimeout(watchdog);
+        resolve();
+        return;
+      }
+      sentAt = process.hrtime.bigint();
+      conn.send(payload);
+    };
+    sentAt = process.hrtime.bigint();
+    conn.send(payload);
+  });
+  await conn.close(3000);
+  const sorted = samples.subarray(0, count).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    samples: count,
+    p50us: percentile(sorted, 0.5),
+    p90us: percentile(sorted, 0.9),
+    p99us: percentile(sorted, 0.99),
+    meanUs: count ? sum / count : NaN,
+  };
+}
+
+export function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export interface RateResult {
+  /** Completed connect + 64-byte echo + close cycles per second. */
+  perSec: number;
+  completed: number;
+  errors: number;
+  seconds: number;
+}
+
+/** Sequential connect, one 64-byte echo, graceful close; one cycle at a time. */
+export async function connectRate(
+  t: Transport,
+  timing: Timing,
+  maxCycles = 50_000,
+): Promise<RateResult> {
+  const payload = Buffer.alloc(64, 0x62);
+  let errors = 0;
+  const cycle = async (): Promise<boolean> => {
+    let conn: Conn | undefined;
+    try {
+      conn = await t.connect(5000);
+      await echoOnce(conn, payload, 5000);
+      await conn.close(5000);
+      return true;
+    } catch {
+      conn?.destroy();
+      errors++;
+      return false;
+    }
+  };
+  const warmEnd = performance.now() + timing.warmupMs;
+  while (performance.now() < warmEnd && errors < 100) await cycle();
+  const t0 = performance.now();
+  const end = t0 + timing.durationMs;
+  let completed = 0;
+  while (performance.now() < end && completed < maxCycles && errors < 100) {
+    if (await cycle()) completed++;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { perSec: completed / seconds, completed, errors, seconds };
+}
+
+/**
+ * Opens up to `n` connections, `concurrency` at a time, each doing one small echo so
+ * the whole path to the target is established; stops at `deadlineMs`.
+ */
+export async function openIdle(
+  t: Transport,
+  n: number,
+  concurrency: number,
+  deadlineMs: number,
+): Promise<{ conns: Conn[]; errors: number; seconds: number }> {
+  const conns: Conn[] = [];
+  const payload = Buffer.from('hello\n');
+  const t0 = performance.now();
+  const deadline = Date.now() + deadlineMs;
+  let next = 0;
+  let errors = 0;
+  const worker = async () => {
+    while (next < n && Date.now() < deadline && errors < 100) {
+      next++;
+      let conn: Conn | undefined;
+      try {
+        conn = await t.connect(10_000);
+        await echoOnce(conn, payload, 10_000);
+        conns.push(conn);
+      } catch {
+        conn?.destroy();
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  return { conns, errors, seconds: (performance.now() - t0) / 1000 };
+}
+
+export async function closeAll(conns: readonly Conn[], batch = 500): Promise<void> {
+  for (let i = 0; i < conns.length; i += batch) {
+    await Promise.all(conns.slice(i, i + batch).map((c) => c.close(2000)));
+  }
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

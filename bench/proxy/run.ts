@@ -1,0 +1,466 @@
+/**
+ * `npm run bench`: wsgate side by side with raw TCP (a plain `net` client straight to
+ * the echo target) and Debian's websockify, on 127.0.0.1. Each measurement gets fresh
+ * processes: the echo target and the proxy under test each in their own process, the
+ * load generator in this one. Prints a table with ratios and targets, and writes JSON
+ * (and a Markdown table) under .cache/bench/.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  bulk,
+  closeAll,
+  connectRate,
+  openIdle,
+  roundTrip,
+  tcpTransport,
+  wsTransport,
+  type BulkResult,
+  type LatencyResult,
+  type RateResult,
+  type Timing,
+  type Transport,
+} from './load.js';
+import {
+  freePort,
+  killAllNow,
+  memory,
+  openFileLimit,
+  sleep,
+  start,
+  stop,
+  waitForLine,
+  waitForPort,
+  type Proc,
+} from './procs.js';
+import { summarizeProfile } from './profile.js';
+import { renderMarkdown, renderTable, type Results, type SystemName } from './report.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../../..');
+const OUT_DIR = join(ROOT, '.cache/bench');
+
+interface Options {
+  warmupMs: number;
+  durationMs: number;
+  idle: number;
+  websockifyIdle: number;
+  systems: SystemName[];
+  workers: number;
+  cpuProf: boolean;
+  json: string;
+  quick: boolean;
+}
+
+const USAGE = `Usage: npm run bench -- [options]
+
+  --quick              short smoke run (1 s per measurement, 1,000 idle connections)
+  --duration SECONDS   measured time per measurement (default 3)
+  --warmup SECONDS     unmeasured time before each measurement (default 0.5)
+  --idle N             idle connections to hold through wsgate and raw TCP (default 10000)
+  --websockify-idle N  cap for websockify, which forks a process per connection (default 500)
+  --only LIST          comma-separated subset of raw,wsgate,websockify
+  --no-websockify      skip websockify
+  --workers N          wsgate --workers (default 1)
+  --cpu-prof           run wsgate under --cpu-prof (one profile per measurement) and
+                       summarize; figures from such a run are not the record
+  --json FILE          where to write results (default .cache/bench/latest.json)
+`;
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = {
+    warmupMs: 500,
+    durationMs: 3000,
+    idle: 10_000,
+    websockifyIdle: 500,
+    systems: ['raw', 'wsgate', 'websockify'],
+    workers: 1,
+    cpuProf: false,
+    json: join(OUT_DIR, 'latest.json'),
+    quick: false,
+  };
+  const num = (flag: string, v: string | undefined, min: number): number => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n) || n < min)
+      throw new Error(`${flag}: expected a number >= ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    switch (a) {
+      case '--quick':
+        o.quick = true;
+        o.durationMs = 1000;
+        o.warmupMs = 300;
+        o.idle = 1000;
+        o.websockifyIdle = 100;
+        break;
+      case '--duration':
+        o.durationMs = num(a, argv[++i], 0.1) * 1000;
+        break;
+      case '--warmup':
+        o.warmupMs = num(a, argv[++i], 0) * 1000;
+        break;
+      case '--idle':
+        o.idle = Math.floor(num(a, argv[++i], 1));
+        break;
+      case '--websockify-idle':
+        o.websockifyIdle = Math.floor(num(a, argv[++i], 1));
+        break;
+      case '--only': {
+        const list = (argv[++i] ?? '').split(',').filter(Boolean);
+        for (const s of list) {
+          if (s !== 'raw' && s !== 'wsgate' && s !== 'websockify')
+            throw new Error(`--only: unknown system ${s}`);
+        }
+        o.systems = list as SystemName[];
+        break;
+      }
+      case '--no-websockify':
+        o.systems = o.systems.filter((s) => s !== 'websockify');
+        break;
+      case '--workers':
+        o.workers = Math.floor(num(a, argv[++i], 1));
+        break;
+      case '--cpu-prof':
+        o.cpuProf = true;
+        break;
+      case '--json':
+        o.json = resolve(argv[++i] ?? o.json);
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${a}\n\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+/** Installs Debian's websockify if missing; returns its path or why it is unavailable. */
+function ensureWebsockify(): { path?: string; version?: string; problem?: string } {
+  const which = () =>
+    spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
+  let path = which();
+  if (!path) {
+    if (process.getuid?.() !== 0)
+      return { problem: 'websockify not installed and not root (apt-get install -y websockify)' };
+    log('websockify missing: apt-get install -y websockify');
+    const install = () =>
+      spawnSync('apt-get', ['install', '-y', 'websockify'], { stdio: 'inherit', timeout: 300_000 });
+    if (install().status !== 0) {
+      spawnSync('apt-get', ['update'], { stdio: 'inherit', timeout: 300_000 });
+      install();
+    }
+    path = which();
+    if (!path) return { problem: 'apt-get install -y websockify failed' };
+  }
+  const version = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'websockify'], {
+    encoding: 'utf8',
+  }).stdout.trim();
+  return { path, version: version || undefined };
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function load(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+interface Setup {
+  transport: Transport;
+  /** Process whose memory the idle measurement reads (the echo target for raw TCP). */
+  memPid: number;
+  procs: Proc[];
+  fdLimit: number;
+}
+
+class Bench {
+  private readonly tokenFile = join(OUT_DIR, 'tokens.txt');
+  private readonly profileRoot: string;
+  readonly profiles: string[] = [];
+
+  constructor(private readonly o: Options) {
+    this.profileRoot = join(OUT_DIR, 'prof', new Date().toISOString().replace(/[:.]/g, '-'));
+  }
+
+  private async startEcho(): Promise<{ proc: Proc; port: number }> {
+    const proc = start('echo', process.execPath, [join(HERE, 'echo.js'), '0']);
+    const m = await waitForLine(proc, /port=(\d+)/, 10_000);
+    return { proc, port: Number(m[1]) };
+  }
+
+  /** Fresh echo target (and proxy) for one measurement. */
+  async setup(system: SystemName, phase: string): Promise<Setup> {
+    const echo = await this.startEcho();
+    const procs = [echo.proc];
+    try {
+      if (system === 'raw') {
+        return {
+          transport: tcpTransport(echo.port),
+          memPid: echo.proc.pid,
+          procs,
+          fdLimit: openFileLimit(echo.proc.pid),
+        };
+      }
+      writeFileSync(this.tokenFile, `bench: 127.0.0.1:${echo.port}\n`);
+      const port = await freePort();
+      let proc: Proc;
+      if (system === 'wsgate') {
+        const nodeArgs: string[] = [];
+        if (this.o.cpuProf) {
+          const dir = join(this.profileRoot, phase);
+          mkdirSync(dir, { recursive: true });
+          nodeArgs.push('--cpu-prof', '--cpu-prof-dir', dir);
+          this.profiles.push(dir);
+        }
+        const metricsPort = await freePort();
+        proc = start('wsgate', process.execPath, [
+          ...nodeArgs,
+          join(ROOT, 'bin/wsgate.js'),
+          'proxy',
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--token-file',
+          this.tokenFile,
+          '--metrics-listen',
+          `127.0.0.1:${metricsPort}`,
+          '--log-level',
+          'warn',
+          '--drain-timeout',
+          '1s',
+          '--workers',
+          String(this.o.workers),
+        ]);
+      } else {
+        proc = start('websockify', 'websockify', [
+          `127.0.0.1:${port}`,
+          '--token-plugin',
+          'TokenFile',
+          '--token-source',
+          this.tokenFile,
+        ]);
+      }
+      procs.push(proc);
+      await waitForPort(proc, port, 15_000);
+      return {
+        transport: wsTransport(system, `ws://127.0.0.1:${port}/?token=bench`),
+        memPid: proc.pid,
+        procs,
+        fdLimit: openFileLimit(proc.pid),
+      };
+    } catch (e) {
+      await Promise.all(procs.map((p) => stop(p)));
+      throw e;
+    }
+  }
+
+  async with<T>(system: SystemName, phase: string, fn: (s: Setup) => Promise<T>): Promise<T> {
+    const s = await this.setup(system, phase);
+    try {
+      return await fn(s);
+    } finally {
+      // Proxy first (SIGTERM: wsgate drains and writes its profile), then the target.
+      for (const p of s.procs.slice().reverse()) await stop(p, this.o.cpuProf ? 15_000 : 3000);
+    }
+  }
+}
+
+export interface IdleResult {
+  requested: number;
+  held: number;
+  errors: number;
+  openSeconds: number;
+  measure: 'VmRSS' | 'Pss';
+  beforeKiB: number;
+  afterKiB: number;
+  perConnKiB: number;
+  processes: number;
+  fdLimit: number;
+}
+
+async function idle(s: Setup, system: SystemName, n: number): Promise<IdleResult> {
+  const forking = system === 'websockify';
+  // Warm up: load lazily-initialised code paths, then let the garbage go.
+  const warm = await openIdle(s.transport, Math.min(100, n), 20, 20_000);
+  await closeAll(warm.conns);
+  await sleep(1500);
+  // websockify forks per connection: count shared pages once (Pss), not per child.
+  const pick = (m: ReturnType<typeof memory>) => (forking ? m.pssKiB : m.rssKiB);
+  const before = memory(s.memPid);
+  const opened = await openIdle(s.transport, n, forking ? 16 : 128, forking ? 60_000 : 90_000);
+  await sleep(2000);
+  const after = memory(s.memPid);
+  await closeAll(opened.conns);
+  const held = opened.conns.length;
+  return {
+    requested: n,
+    held,
+    errors: opened.errors,
+    openSeconds: opened.seconds,
+    measure: forking ? 'Pss' : 'VmRSS',
+    beforeKiB: pick(before),
+    afterKiB: pick(after),
+    perConnKiB: held ? (pick(after) - pick(before)) / held : NaN,
+    processes: after.processes,
+    fdLimit: s.fdLimit,
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  mkdirSync(OUT_DIR, { recursive: true });
+
+  const fdNeed = Math.max(o.idle, o.websockifyIdle) + 1000;
+  const fdLimit = openFileLimit();
+  if (fdLimit < fdNeed) {
+    if (!process.env.WSGATE_BENCH_REEXEC) {
+      log(`open-file limit ${fdLimit} < ${fdNeed}: re-running under ulimit -n 65536`);
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"',
+          process.execPath,
+          ...process.execArgv,
+          ...process.argv.slice(1),
+        ],
+        { stdio: 'inherit', env: { ...process.env, WSGATE_BENCH_REEXEC: '1' } },
+      );
+      process.exit(r.status ?? 1);
+    }
+    o.idle = Math.max(1, fdLimit - 1000);
+    log(`open-file limit ${fdLimit}: holding only ${o.idle} idle connections`);
+  }
+
+  const notes: string[] = [];
+  let websockify: ReturnType<typeof ensureWebsockify> | undefined;
+  if (o.systems.includes('websockify')) {
+    websockify = ensureWebsockify();
+    if (websockify.problem) {
+      notes.push(`websockify skipped: ${websockify.problem}`);
+      log(notes[notes.length - 1]!);
+      o.systems = o.systems.filter((s) => s !== 'websockify');
+    }
+  }
+
+  const timing: Timing = { warmupMs: o.warmupMs, durationMs: o.durationMs };
+  const bench = new Bench(o);
+  const results: Results = {
+    startedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '',
+    loadStart: load(),
+    options: { ...o, json: undefined },
+    websockifyVersion: websockify?.version,
+    systems: Object.fromEntries(o.systems.map((s) => [s, {}])),
+    notes,
+  };
+  log(
+    `node ${process.version}, ${results.cpus} CPUs, load ${results.loadStart}; ${o.durationMs / 1000} s per measurement`,
+  );
+  if (loadavg()[0]! > 1)
+    log('warning: the machine is busy (1-minute load > 1); figures will be noisy');
+
+  const t0 = performance.now();
+  type Phase = {
+    key: 'bulk1' | 'bulk32' | 'rtt' | 'rate' | 'idle';
+    label: string;
+    run: (
+      s: Setup,
+      system: SystemName,
+    ) => Promise<BulkResult | LatencyResult | RateResult | IdleResult>;
+  };
+  const phases: Phase[] = [
+    { key: 'bulk1', label: 'bulk echo, 1 connection', run: (s) => bulk(s.transport, 1, timing) },
+    {
+      key: 'bulk32',
+      label: 'bulk echo, 32 connections',
+      run: (s) => bulk(s.transport, 32, timing),
+    },
+    { key: 'rtt', label: '64-byte round trip', run: (s) => roundTrip(s.transport, timing) },
+    { key: 'rate', label: 'connect+echo+close', run: (s) => connectRate(s.transport, timing) },
+    {
+      key: 'idle',
+      label: 'idle connections',
+      run: (s, system) =>
+        idle(s, system, system === 'websockify' ? Math.min(o.websockifyIdle, o.idle) : o.idle),
+    },
+  ];
+  // Measurement by measurement, systems interleaved, so drifting load hits all alike.
+  for (const phase of phases) {
+    for (const system of o.systems) {
+      const started = performance.now();
+      try {
+        const r = await bench.with(system, phase.key, (s) => phase.run(s, system));
+        (results.systems[system] as Record<string, unknown>)[phase.key] = r;
+        log(
+          `${phase.label.padEnd(26)} ${system.padEnd(10)} ${brief(r)}  (${((performance.now() - started) / 1000).toFixed(1)} s, load ${load()})`,
+        );
+      } catch (e) {
+        const msg = `${phase.label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
+        notes.push(msg);
+        log(`FAILED ${msg}`);
+      }
+    }
+  }
+  results.loadEnd = load();
+  results.seconds = (performance.now() - t0) / 1000;
+
+  const table = renderTable(results);
+  process.stdout.write('\n' + table + '\n');
+  process.stdout.write(
+    `load average ${results.loadStart} at start, ${results.loadEnd} at end; ${results.seconds.toFixed(0)} s\n`,
+  );
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
+
+  if (o.cpuProf) {
+    results.profiles = {};
+    for (const dir of bench.profiles) {
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      if (!file) continue;
+      const summary = summarizeProfile(join(dir, file), 20);
+      results.profiles[dir] = summary.text;
+      process.stdout.write(
+        `\nCPU profile of wsgate, ${dir.split('/').pop()} (${join(dir, file)}):\n${summary.text}\n`,
+      );
+    }
+  }
+
+  mkdirSync(dirname(o.json), { recursive: true });
+  writeFileSync(o.json, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(dirname(o.json), 'latest.md'), renderMarkdown(results) + '\n');
+  log(`wrote ${o.json} and ${join(dirname(o.json), 'latest.md')}`);
+}
+
+function brief(r: BulkResult | LatencyResult | RateResult | IdleResult): string {
+  if ('mibPerSec' in r) return `${r.mibPerSec.toFixed(1)} MiB/s`;
+  if ('p50us' in r)
+    return `p50 ${r.p50us.toFixed(0)} µs, p99 ${r.p99us.toFixed(0)} µs (${r.samples} samples)`;
+  if ('perSec' in r) return `${r.perSec.toFixed(0)} conn/s (${r.completed}, ${r.errors} errors)`;
+  return `${r.perConnKiB.toFixed(2)} KiB/conn ${r.measure}, ${r.held}/${r.requested} held in ${r.openSeconds.toFixed(1)} s, ${r.errors} errors, fd limit ${r.fdLimit}`;
+}
+
+process.on('exit', killAllNow);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    log(`${sig}: stopping`);
+    process.exit(130);
+  });
+}
+
+main().catch((e: unknown) => {
+  log(`error: ${(e as Error)?.stack ?? String(e)}`);
+  process.exit(1);
+});
