@@ -20,7 +20,8 @@ export async function proxyCommand(argv: readonly string[]): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   try {
-    if (config.workers > 1) return isWorker() ? await runWorker(config, logger) : await runPrimary(config, logger);
+    if (config.workers > 1)
+      return isWorker() ? await runWorker(config, logger) : await runPrimary(config, logger);
     const proxy = await startProxy(config, { logger });
     return await new Promise<number>((resolve) => {
       let draining = false;

@@ -24,7 +24,8 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
     worker.on('message', (msg: Message) => {
       if (msg.type === 'wsgate:ready') {
         ready.add(worker.id);
-        if (ready.size === 1) logger.info({ listen: msg.address, workers: config.workers }, 'proxy listening');
+        if (ready.size === 1)
+          logger.info({ listen: msg.address, workers: config.workers }, 'proxy listening');
       }
     });
     return worker;
@@ -42,7 +43,10 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
       ? undefined
       : await startHealthServer(parseListen(config.metricsListen), {
           ready: () => !draining && ready.size === config.workers,
-          metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+          metrics: async () => ({
+            contentType: aggregator.contentType,
+            body: await aggregator.clusterMetrics(),
+          }),
         });
 
   if (health) logger.info({ listen: health.address }, 'metrics listening');
@@ -52,7 +56,8 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
       if (draining) return;
       draining = true;
       logger.info({ workers: Object.keys(cluster.workers ?? {}).length }, 'draining workers');
-      for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'wsgate:drain' } satisfies Message);
+      for (const w of Object.values(cluster.workers ?? {}))
+        w?.send({ type: 'wsgate:drain' } satisfies Message);
       const check = setInterval(() => {
         if (Object.keys(cluster.workers ?? {}).length > 0) return;
         clearInterval(check);

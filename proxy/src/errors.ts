@@ -25,21 +25,56 @@ function refusal(code: string, status: number, result: ConnectionResult, message
 }
 
 export const REFUSALS = {
-  notWebSocket: refusal('PROXY_ERR_NOT_WEBSOCKET', 426, 'bad_request', 'WebSocket upgrade required'),
+  notWebSocket: refusal(
+    'PROXY_ERR_NOT_WEBSOCKET',
+    426,
+    'bad_request',
+    'WebSocket upgrade required',
+  ),
   badMethod: refusal('PROXY_ERR_BAD_METHOD', 405, 'bad_request', 'WebSocket upgrades use GET'),
   badKey: refusal('PROXY_ERR_BAD_KEY', 400, 'bad_request', 'Missing or invalid Sec-WebSocket-Key'),
-  badVersion: refusal('PROXY_ERR_BAD_VERSION', 400, 'bad_request', 'Unsupported Sec-WebSocket-Version'),
-  badProtocol: refusal('PROXY_ERR_BAD_PROTOCOL', 400, 'bad_request', 'Invalid Sec-WebSocket-Protocol'),
-  noToken: refusal('PROXY_ERR_NO_TOKEN', 401, 'unauthorized', 'No token in query, cookie, path or subprotocol'),
+  badVersion: refusal(
+    'PROXY_ERR_BAD_VERSION',
+    400,
+    'bad_request',
+    'Unsupported Sec-WebSocket-Version',
+  ),
+  badProtocol: refusal(
+    'PROXY_ERR_BAD_PROTOCOL',
+    400,
+    'bad_request',
+    'Invalid Sec-WebSocket-Protocol',
+  ),
+  noToken: refusal(
+    'PROXY_ERR_NO_TOKEN',
+    401,
+    'unauthorized',
+    'No token in query, cookie, path or subprotocol',
+  ),
   unknownToken: refusal('PROXY_ERR_UNKNOWN_TOKEN', 401, 'unauthorized', 'Unknown token'),
   tokenRefused: refusal('PROXY_ERR_TOKEN_REFUSED', 401, 'unauthorized', 'Token refused'),
   targetForbidden: refusal('PROXY_ERR_TARGET_FORBIDDEN', 403, 'forbidden', 'Target not allowed'),
   originForbidden: refusal('PROXY_ERR_ORIGIN_FORBIDDEN', 403, 'forbidden', 'Origin not allowed'),
   tooManyConnections: refusal('PROXY_ERR_TOO_MANY', 503, 'rate_limited', 'Too many connections'),
   rateLimited: refusal('PROXY_ERR_RATE_LIMITED', 429, 'rate_limited', 'Too many handshakes'),
-  targetRefused: refusal('PROXY_ERR_TARGET_REFUSED', 502, 'upstream_error', 'Target refused the connection'),
-  targetTimeout: refusal('PROXY_ERR_TARGET_TIMEOUT', 502, 'upstream_error', 'Target connect timed out'),
-  targetUnreachable: refusal('PROXY_ERR_TARGET_UNREACHABLE', 502, 'upstream_error', 'Target unreachable'),
+  targetRefused: refusal(
+    'PROXY_ERR_TARGET_REFUSED',
+    502,
+    'upstream_error',
+    'Target refused the connection',
+  ),
+  targetTimeout: refusal(
+    'PROXY_ERR_TARGET_TIMEOUT',
+    502,
+    'upstream_error',
+    'Target connect timed out',
+  ),
+  targetUnreachable: refusal(
+    'PROXY_ERR_TARGET_UNREACHABLE',
+    502,
+    'upstream_error',
+    'Target unreachable',
+  ),
   draining: refusal('PROXY_ERR_DRAINING', 503, 'draining', 'Proxy is shutting down'),
 } as const;
 

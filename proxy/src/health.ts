@@ -12,7 +12,10 @@ export interface HealthSources {
   ready(): boolean;
 }
 
-export function startHealthServer(listen: HostPort, sources: HealthSources): Promise<{ server: Server; address: AddressInfo }> {
+export function startHealthServer(
+  listen: HostPort,
+  sources: HealthSources,
+): Promise<{ server: Server; address: AddressInfo }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -23,11 +26,16 @@ export function startHealthServer(listen: HostPort, sources: HealthSources): Pro
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ready = sources.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/metrics') {
       sources.metrics().then(
         ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
-        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics unavailable: ${err.message}\n`),
+        (err: Error) =>
+          res
+            .writeHead(500, { 'content-type': 'text/plain' })
+            .end(`metrics unavailable: ${err.message}\n`),
       );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -77,7 +77,14 @@ export class ProxyMetrics {
     this.bytesClientToTarget = this.bytesTotal.labels('client_to_target');
     this.bytesTargetToClient = this.bytesTotal.labels('target_to_client');
     // Initialise the series so dashboards see zeros rather than absent metrics.
-    for (const r of ['ok', 'unauthorized', 'forbidden', 'rate_limited', 'upstream_error', 'bad_request'] as const) {
+    for (const r of [
+      'ok',
+      'unauthorized',
+      'forbidden',
+      'rate_limited',
+      'upstream_error',
+      'bad_request',
+    ] as const) {
       this.connectionsTotal.labels(r).inc(0);
     }
     this.configReloads.labels('ok').inc(0);

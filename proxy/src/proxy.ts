@@ -31,7 +31,11 @@ export interface StartOptions {
   serveMetrics?: boolean;
 }
 
-function buildResolvers(config: ProxyConfig, metrics: ProxyMetrics, logger: Logger): TokenResolver[] {
+function buildResolvers(
+  config: ProxyConfig,
+  metrics: ProxyMetrics,
+  logger: Logger,
+): TokenResolver[] {
   const resolvers: TokenResolver[] = [];
   if (config.tokenFile !== undefined) {
     let file: TokenFileResolver;
@@ -45,7 +49,9 @@ function buildResolvers(config: ProxyConfig, metrics: ProxyMetrics, logger: Logg
         },
       });
     } catch (e) {
-      throw new ConfigError(`--token-file: cannot read ${config.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+      throw new ConfigError(
+        `--token-file: cannot read ${config.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+      );
     }
     logger.info({ file: config.tokenFile, tokens: file.size }, 'token file loaded');
     resolvers.push(file);
@@ -53,11 +59,15 @@ function buildResolvers(config: ProxyConfig, metrics: ProxyMetrics, logger: Logg
   return resolvers;
 }
 
-export async function startProxy(config: ProxyConfig, { logger, serveMetrics = true }: StartOptions): Promise<RunningProxy> {
-  let server: ProxyServer | undefined;
-  const metrics = new ProxyMetrics(() => server?.flushBytes());
+export async function startProxy(
+  config: ProxyConfig,
+  { logger, serveMetrics = true }: StartOptions,
+): Promise<RunningProxy> {
+  // The scrape-time flush needs the server, which needs the metrics: the closure
+  // runs only at scrape time, after `server` exists.
+  const metrics = new ProxyMetrics(() => server.flushBytes());
   const resolvers = buildResolvers(config, metrics, logger);
-  server = new ProxyServer({
+  const server = new ProxyServer({
     listen: parseListen(config.listen),
     fixedTarget: config.target !== undefined ? parseHostPort(config.target) : undefined,
     resolvers,
@@ -75,10 +85,12 @@ export async function startProxy(config: ProxyConfig, { logger, serveMetrics = t
   let health: Server | undefined;
   let metricsAddress: AddressInfo | undefined;
   if (serveMetrics && config.metricsListen !== '') {
-    const srv = server;
     const started = await startHealthServer(parseListen(config.metricsListen), {
-      ready: () => srv.ready,
-      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      ready: () => server.ready,
+      metrics: async () => ({
+        contentType: metrics.registry.contentType,
+        body: await metrics.registry.metrics(),
+      }),
     });
     health = started.server;
     metricsAddress = started.address;
@@ -89,18 +101,17 @@ export async function startProxy(config: ProxyConfig, { logger, serveMetrics = t
     for (const r of resolvers) r.close?.();
     await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
   };
-  const srv = server;
   return {
-    server: srv,
+    server,
     metrics,
     address,
     metricsAddress,
     async drain(timeoutMs = config.drainTimeout * 1000) {
-      await srv.drain(timeoutMs);
+      await server.drain(timeoutMs);
       await closeRest();
     },
     async close() {
-      await srv.close();
+      await server.close();
       await closeRest();
     },
   };

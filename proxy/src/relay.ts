@@ -86,7 +86,10 @@ export class Relay {
     target.on('data', this.onTargetData);
     target.on('end', () => this.close(CLOSES.targetClosed, 'target'));
     target.on('error', (err: NodeJS.ErrnoException) =>
-      this.close({ code: CLOSES.targetError.code, reason: `target error: ${err.code ?? 'unknown'}` }, 'target'),
+      this.close(
+        { code: CLOSES.targetError.code, reason: `target error: ${err.code ?? 'unknown'}` },
+        'target',
+      ),
     );
     target.on('close', () => {
       this.tcpClosed = true;
@@ -155,7 +158,11 @@ export class Relay {
       return;
     }
     this.ended = true;
-    this.onEnd(this, { closeCode: this.closeCode, closeReason: this.closeReason, closedBy: this.closedBy });
+    this.onEnd(this, {
+      closeCode: this.closeCode,
+      closeReason: this.closeReason,
+      closedBy: this.closedBy,
+    });
   }
 }
 

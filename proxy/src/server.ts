@@ -54,7 +54,10 @@ export class ProxyServer {
   private readonly wss: WebSocketServer;
   private readonly handshakeTimers = new Map<string, NodeJS.Timeout>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly sessionInfo = new WeakMap<Relay, { conn: string; client: string; target: string }>();
+  private readonly sessionInfo = new WeakMap<
+    Relay,
+    { conn: string; client: string; target: string }
+  >();
   private nextConn = 0;
   private readonly connPrefix = process.pid.toString(36) + '-';
 
@@ -237,11 +240,15 @@ export class ProxyServer {
         result = await resolver.resolve(token);
       } catch (e) {
         // A resolver that throws fails closed: treat as refused, never fall through.
-        result = { kind: 'refused' as const, reason: `${resolver.name} resolver failed: ${(e as Error).message}` };
+        result = {
+          kind: 'refused' as const,
+          reason: `${resolver.name} resolver failed: ${(e as Error).message}`,
+        };
       }
       this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
       if (result.kind === 'target') return result.target;
-      if (result.kind === 'refused') return { refusal: REFUSALS.tokenRefused, detail: result.reason };
+      if (result.kind === 'refused')
+        return { refusal: REFUSALS.tokenRefused, detail: result.reason };
     }
     return { refusal: REFUSALS.unknownToken };
   }
@@ -258,7 +265,10 @@ export class ProxyServer {
     this.sessionInfo.set(relay, info);
     this.options.metrics.connection('ok');
     this.options.metrics.connectionsActive.inc();
-    this.options.logger.info({ ...info, token, protocol: ws.protocol || undefined }, 'connection opened');
+    this.options.logger.info(
+      { ...info, token, protocol: ws.protocol || undefined },
+      'connection opened',
+    );
   }
 
   private flushSession(s: Relay): void {

@@ -25,7 +25,8 @@ export function connectTarget(target: Target, timeoutMs: number): Promise<Socket
     }, timeoutMs);
     const onError = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const refusal = err.code === 'ECONNREFUSED' ? REFUSALS.targetRefused : REFUSALS.targetUnreachable;
+      const refusal =
+        err.code === 'ECONNREFUSED' ? REFUSALS.targetRefused : REFUSALS.targetUnreachable;
       reject(new UpstreamError(refusal, err.code ?? err.message));
     };
     socket.once('error', onError);

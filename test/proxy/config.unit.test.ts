@@ -1,5 +1,6 @@
 /** Settings: precedence, validation messages that name the setting, websockify forms. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ConfigError, helpText, loadConfig } from '../../proxy/src/config/load.js';
 import { SETTINGS } from '../../proxy/src/config/flags.js';
@@ -48,7 +49,16 @@ describe('loadConfig', () => {
   });
 
   test('byte sizes and durations with units', () => {
-    const c = load(['--token-file', 't', '--max-message-bytes', '4MiB', '--drain-timeout', '2m', '--heartbeat', '500ms']);
+    const c = load([
+      '--token-file',
+      't',
+      '--max-message-bytes',
+      '4MiB',
+      '--drain-timeout',
+      '2m',
+      '--heartbeat',
+      '500ms',
+    ]);
     assert.equal(c.maxMessageBytes, 4 * 1024 * 1024);
     assert.equal(c.drainTimeout, 120);
     assert.equal(c.heartbeat, 0.5);
@@ -56,28 +66,83 @@ describe('loadConfig', () => {
 
   const errors: [string, string[], Record<string, string>, string | undefined, RegExp][] = [
     ['unknown flag', ['--bogus'], {}, undefined, /--bogus/],
-    ['bad duration', ['--token-file', 't', '--idle-timeout', 'soon'], {}, undefined, /^--idle-timeout: /],
-    ['bad env duration', ['--token-file', 't'], { WSGATE_HEARTBEAT: 'x' }, undefined, /^WSGATE_HEARTBEAT: /],
-    ['workers below 1', ['--token-file', 't', '--workers', '0'], {}, undefined, /^--workers: must be at least 1/],
-    ['bad log level', ['--token-file', 't', '--log-level', 'loud'], {}, undefined, /^--log-level: "loud" is not one of/],
+    [
+      'bad duration',
+      ['--token-file', 't', '--idle-timeout', 'soon'],
+      {},
+      undefined,
+      /^--idle-timeout: /,
+    ],
+    [
+      'bad env duration',
+      ['--token-file', 't'],
+      { WSGATE_HEARTBEAT: 'x' },
+      undefined,
+      /^WSGATE_HEARTBEAT: /,
+    ],
+    [
+      'workers below 1',
+      ['--token-file', 't', '--workers', '0'],
+      {},
+      undefined,
+      /^--workers: must be at least 1/,
+    ],
+    [
+      'bad log level',
+      ['--token-file', 't', '--log-level', 'loud'],
+      {},
+      undefined,
+      /^--log-level: "loud" is not one of/,
+    ],
     ['bad listen', ['--token-file', 't', '--listen', 'nowhere'], {}, undefined, /^--listen: /],
-    ['port out of range', ['--token-file', 't', '--listen', '1.2.3.4:70000'], {}, undefined, /^--listen: .*1-65535/],
+    [
+      'port out of range',
+      ['--token-file', 't', '--listen', '1.2.3.4:70000'],
+      {},
+      undefined,
+      /^--listen: .*1-65535/,
+    ],
     ['no token source', [], {}, undefined, /no token source/],
-    ['both token file and target', ['--token-file', 't', '127.0.0.1:1', 'h:2'], {}, undefined, /exclude each other/],
-    ['unknown file key', ['--config', 'c'], {}, 'tokenFile: t\nlisten_port: 1\n', /unknown key "listen_port"/],
-    ['file value of wrong type', ['--config', 'c'], {}, 'tokenFile: t\nworkers: many\n', /config key "workers"/],
+    [
+      'both token file and target',
+      ['--token-file', 't', '127.0.0.1:1', 'h:2'],
+      {},
+      undefined,
+      /exclude each other/,
+    ],
+    [
+      'unknown file key',
+      ['--config', 'c'],
+      {},
+      'tokenFile: t\nlisten_port: 1\n',
+      /unknown key "listen_port"/,
+    ],
+    [
+      'file value of wrong type',
+      ['--config', 'c'],
+      {},
+      'tokenFile: t\nworkers: many\n',
+      /config key "workers"/,
+    ],
     ['file not a mapping', ['--config', 'c'], {}, '- a\n', /mapping/],
     ['too many positionals', ['a:1', 'b:2', 'c:3'], {}, undefined, /unexpected argument "c:3"/],
   ];
   for (const [name, argv, env, file, message] of errors) {
     test(`rejects: ${name}`, () => {
-      assert.throws(() => load(argv, env, file), (e: Error) => e instanceof ConfigError && message.test(e.message));
+      assert.throws(
+        () => load(argv, env, file),
+        (e: Error) => e instanceof ConfigError && message.test(e.message),
+      );
     });
   }
 
-  test('--help lists every setting', () => {
+  test('--help and the README list every setting', () => {
     const help = helpText();
-    for (const s of SETTINGS) assert.ok(help.includes(`--${s.flag}`), s.flag);
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const s of SETTINGS) {
+      assert.ok(help.includes(`--${s.flag}`), `--help lists --${s.flag}`);
+      assert.ok(readme.includes(`| \`--${s.flag}`), `README documents --${s.flag}`);
+    }
   });
 });
 

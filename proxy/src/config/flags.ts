@@ -26,7 +26,12 @@ export interface Setting {
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
-function row(key: keyof ProxyConfig, kind: SettingKind, help: string, extra: Partial<Setting> = {}) {
+function row(
+  key: keyof ProxyConfig,
+  kind: SettingKind,
+  help: string,
+  extra: Partial<Setting> = {},
+) {
   return { key, flag: kebab(key), kind, help, ...extra } satisfies Setting;
 }
 
@@ -57,9 +62,14 @@ export const SETTINGS: readonly Setting[] = [
   row('idleTimeout', 'duration', 'close a session after this long without traffic (0 = never)', {
     default: 0,
   }),
-  row('heartbeat', 'duration', 'WebSocket ping interval; a peer missing a pong is dropped (0 = off)', {
-    default: 30,
-  }),
+  row(
+    'heartbeat',
+    'duration',
+    'WebSocket ping interval; a peer missing a pong is dropped (0 = off)',
+    {
+      default: 30,
+    },
+  ),
   row('maxMessageBytes', 'bytes', 'largest WebSocket message accepted from a client', {
     default: 16 * 1024 * 1024,
     min: 1024,

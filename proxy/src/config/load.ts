@@ -47,7 +47,11 @@ function coerce(setting: Setting, raw: unknown, from: Source): unknown {
       return fail(`"${String(raw)}" is not true or false`);
     case 'list':
       if (Array.isArray(raw)) return raw.map(String);
-      if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      if (typeof raw === 'string')
+        return raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
       return fail('expected a list');
     case 'string':
       if (typeof raw !== 'string' && typeof raw !== 'number') return fail('expected a string');
@@ -67,11 +71,14 @@ function coerce(setting: Setting, raw: unknown, from: Source): unknown {
         }
       } else {
         const m = /^\s*(\d+)\s*(?:([kmg])(?:i?b)?)?\s*$/i.exec(String(raw));
-        if (!m || (setting.kind === 'int' && m[2])) return fail(`"${String(raw)}" is not a whole number`);
+        if (!m || (setting.kind === 'int' && m[2]))
+          return fail(`"${String(raw)}" is not a whole number`);
         n = Number(m[1]) * BYTE_UNITS[(m[2] ?? '').toLowerCase()]!;
       }
-      if (setting.min !== undefined && n < setting.min) return fail(`must be at least ${setting.min}`);
-      if (setting.max !== undefined && n > setting.max) return fail(`must be at most ${setting.max}`);
+      if (setting.min !== undefined && n < setting.min)
+        return fail(`must be at least ${setting.min}`);
+      if (setting.max !== undefined && n > setting.max)
+        return fail(`must be at most ${setting.max}`);
       return n;
     }
   }
@@ -82,7 +89,9 @@ function readConfigFile(path: string, readFile: (p: string) => string): Record<s
   try {
     text = readFile(path);
   } catch (e) {
-    throw new ConfigError(`--config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new ConfigError(
+      `--config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+    );
   }
   let doc: unknown;
   try {
@@ -103,12 +112,21 @@ function parseFlags(argv: readonly string[]) {
     help: { type: 'boolean' },
   };
   for (const s of SETTINGS) {
-    const spec = { type: s.kind === 'bool' ? 'boolean' : 'string', multiple: s.kind === 'list' } as const;
+    const spec = {
+      type: s.kind === 'bool' ? 'boolean' : 'string',
+      multiple: s.kind === 'list',
+    } as const;
     options[s.flag] = spec;
     for (const alias of s.aliases ?? []) options[alias] = spec;
   }
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true, allowNegative: true });
+    return parseArgs({
+      args: [...argv],
+      options,
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+    });
   } catch (e) {
     // parseArgs' messages already quote the flag ("Unknown option '--x'"); keep them.
     throw new ConfigError((e as Error).message.split('. ')[0]!);
@@ -163,7 +181,8 @@ function validate(config: ProxyConfig): void {
     }
   };
   check('--listen', () => parseListen(config.listen));
-  if (config.metricsListen !== '') check('--metrics-listen', () => parseListen(config.metricsListen));
+  if (config.metricsListen !== '')
+    check('--metrics-listen', () => parseListen(config.metricsListen));
   if (config.target !== undefined) check('target', () => parseHostPort(config.target!));
   if (config.target === undefined && config.tokenFile === undefined) {
     throw new ConfigError(
@@ -187,8 +206,17 @@ export function helpText(): string {
   ];
   for (const s of SETTINGS) {
     const left = `  --${s.flag}${s.metavar ? ' ' + s.metavar : s.kind === 'bool' ? '' : ' ' + s.kind.toUpperCase()}`;
-    const def = s.default !== undefined ? ` (default ${JSON.stringify(s.default)})` : '';
+    const def = s.default !== undefined ? ` (default ${showDefault(s)})` : '';
     lines.push(left.padEnd(34) + s.help + def);
   }
   return lines.join('\n') + '\n';
+}
+
+function showDefault(s: Setting): string {
+  if (s.kind === 'duration') return `${s.default}s`;
+  if (s.kind === 'bytes') {
+    const n = s.default as number;
+    return n % 1024 ** 2 === 0 ? `${n / 1024 ** 2}MiB` : `${n}`;
+  }
+  return s.default === '' ? '""' : String(s.default);
 }

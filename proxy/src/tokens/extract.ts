@@ -33,7 +33,14 @@ function fromCookie(header: string | undefined): string | undefined {
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === 'token') {
-      return decode(part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1')) || undefined;
+      return (
+        decode(
+          part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1'),
+        ) || undefined
+      );
     }
   }
   return undefined;

@@ -63,7 +63,10 @@ export function readTokenSource(path: string): ParsedTokens {
 
 export interface TokenFileEvents {
   /** After every re-read that changed the table, or failed. */
-  onReload?(result: 'ok' | 'error', detail: { count?: number; error?: string; problems?: TokenFileProblem[] }): void;
+  onReload?(
+    result: 'ok' | 'error',
+    detail: { count?: number; error?: string; problems?: TokenFileProblem[] },
+  ): void;
 }
 
 export class TokenFileResolver implements TokenResolver {

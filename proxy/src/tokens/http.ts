@@ -160,7 +160,8 @@ export class HttpResolver implements TokenResolver {
       }
       body = await readCapped(res, this.#opts.maxResponseBytes);
     } catch (e) {
-      if (e instanceof TooLarge) return { resolution: refused('lookup answer too large'), cache: false };
+      if (e instanceof TooLarge)
+        return { resolution: refused('lookup answer too large'), cache: false };
       const name = (e as Error).name;
       const timedOut = name === 'TimeoutError' || name === 'AbortError';
       return { resolution: refused(timedOut ? 'lookup timed out' : 'lookup failed'), cache: false };

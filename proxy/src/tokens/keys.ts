@@ -157,7 +157,11 @@ function parseAny(content: Buffer, want: 'public' | 'private'): KeyEntry[] {
     return jwkEntries(json, want);
   }
   // Anything else is a shared secret; only the trailing newline an editor adds is dropped.
-  return [{ key: secretFromBytes(Buffer.from(content.toString('latin1').replace(/\r?\n$/, ''), 'latin1')) }];
+  return [
+    {
+      key: secretFromBytes(Buffer.from(content.toString('latin1').replace(/\r?\n$/, ''), 'latin1')),
+    },
+  ];
 }
 
 /**

@@ -5,7 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
-import { defaultAlgorithmFor, keyFitsAlgorithm, SUPPORTED_ALGORITHMS, type KeyEntry } from './keys.js';
+import {
+  defaultAlgorithmFor,
+  keyFitsAlgorithm,
+  SUPPORTED_ALGORITHMS,
+  type KeyEntry,
+} from './keys.js';
 import type { Target } from './types.js';
 
 export interface MintOptions {
@@ -40,9 +45,12 @@ export async function mintTicket(opts: MintOptions): Promise<string> {
     throw new RangeError('ttl must be more than 0 seconds');
   }
   const alg = opts.algorithm ?? opts.key.alg ?? defaultAlgorithmFor(opts.key.key);
-  if (!SUPPORTED_ALGORITHMS.includes(alg)) throw new RangeError(`algorithm "${alg}" is not supported`);
+  if (!SUPPORTED_ALGORITHMS.includes(alg))
+    throw new RangeError(`algorithm "${alg}" is not supported`);
   if (!keyFitsAlgorithm(opts.key.key, alg)) {
-    throw new TypeError(`algorithm ${alg} does not fit this ${opts.key.key.asymmetricKeyType ?? 'secret'} key`);
+    throw new TypeError(
+      `algorithm ${alg} does not fit this ${opts.key.key.asymmetricKeyType ?? 'secret'} key`,
+    );
   }
   const iat = Math.floor((opts.now ?? Date.now()) / 1000);
   const claims: JWTPayload = { host: opts.target.host, port: opts.target.port };

@@ -67,7 +67,14 @@ export function parseEngineCertificates(content: Buffer): KeyObject[] {
 export function parseTicketTime(value: string): number {
   const m = TIME.exec(value);
   if (!m) return NaN;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const t = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(t);
   // Date.UTC rolls 31 February into March; a signed value that does that is not a date.

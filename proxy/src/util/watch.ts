@@ -20,7 +20,11 @@ export interface WatchOptions {
   pollMs?: number;
 }
 
-export function watchPaths(paths: readonly string[], onChange: () => void, opts: WatchOptions = {}): Watcher {
+export function watchPaths(
+  paths: readonly string[],
+  onChange: () => void,
+  opts: WatchOptions = {},
+): Watcher {
   const debounceMs = opts.debounceMs ?? 100;
   let timer: NodeJS.Timeout | undefined;
   const fire = () => {
