@@ -1,0 +1,125 @@
+/**
+ * The CertificateReady condition. With issuerRef it follows cert-manager: installed, the
+ * issuer found and ready, the Certificate made, observed and Ready. With secretName it
+ * checks the brought Secret. Without TLS it is True (nothing to wait for).
+ */
+import type { WebSocketProxy } from '../api/websocketproxy-types.js';
+import type { ExternalCondition } from '../api/external-types.js';
+import { ConditionType, Reason, type ConditionUpdate } from '../conditions.js';
+import { objectNames } from '../render/common.js';
+import { findMount } from '../render/mounts.js';
+import { checkSecret } from './secrets.js';
+import { firstFailure, type Observed, type Policy } from './types.js';
+
+/** What the certificate policies look at. */
+export interface CertificateInput {
+  wsp: WebSocketProxy;
+  observed: Observed;
+}
+
+const ready = (conditions?: ExternalCondition[]) => conditions?.find((c) => c.type === 'Ready');
+
+function issuerLabel({ wsp }: CertificateInput): string {
+  const ref = wsp.spec.tls!.issuerRef!;
+  const where = ref.kind === 'ClusterIssuer' ? '' : ` in namespace ${wsp.metadata?.namespace}`;
+  return `${ref.kind} ${ref.name}${where}`;
+}
+
+/** The issuerRef policies, in the order they are decided. */
+export const issuerPolicies: readonly Policy<CertificateInput>[] = [
+  ({ observed }) =>
+    observed.certManagerInstalled
+      ? null
+      : {
+          reason: Reason.CertManagerMissing,
+          message:
+            'cert-manager is not installed (no certificates.cert-manager.io CRD): install it, or use spec.tls.secretName',
+        },
+  (input) =>
+    input.observed.issuer === null
+      ? { reason: Reason.IssuerNotFound, message: `${issuerLabel(input)} not found` }
+      : null,
+  (input) => {
+    const condition = ready(input.observed.issuer?.status?.conditions);
+    return condition && condition.status !== 'True'
+      ? {
+          reason: Reason.IssuerNotReady,
+          message: `${issuerLabel(input)} is not ready: ${condition.message ?? condition.reason ?? 'no message'}`,
+        }
+      : null;
+  },
+  ({ wsp, observed }) =>
+    observed.certificate
+      ? null
+      : {
+          reason: Reason.CertificatePending,
+          message: `Certificate ${objectNames(wsp).certificate} is not created yet`,
+        },
+  ({ observed }) => {
+    const cert = observed.certificate!;
+    const condition = ready(cert.status?.conditions);
+    const generation = cert.metadata.generation;
+    if (
+      !condition ||
+      (generation !== undefined && (condition.observedGeneration ?? generation) < generation)
+    ) {
+      return {
+        reason: Reason.CertificatePending,
+        message: 'waiting for cert-manager to issue the certificate',
+      };
+    }
+    return condition.status === 'True'
+      ? null
+      : {
+          reason: Reason.CertificateNotReady,
+          message:
+            `cert-manager: ${condition.reason ?? 'NotReady'}: ${condition.message ?? ''}`.trim(),
+        };
+  },
+];
+
+/** Computes CertificateReady for `wsp` from what was observed. */
+export function certificateReadyCondition(
+  wsp: WebSocketProxy,
+  observed: Observed,
+): ConditionUpdate {
+  const type = ConditionType.CertificateReady;
+  const tls = wsp.spec.tls;
+  if (!tls) {
+    return {
+      type,
+      status: 'True',
+      reason: Reason.TLSDisabled,
+      message: 'spec.tls is not set: the proxy serves ws://',
+    };
+  }
+  const secret = objectNames(wsp).tlsSecret!;
+  if (tls.issuerRef) {
+    const failure = firstFailure(issuerPolicies, { wsp, observed });
+    if (failure) return { type, status: 'False', ...failure };
+    const notAfter = observed.certificate?.status?.notAfter;
+    const until = notAfter ? `, valid until ${notAfter}` : '';
+    return {
+      type,
+      status: 'True',
+      reason: Reason.CertificateIssued,
+      message: `issued into Secret ${secret}${until}`,
+    };
+  }
+  const mount = findMount(wsp, 'tls')!;
+  const seen = observed.secrets?.[secret];
+  const failure = checkSecret(mount, seen, {
+    missing: Reason.TLSSecretNotFound,
+    badKey: Reason.TLSSecretInvalid,
+  });
+  if (failure) return { type, status: 'False', ...failure };
+  if (seen?.state !== 'found') {
+    return {
+      type,
+      status: 'True',
+      reason: Reason.SecretNotVerified,
+      message: `Secret ${secret} not verified (${seen?.state === 'unknown' ? seen.why : 'not checked'}); pod readiness will tell`,
+    };
+  }
+  return { type, status: 'True', reason: Reason.SecretFound, message: `using Secret ${secret}` };
+}
