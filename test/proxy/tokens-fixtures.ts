@@ -1,0 +1,130 @@
+/**
+ * Shared helpers for the token resolver tests: temporary directories, Kubernetes-style
+ * Secret mounts (`..data` symlink swaps), and self-signed certificates built with
+ * node:crypto and a tiny DER writer, so the tests need no openssl binary.
+ */
+import { sign, type KeyObject } from 'node:crypto';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A fresh directory under the OS temp dir; remove it with `rmSync(dir, {recursive: true})`. */
+export function tempDir(prefix = 'wsgate-tokens-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+function der(tag: number, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  let len: Buffer;
+  if (body.length < 0x80) {
+    len = Buffer.from([body.length]);
+  } else {
+    const hex = body.length.toString(16);
+    const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+    len = Buffer.concat([Buffer.from([0x80 | bytes.length]), bytes]);
+  }
+  return Buffer.concat([Buffer.from([tag]), len, body]);
+}
+
+function oid(dotted: string): Buffer {
+  const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
+  const out = [40 * a + b];
+  for (const n of rest) {
+    const chunk = [n & 0x7f];
+    for (let v = n >>> 7; v > 0; v >>>= 7) chunk.unshift((v & 0x7f) | 0x80);
+    out.push(...chunk);
+  }
+  return der(0x06, Buffer.from(out));
+}
+
+function utcTime(d: Date): Buffer {
+  const iso = d.toISOString(); // 2026-01-02T03:04:05.000Z
+  const text =
+    iso.slice(2, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    'Z';
+  return der(0x17, Buffer.from(text, 'ascii'));
+}
+
+/**
+ * A self-signed X.509 v1 certificate (PEM) for `publicKey`, signed by `privateKey`
+ * (which may belong to another pair, to fake an issuer). RSA and EC keys.
+ */
+export function selfSignedCert(
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  cn = 'engine.test',
+): string {
+  const rsa = privateKey.asymmetricKeyType === 'rsa';
+  const algorithm = rsa
+    ? der(0x30, oid('1.2.840.113549.1.1.11'), Buffer.from([0x05, 0x00]))
+    : der(0x30, oid('1.2.840.10045.4.3.2'));
+  const name = der(0x30, der(0x31, der(0x30, oid('2.5.4.3'), der(0x0c, Buffer.from(cn)))));
+  const now = Date.now();
+  const tbs = der(
+    0x30,
+    der(0x02, Buffer.from([0x01, 0x23])),
+    algorithm,
+    name,
+    der(0x30, utcTime(new Date(now - 86_400_000)), utcTime(new Date(now + 365 * 86_400_000))),
+    name,
+    publicKey.export({ type: 'spki', format: 'der' }),
+  );
+  const signature = sign('sha256', tbs, privateKey);
+  const cert = der(0x30, tbs, algorithm, der(0x03, Buffer.from([0]), signature));
+  const b64 = cert.toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64.endsWith('\n') ? b64 : `${b64}\n`}-----END CERTIFICATE-----\n`;
+}
+
+let generation = 0;
+
+/**
+ * Lays out `files` the way the kubelet mounts a Secret: the real files in a
+ * timestamped directory, `..data` pointing at it, and each name a symlink through
+ * `..data`. Calling it again on the same directory performs the kubelet's atomic swap.
+ */
+export function writeSecretMount(dir: string, files: Record<string, string | Buffer>): void {
+  generation += 1;
+  const stamp = `..2026_01_01_00_00_00.${String(process.pid)}${String(generation).padStart(6, '0')}`;
+  mkdirSync(join(dir, stamp));
+  for (const [name, content] of Object.entries(files))
+    writeFileSync(join(dir, stamp, name), content);
+  const data = join(dir, '..data');
+  let previous: string | undefined;
+  try {
+    previous = join(dir, readlinkSync(data));
+  } catch {
+    previous = undefined;
+  }
+  symlinkSync(stamp, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), data);
+  for (const name of Object.keys(files)) {
+    try {
+      symlinkSync(join('..data', name), join(dir, name));
+    } catch {
+      // Already linked through ..data from an earlier generation.
+    }
+  }
+  if (previous) rmSync(previous, { recursive: true, force: true });
+}
+
+/** Resolves when `fn` returns true, polling every 20 ms; rejects after `timeoutMs`. */
+export async function eventually(fn: () => boolean, timeoutMs = 3000): Promise<void> {
+  const start = Date.now();
+  while (!fn()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
