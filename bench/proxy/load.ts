@@ -87,13 +87,18 @@ class WsConn implements Conn {
 
 const WS_SEND = { binary: true } as const;
 
-/** A `ws` client as noVNC would connect: `binary` subprotocol, token in the query. */
+/**
+ * A `ws` client as noVNC served by the same host would connect: `binary` subprotocol,
+ * token in the query, and a same-origin `Origin` header.
+ */
 export function wsTransport(name: string, url: string): Transport {
+  const origin = new URL(url.replace(/^ws/, 'http')).origin;
   return {
     name,
     connect: (timeoutMs) =>
       new Promise((resolve, reject) => {
         const ws = new WebSocket(url, ['binary'], {
+          origin,
           perMessageDeflate: false,
           handshakeTimeout: timeoutMs,
         });
@@ -147,6 +152,8 @@ export function echoOnce(conn: Conn, payload: Buffer, timeoutMs: number): Promis
 export interface Timing {
   warmupMs: number;
   durationMs: number;
+  /** Called when the measured window opens and closes (CPU accounting, profile window). */
+  mark?: (edge: 'start' | 'end') => void;
 }
 
 export interface BulkResult {
@@ -188,10 +195,12 @@ export async function bulk(t: Transport, n: number, timing: Timing): Promise<Bul
   });
   await sleepMs(timing.warmupMs);
   counted = 0;
+  timing.mark?.('start');
   const t0 = performance.now();
   await sleepMs(timing.durationMs);
   const bytes = counted;
   const seconds = (performance.now() - t0) / 1000;
+  timing.mark?.('end');
   running = false;
   // Let what is in flight come back, then close (bounded).
   const deadline = Date.now() + 3000;
@@ -235,8 +244,12 @@ export async function roundTrip(
       got -= size;
       const us = Number(process.hrtime.bigint() - sentAt) / 1000;
       const now = performance.now();
-      if (now >= measureFrom) samples[count++] = us;
+      if (now >= measureFrom) {
+        if (count === 0) timing.mark?.('start');
+        samples[count++] = us;
+      }
       if (now >= end || count >= maxSamples) {
+        timing.mark?.('end');
         clearTimeout(watchdog);
         resolve();
         return;
@@ -281,6 +294,7 @@ export async function connectRate(
 ): Promise<RateResult> {
   const payload = Buffer.alloc(64, 0x62);
   let errors = 0;
+  let lastError = '';
   const cycle = async (): Promise<boolean> => {
     let conn: Conn | undefined;
     try {
@@ -288,14 +302,16 @@ export async function connectRate(
       await echoOnce(conn, payload, 5000);
       await conn.close(5000);
       return true;
-    } catch {
+    } catch (e) {
       conn?.destroy();
       errors++;
+      lastError = (e as Error).message;
       return false;
     }
   };
   const warmEnd = performance.now() + timing.warmupMs;
   while (performance.now() < warmEnd && errors < 100) await cycle();
+  timing.mark?.('start');
   const t0 = performance.now();
   const end = t0 + timing.durationMs;
   let completed = 0;
@@ -303,6 +319,8 @@ export async function connectRate(
     if (await cycle()) completed++;
   }
   const seconds = (performance.now() - t0) / 1000;
+  timing.mark?.('end');
+  if (errors >= 100) throw new Error(`${errors} failed cycles, last: ${lastError}`);
   return { perSec: completed / seconds, completed, errors, seconds };
 }
 
@@ -315,13 +333,14 @@ export async function openIdle(
   n: number,
   concurrency: number,
   deadlineMs: number,
-): Promise<{ conns: Conn[]; errors: number; seconds: number }> {
+): Promise<{ conns: Conn[]; errors: number; lastError?: string; seconds: number }> {
   const conns: Conn[] = [];
   const payload = Buffer.from('hello\n');
   const t0 = performance.now();
   const deadline = Date.now() + deadlineMs;
   let next = 0;
   let errors = 0;
+  let lastError: string | undefined;
   const worker = async () => {
     while (next < n && Date.now() < deadline && errors < 100) {
       next++;
@@ -330,14 +349,15 @@ export async function openIdle(
         conn = await t.connect(10_000);
         await echoOnce(conn, payload, 10_000);
         conns.push(conn);
-      } catch {
+      } catch (e) {
         conn?.destroy();
         errors++;
+        lastError = (e as Error).message;
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
-  return { conns, errors, seconds: (performance.now() - t0) / 1000 };
+  return { conns, errors, lastError, seconds: (performance.now() - t0) / 1000 };
 }
 
 export async function closeAll(conns: readonly Conn[], batch = 500): Promise<void> {

@@ -237,3 +237,22 @@ export function openFileLimit(pid: number | 'self' = 'self'): number {
   if (!m || m[1] === 'unlimited') return Infinity;
   return Number(m[1]);
 }
+
+/** CPU seconds used so far by the process tree (live processes, plus reaped children). */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** USER_HZ: 100 on every Linux architecture Node supports. */
+const CLOCK_TICKS = 100;

@@ -56,7 +56,12 @@ function label(f: CallFrame): string {
   return `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}`;
 }
 
-export function summarizeProfile(path: string, top = 20): ProfileSummary {
+/** `windowUs`: only samples taken within these monotonic-clock bounds (µs). */
+export function summarizeProfile(
+  path: string,
+  top = 20,
+  windowUs?: [number, number],
+): ProfileSummary {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -68,10 +73,13 @@ export function summarizeProfile(path: string, top = 20): ProfileSummary {
   const inclUs = new Map<string, number>();
   const compUs = new Map<string, number>();
   let totalUs = 0;
+  let at = prof.startTime;
   const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
   for (let i = 0; i < prof.samples.length; i++) {
     // timeDeltas[i] is the time since the previous sample; charge it to sample i.
     const dt = Math.max(0, prof.timeDeltas[i] ?? 0);
+    at += dt;
+    if (windowUs && (at < windowUs[0] || at > windowUs[1])) continue;
     const node = byId.get(prof.samples[i]!);
     if (!node) continue;
     totalUs += dt;
@@ -97,7 +105,7 @@ export function summarizeProfile(path: string, top = 20): ProfileSummary {
   const self = sorted(selfUs).filter(([k]) => k !== '(idle)');
   const inclusive = sorted(inclUs);
   const lines = [
-    `  ${(totalUs / 1000).toFixed(0)} ms profiled, ${(busyUs / 1000).toFixed(0)} ms busy (${((100 * busyUs) / Math.max(1, totalUs)).toFixed(0)}%); shares below are of busy time`,
+    `  ${(totalUs / 1000).toFixed(0)} ms profiled${windowUs ? ' (measured window only)' : ''}, ${(busyUs / 1000).toFixed(0)} ms busy (${((100 * busyUs) / Math.max(1, totalUs)).toFixed(0)}%); shares below are of busy time`,
     '  by component:',
     ...components.map(([k, v]) => `    ${ms(v)} ${pct(v)}  ${k}`),
     `  top ${top} by self time:`,

@@ -25,6 +25,7 @@ import {
   type Transport,
 } from './load.js';
 import {
+  cpuSeconds,
   freePort,
   killAllNow,
   memory,
@@ -37,7 +38,13 @@ import {
   type Proc,
 } from './procs.js';
 import { summarizeProfile } from './profile.js';
-import { renderMarkdown, renderTable, type Results, type SystemName } from './report.js';
+import {
+  renderMarkdown,
+  renderTable,
+  type Results,
+  type SystemName,
+  type SystemResults,
+} from './report.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
@@ -167,6 +174,15 @@ function ensureWebsockify(): { path?: string; version?: string; problem?: string
   return { path, version: version || undefined };
 }
 
+/** The commit measured, and whether proxy/ had uncommitted changes (built from the tree). */
+function gitState(): string {
+  const git = (...args: string[]) =>
+    spawnSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' }).stdout.trim();
+  const commit = git('rev-parse', '--short', 'HEAD');
+  const dirty = git('status', '--porcelain', '--', 'proxy', 'cli') !== '';
+  return commit ? `${commit}${dirty ? ' + uncommitted proxy/ changes' : ''}` : 'unknown';
+}
+
 function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
 }
@@ -188,7 +204,7 @@ interface Setup {
 class Bench {
   private readonly tokenFile = join(OUT_DIR, 'tokens.txt');
   private readonly profileRoot: string;
-  readonly profiles: string[] = [];
+  readonly profiles: { phase: string; dir: string }[] = [];
 
   constructor(private readonly o: Options) {
     this.profileRoot = join(OUT_DIR, 'prof', new Date().toISOString().replace(/[:.]/g, '-'));
@@ -201,7 +217,7 @@ class Bench {
   }
 
   /** Fresh echo target (and proxy) for one measurement. */
-  async setup(system: SystemName, phase: string): Promise<Setup> {
+  async setup(system: SystemName, phase: string, workers = this.o.workers): Promise<Setup> {
     const echo = await this.startEcho();
     const procs = [echo.proc];
     try {
@@ -222,7 +238,7 @@ class Bench {
           const dir = join(this.profileRoot, phase);
           mkdirSync(dir, { recursive: true });
           nodeArgs.push('--cpu-prof', '--cpu-prof-dir', dir);
-          this.profiles.push(dir);
+          this.profiles.push({ phase, dir });
         }
         const metricsPort = await freePort();
         proc = start('wsgate', process.execPath, [
@@ -240,7 +256,7 @@ class Bench {
           '--drain-timeout',
           '1s',
           '--workers',
-          String(this.o.workers),
+          String(workers),
         ]);
       } else {
         proc = start('websockify', 'websockify', [
@@ -265,8 +281,13 @@ class Bench {
     }
   }
 
-  async with<T>(system: SystemName, phase: string, fn: (s: Setup) => Promise<T>): Promise<T> {
-    const s = await this.setup(system, phase);
+  async with<T>(
+    system: SystemName,
+    phase: string,
+    fn: (s: Setup) => Promise<T>,
+    workers = this.o.workers,
+  ): Promise<T> {
+    const s = await this.setup(system, phase, workers);
     try {
       return await fn(s);
     } finally {
@@ -278,40 +299,77 @@ class Bench {
 
 export interface IdleResult {
   requested: number;
+  /** Fewer than requested were attempted: the open-file limit does not allow more. */
+  fdLimited: boolean;
+  workers: number;
   held: number;
+  lastError?: string;
   errors: number;
   openSeconds: number;
   measure: 'VmRSS' | 'Pss';
   beforeKiB: number;
+  midKiB: number;
   afterKiB: number;
+  /** (after - before) / held: what the OS sees per connection, one-off growth included. */
   perConnKiB: number;
+  /** (after - mid) / connections opened in the second half: the marginal cost. */
+  marginalKiB: number;
   processes: number;
   fdLimit: number;
 }
 
-async function idle(s: Setup, system: SystemName, n: number): Promise<IdleResult> {
+/** File descriptors a process keeps besides its sessions (listeners, stdio, epoll, ...). */
+const FD_RESERVE = 64;
+
+async function idle(
+  s: Setup,
+  system: SystemName,
+  requested: number,
+  workers: number,
+): Promise<IdleResult> {
   const forking = system === 'websockify';
+  // A relaying process needs two descriptors per session (client and target); the hard
+  // limit may not allow 2 x 10,000 in one process.
+  const capacity = forking
+    ? Infinity
+    : Math.floor((s.fdLimit - FD_RESERVE) / (system === 'raw' ? 1 : 2)) * workers;
+  const n = Math.min(requested, capacity);
   // Warm up: load lazily-initialised code paths, then let the garbage go.
   const warm = await openIdle(s.transport, Math.min(100, n), 20, 20_000);
   await closeAll(warm.conns);
+  if (warm.conns.length === 0) throw new Error(`no connection opened: ${warm.lastError}`);
   await sleep(1500);
   // websockify forks per connection: count shared pages once (Pss), not per child.
   const pick = (m: ReturnType<typeof memory>) => (forking ? m.pssKiB : m.rssKiB);
   const before = memory(s.memPid);
-  const opened = await openIdle(s.transport, n, forking ? 16 : 128, forking ? 60_000 : 90_000);
+  // Half, then the rest: the second half's slope excludes one-off growth (heap spaces).
+  const concurrency = forking ? 16 : 128;
+  const deadline = Date.now() + (forking ? 60_000 : 90_000);
+  const first = await openIdle(s.transport, Math.floor(n / 2), concurrency, deadline - Date.now());
+  await sleep(1000);
+  const mid = memory(s.memPid);
+  const second =
+    first.errors === 0 && Date.now() < deadline
+      ? await openIdle(s.transport, n - first.conns.length, concurrency, deadline - Date.now())
+      : { conns: [], errors: 0, seconds: 0 };
   await sleep(2000);
   const after = memory(s.memPid);
-  await closeAll(opened.conns);
-  const held = opened.conns.length;
+  const held = first.conns.length + second.conns.length;
+  await closeAll([...first.conns, ...second.conns]);
   return {
-    requested: n,
+    requested,
+    fdLimited: n < requested,
+    workers: system === 'wsgate' ? workers : 1,
     held,
-    errors: opened.errors,
-    openSeconds: opened.seconds,
+    errors: first.errors + second.errors,
+    lastError: second.lastError ?? first.lastError,
+    openSeconds: first.seconds + second.seconds,
     measure: forking ? 'Pss' : 'VmRSS',
     beforeKiB: pick(before),
+    midKiB: pick(mid),
     afterKiB: pick(after),
     perConnKiB: held ? (pick(after) - pick(before)) / held : NaN,
+    marginalKiB: second.conns.length ? (pick(after) - pick(mid)) / second.conns.length : NaN,
     processes: after.processes,
     fdLimit: s.fdLimit,
   };
@@ -362,6 +420,7 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? '',
     loadStart: load(),
+    git: gitState(),
     options: { ...o, json: undefined },
     websockifyVersion: websockify?.version,
     systems: Object.fromEntries(o.systems.map((s) => [s, {}])),
@@ -377,25 +436,27 @@ async function main(): Promise<void> {
   type Phase = {
     key: 'bulk1' | 'bulk32' | 'rtt' | 'rate' | 'idle';
     label: string;
-    run: (
-      s: Setup,
-      system: SystemName,
-    ) => Promise<BulkResult | LatencyResult | RateResult | IdleResult>;
+    run: (s: Setup, system: SystemName, timing: Timing) => Promise<Measured>;
   };
   const phases: Phase[] = [
-    { key: 'bulk1', label: 'bulk echo, 1 connection', run: (s) => bulk(s.transport, 1, timing) },
+    { key: 'bulk1', label: 'bulk echo, 1 connection', run: (s, _, t) => bulk(s.transport, 1, t) },
     {
       key: 'bulk32',
       label: 'bulk echo, 32 connections',
-      run: (s) => bulk(s.transport, 32, timing),
+      run: (s, _, t) => bulk(s.transport, 32, t),
     },
-    { key: 'rtt', label: '64-byte round trip', run: (s) => roundTrip(s.transport, timing) },
-    { key: 'rate', label: 'connect+echo+close', run: (s) => connectRate(s.transport, timing) },
+    { key: 'rtt', label: '64-byte round trip', run: (s, _, t) => roundTrip(s.transport, t) },
+    { key: 'rate', label: 'connect+echo+close', run: (s, _, t) => connectRate(s.transport, t) },
     {
       key: 'idle',
       label: 'idle connections',
       run: (s, system) =>
-        idle(s, system, system === 'websockify' ? Math.min(o.websockifyIdle, o.idle) : o.idle),
+        idle(
+          s,
+          system,
+          system === 'websockify' ? Math.min(o.websockifyIdle, o.idle) : o.idle,
+          o.workers,
+        ),
     },
   ];
   // Measurement by measurement, systems interleaved, so drifting load hits all alike.
@@ -403,16 +464,45 @@ async function main(): Promise<void> {
     for (const system of o.systems) {
       const started = performance.now();
       try {
-        const r = await bench.with(system, phase.key, (s) => phase.run(s, system));
+        const r = await bench.with(system, phase.key, async (s) => {
+          const w = new Window(s);
+          const m = await phase.run(s, system, { ...timing, mark: (edge) => w.mark(edge) });
+          return w.attach(m);
+        });
         (results.systems[system] as Record<string, unknown>)[phase.key] = r;
+        const secs = ((performance.now() - started) / 1000).toFixed(1);
         log(
-          `${phase.label.padEnd(26)} ${system.padEnd(10)} ${brief(r)}  (${((performance.now() - started) / 1000).toFixed(1)} s, load ${load()})`,
+          `${phase.label.padEnd(26)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s, load ${load()})`,
         );
       } catch (e) {
         const msg = `${phase.label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
         notes.push(msg);
         log(`FAILED ${msg}`);
       }
+    }
+  }
+  const single = results.systems.wsgate?.idle;
+  if (single?.fdLimited && o.workers === 1) {
+    // The full count needs more descriptors than one process may have: spread it.
+    const started = performance.now();
+    try {
+      const r = await bench.with(
+        'wsgate',
+        'idle-2-workers',
+        (s) => idle(s, 'wsgate', o.idle, 2),
+        2,
+      );
+      results.systems.wsgate!.idleWorkers = r;
+      notes.push(
+        `one wsgate process may hold ${single.held} sessions (open-file limit ${single.fdLimit}, 2 per session); ` +
+          `the full ${o.idle} were held with --workers 2`,
+      );
+      const secs = ((performance.now() - started) / 1000).toFixed(1);
+      log(
+        `${'idle, --workers 2'.padEnd(26)} ${'wsgate'.padEnd(10)} ${brief(r)}  (${secs} s, load ${load()})`,
+      );
+    } catch (e) {
+      notes.push(`idle connections, wsgate --workers 2: ${(e as Error).message.split('\n')[0]}`);
     }
   }
   results.loadEnd = load();
@@ -427,13 +517,15 @@ async function main(): Promise<void> {
 
   if (o.cpuProf) {
     results.profiles = {};
-    for (const dir of bench.profiles) {
+    for (const { phase, dir } of bench.profiles) {
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) continue;
-      const summary = summarizeProfile(join(dir, file), 20);
-      results.profiles[dir] = summary.text;
+      const measured = results.systems.wsgate?.[phase as keyof SystemResults] as
+        { windowUs?: [number, number] } | undefined;
+      const summary = summarizeProfile(join(dir, file), 20, measured?.windowUs);
+      results.profiles[phase] = summary.text;
       process.stdout.write(
-        `\nCPU profile of wsgate, ${dir.split('/').pop()} (${join(dir, file)}):\n${summary.text}\n`,
+        `\nCPU profile of wsgate, ${phase} (${join(dir, file)}):\n${summary.text}\n`,
       );
     }
   }
@@ -444,12 +536,63 @@ async function main(): Promise<void> {
   log(`wrote ${o.json} and ${join(dirname(o.json), 'latest.md')}`);
 }
 
-function brief(r: BulkResult | LatencyResult | RateResult | IdleResult): string {
+type Measured = BulkResult | LatencyResult | RateResult | IdleResult;
+
+/** CPU use during the measured window, in cores (1.0 = one core busy). */
+export interface CpuShare {
+  seconds: number;
+  generator: number;
+  target: number;
+  proxy?: number;
+}
+
+/** The measured window: CPU accounting per process and monotonic bounds for profiles. */
+class Window {
+  private startNs = 0n;
+  private readonly startCpu: number[] = [];
+  private startSelf = process.cpuUsage();
+  cpu?: CpuShare;
+  windowUs?: [number, number];
+
+  constructor(private readonly s: Setup) {}
+
+  mark(edge: 'start' | 'end'): void {
+    const now = process.hrtime.bigint();
+    if (edge === 'start') {
+      this.startNs = now;
+      this.startSelf = process.cpuUsage();
+      this.s.procs.forEach((p, i) => (this.startCpu[i] = cpuSeconds(p.pid)));
+      return;
+    }
+    const seconds = Number(now - this.startNs) / 1e9;
+    const self = process.cpuUsage(this.startSelf);
+    const used = this.s.procs.map((p, i) => (cpuSeconds(p.pid) - this.startCpu[i]!) / seconds);
+    this.cpu = {
+      seconds,
+      generator: (self.user + self.system) / 1e6 / seconds,
+      target: used[0]!,
+      proxy: used[1],
+    };
+    this.windowUs = [Number(this.startNs / 1000n), Number(now / 1000n)];
+  }
+
+  attach<T extends Measured>(m: T): T & { cpu?: CpuShare; windowUs?: [number, number] } {
+    return this.cpu ? { ...m, cpu: this.cpu, windowUs: this.windowUs } : m;
+  }
+}
+
+function cpuBrief(cpu: CpuShare | undefined): string {
+  if (!cpu) return '';
+  const f = (x: number) => x.toFixed(2);
+  return `; CPU cores: generator ${f(cpu.generator)}, target ${f(cpu.target)}${cpu.proxy === undefined ? '' : `, proxy ${f(cpu.proxy)}`}`;
+}
+
+function brief(r: Measured): string {
   if ('mibPerSec' in r) return `${r.mibPerSec.toFixed(1)} MiB/s`;
   if ('p50us' in r)
     return `p50 ${r.p50us.toFixed(0)} µs, p99 ${r.p99us.toFixed(0)} µs (${r.samples} samples)`;
   if ('perSec' in r) return `${r.perSec.toFixed(0)} conn/s (${r.completed}, ${r.errors} errors)`;
-  return `${r.perConnKiB.toFixed(2)} KiB/conn ${r.measure}, ${r.held}/${r.requested} held in ${r.openSeconds.toFixed(1)} s, ${r.errors} errors, fd limit ${r.fdLimit}`;
+  return `${r.perConnKiB.toFixed(2)} KiB/conn ${r.measure} (second half ${r.marginalKiB.toFixed(2)}), ${r.held}/${r.requested} held in ${r.openSeconds.toFixed(1)} s, ${r.errors} errors${r.lastError ? ` (${r.lastError})` : ''}, fd limit ${r.fdLimit}`;
 }
 
 process.on('exit', killAllNow);
