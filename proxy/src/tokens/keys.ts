@@ -111,7 +111,7 @@ function jwkEntries(json: unknown, want: 'public' | 'private'): KeyEntry[] {
         key = createPublicKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' });
       }
     } catch (e) {
-      throw new TypeError(`key ${i}: ${(e as Error).message}`);
+      throw new TypeError(`key ${i}: ${(e as Error).message}`, { cause: e });
     }
     const entry: KeyEntry = { key };
     if (typeof jwk.kid === 'string') entry.kid = jwk.kid;

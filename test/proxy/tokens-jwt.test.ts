@@ -1,0 +1,607 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes, createSecretKey, type KeyObject } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT, type JWTPayload } from 'jose';
+import {
+  createJwtResolver,
+  jwsHeader,
+  type JwtResolverOptions,
+} from '../../proxy/src/tokens/jwt.js';
+import { mintTicket } from '../../proxy/src/tokens/mint.js';
+import type { Resolution } from '../../proxy/src/tokens/types.js';
+import { eventually, selfSignedCert, tempDir, writeSecretMount } from './tokens-fixtures.js';
+
+const NOW = Date.UTC(2026, 4, 17, 12, 0, 0);
+const NOW_S = NOW / 1000;
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const rsa2 = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ed = generateKeyPairSync('ed25519');
+const secret = randomBytes(32);
+
+const pem = (k: KeyObject) =>
+  k.type === 'private'
+    ? (k.export({ type: 'pkcs8', format: 'pem' }) as string)
+    : (k.export({ type: 'spki', format: 'pem' }) as string);
+
+interface SignOptions {
+  alg?: string;
+  kid?: string;
+  claims?: JWTPayload;
+  /** Drop these default claims. */
+  omit?: string[];
+}
+
+/** Signs arbitrary claims (unlike mintTicket, which only makes good tickets). */
+async function jws(key: KeyObject | Uint8Array, o: SignOptions = {}): Promise<string> {
+  const claims: JWTPayload = {
+    host: '10.0.0.5',
+    port: 5900,
+    iat: NOW_S,
+    exp: NOW_S + 60,
+    ...o.claims,
+  };
+  for (const k of o.omit ?? []) delete claims[k];
+  const header = o.kid ? { alg: o.alg ?? 'RS256', kid: o.kid } : { alg: o.alg ?? 'RS256' };
+  return new SignJWT(claims).setProtectedHeader(header).sign(key);
+}
+
+const ok = (host = '10.0.0.5', port = 5900, tls?: boolean): Resolution => ({
+  kind: 'target',
+  target: tls ? { host, port, tls } : { host, port },
+});
+const no = (reason: string): Resolution => ({ kind: 'refused', reason });
+
+describe('jwt resolver', () => {
+  let dir: string;
+  const file = (name: string, content: string | Buffer) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function resolver(keyFile: string, extra: Partial<JwtResolverOptions> = {}) {
+    return createJwtResolver({ keyFile, now: () => NOW, watch: false, ...extra });
+  }
+
+  describe('#resolve', () => {
+    const cases: {
+      name: string;
+      key: () => string;
+      opts?: Partial<JwtResolverOptions>;
+      token: () => Promise<string> | string;
+      want: Resolution;
+    }[] = [
+      {
+        name: 'RS256, PEM public key',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey),
+        want: ok(),
+      },
+      {
+        name: 'RS256, PEM private key (public half derived)',
+        key: () => file('rs-priv.pem', pem(rsa.privateKey)),
+        token: () => jws(rsa.privateKey),
+        want: ok(),
+      },
+      {
+        name: 'ES256, certificate',
+        key: () => file('ec.crt', selfSignedCert(ec.privateKey, ec.publicKey)),
+        token: () => jws(ec.privateKey, { alg: 'ES256' }),
+        want: ok(),
+      },
+      {
+        name: 'EdDSA, JWK',
+        key: () => file('ed.jwk', JSON.stringify(ed.publicKey.export({ format: 'jwk' }))),
+        token: () => jws(ed.privateKey, { alg: 'EdDSA' }),
+        want: ok(),
+      },
+      {
+        name: 'JWKS picks the key by kid',
+        key: () =>
+          file(
+            'set.jwks',
+            JSON.stringify({
+              keys: [
+                { ...rsa.publicKey.export({ format: 'jwk' }), kid: 'one' },
+                { ...rsa2.publicKey.export({ format: 'jwk' }), kid: 'two' },
+              ],
+            }),
+          ),
+        token: () => jws(rsa2.privateKey, { kid: 'two' }),
+        want: ok(),
+      },
+      {
+        name: 'JWKS without kid tries every key',
+        key: () =>
+          file(
+            'set2.jwks',
+            JSON.stringify({
+              keys: [
+                rsa.publicKey.export({ format: 'jwk' }),
+                rsa2.publicKey.export({ format: 'jwk' }),
+              ],
+            }),
+          ),
+        token: () => jws(rsa2.privateKey),
+        want: ok(),
+      },
+      {
+        name: 'JWKS with an unknown kid',
+        key: () =>
+          file(
+            'set3.jwks',
+            JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), kid: 'one' }] }),
+          ),
+        token: () => jws(rsa.privateKey, { kid: 'nine' }),
+        want: no('no key for this ticket'),
+      },
+      {
+        name: 'HS256, raw secret file (default list becomes HS256)',
+        key: () => file('secret', Buffer.concat([secret, Buffer.from('\n')])),
+        token: () => jws(secret, { alg: 'HS256' }),
+        want: ok(),
+      },
+      {
+        name: 'HS256, oct JWK',
+        key: () => file('oct.jwk', JSON.stringify({ kty: 'oct', k: secret.toString('base64url') })),
+        token: () => jws(secret, { alg: 'HS256' }),
+        want: ok(),
+      },
+      {
+        name: 'port as a string, tls claim',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { claims: { port: '5901', tls: true } }),
+        want: ok('10.0.0.5', 5901, true),
+      },
+      {
+        name: 'expired',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { claims: { exp: NOW_S - 6 } }),
+        want: no('ticket expired'),
+      },
+      {
+        name: 'expired within the leeway',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { claims: { exp: NOW_S - 4 } }),
+        want: ok(),
+      },
+      {
+        name: 'not yet valid',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { claims: { nbf: NOW_S + 30 } }),
+        want: no('ticket not yet valid'),
+      },
+      {
+        name: 'no exp',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { omit: ['exp'] }),
+        want: no('ticket has no expiry'),
+      },
+      {
+        name: 'no exp, allowed',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { allowNoExp: true },
+        token: () => jws(rsa.privateKey, { omit: ['exp'] }),
+        want: ok(),
+      },
+      {
+        name: 'audience matches',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { audience: 'wsgate' },
+        token: () => jws(rsa.privateKey, { claims: { aud: ['other', 'wsgate'] } }),
+        want: ok(),
+      },
+      {
+        name: 'audience mismatch',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { audience: 'wsgate' },
+        token: () => jws(rsa.privateKey, { claims: { aud: 'other' } }),
+        want: no('audience mismatch'),
+      },
+      {
+        name: 'audience missing',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { audience: 'wsgate' },
+        token: () => jws(rsa.privateKey),
+        want: no('audience mismatch'),
+      },
+      {
+        name: 'issuer mismatch',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { issuer: 'https://portal' },
+        token: () => jws(rsa.privateKey, { claims: { iss: 'https://evil' } }),
+        want: no('issuer mismatch'),
+      },
+      {
+        name: 'algorithm outside the allow-list',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { algorithms: ['RS256'] },
+        token: () => jws(rsa.privateKey, { alg: 'PS256' }),
+        want: no('algorithm not allowed'),
+      },
+      {
+        name: 'alg none',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () =>
+          `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"host":"a","port":1}').toString('base64url')}.`,
+        want: no('algorithm not allowed'),
+      },
+      {
+        name: 'HS256 signed with the public key as secret (key confusion)',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { algorithms: ['RS256'] },
+        token: () => jws(createSecretKey(Buffer.from(pem(rsa.publicKey))), { alg: 'HS256' }),
+        want: no('algorithm not allowed'),
+      },
+      {
+        name: 'signed by another key',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa2.privateKey),
+        want: no('signature invalid'),
+      },
+      {
+        name: 'payload tampered',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: async () => {
+          const [h, , s] = (await jws(rsa.privateKey)).split('.');
+          const p = Buffer.from(
+            JSON.stringify({ host: '10.6.6.6', port: 22, exp: NOW_S + 60 }),
+          ).toString('base64url');
+          return `${h}.${p}.${s}`;
+        },
+        want: no('signature invalid'),
+      },
+      {
+        name: 'missing host',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { omit: ['host'] }),
+        want: no('target host missing'),
+      },
+      {
+        name: 'host with a slash',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { claims: { host: 'a/b' } }),
+        want: no('target host invalid'),
+      },
+      {
+        name: 'port zero',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => jws(rsa.privateKey, { claims: { port: 0 } }),
+        want: no('target port out of range'),
+      },
+      {
+        name: 'payload is not JSON',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: async () => {
+          const { FlattenedSign } = await import('jose');
+          const f = await new FlattenedSign(Buffer.from('hello'))
+            .setProtectedHeader({ alg: 'RS256' })
+            .sign(rsa.privateKey);
+          return `${f.protected}.${f.payload}.${f.signature}`;
+        },
+        want: no('ticket malformed'),
+      },
+      {
+        name: 'file token',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => 'vm-42',
+        want: { kind: 'unknown' },
+      },
+      {
+        name: 'two parts',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => 'eyJhbGciOiJSUzI1NiJ9.e30',
+        want: { kind: 'unknown' },
+      },
+      {
+        name: 'header without alg',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => `${Buffer.from('{"typ":"JWT"}').toString('base64url')}.e30.c2ln`,
+        want: { kind: 'unknown' },
+      },
+      {
+        name: 'dotted words',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => 'host.example.com',
+        want: { kind: 'unknown' },
+      },
+      {
+        name: 'JWE (five parts)',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        token: () => 'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..aXY.Y3Q.dGFn',
+        want: { kind: 'unknown' },
+      },
+    ];
+
+    for (const c of cases) {
+      test(c.name, async () => {
+        const r = resolver(c.key(), c.opts);
+        try {
+          const token = await c.token();
+          const got = await r.resolve(token);
+          assert.deepEqual(got, c.want);
+          if (got.kind === 'refused') assert.ok(!got.reason.includes(token));
+        } finally {
+          r.close();
+        }
+      });
+    }
+  });
+
+  describe('single use', () => {
+    test('a jti is accepted once until it expires, then forgotten', async () => {
+      let now = NOW;
+      const r = createJwtResolver({
+        keyFile: file('su.pem', pem(rsa.publicKey)),
+        singleUse: true,
+        now: () => now,
+        watch: false,
+      });
+      const first = await mintTicket({
+        key: { key: rsa.privateKey },
+        target: { host: 'h', port: 1 },
+        ttlSeconds: 30,
+        jti: 'a',
+        now,
+      });
+      const second = await mintTicket({
+        key: { key: rsa.privateKey },
+        target: { host: 'h', port: 1 },
+        ttlSeconds: 30,
+        jti: 'b',
+        now,
+      });
+      assert.equal((await r.resolve(first)).kind, 'target');
+      assert.deepEqual(await r.resolve(first), no('ticket already used'));
+      assert.equal((await r.resolve(second)).kind, 'target');
+      assert.equal(r.replayEntries, 2);
+      now += 40_000; // past exp + leeway: both expired, and swept on the next insert
+      const third = await mintTicket({
+        key: { key: rsa.privateKey },
+        target: { host: 'h', port: 1 },
+        ttlSeconds: 30,
+        jti: 'c',
+        now,
+      });
+      assert.equal((await r.resolve(third)).kind, 'target');
+      assert.equal(r.replayEntries, 1);
+      assert.deepEqual(await r.resolve(first), no('ticket expired'));
+      r.close();
+    });
+
+    test('concurrent uses of one ticket: exactly one wins', async () => {
+      const r = resolver(file('su.pem', pem(rsa.publicKey)), { singleUse: true });
+      const t = await mintTicket({
+        key: { key: rsa.privateKey },
+        target: { host: 'h', port: 1 },
+        ttlSeconds: 30,
+        jti: 'x',
+        now: NOW,
+      });
+      const results = await Promise.all([r.resolve(t), r.resolve(t), r.resolve(t)]);
+      assert.equal(results.filter((x) => x.kind === 'target').length, 1);
+      r.close();
+    });
+
+    test('a ticket without jti, or without exp, is refused', async () => {
+      const r = resolver(file('su.pem', pem(rsa.publicKey)), { singleUse: true, allowNoExp: true });
+      assert.deepEqual(
+        await r.resolve(await jws(rsa.privateKey)),
+        no('single-use ticket has no jti'),
+      );
+      assert.deepEqual(
+        await r.resolve(await jws(rsa.privateKey, { claims: { jti: 'j' }, omit: ['exp'] })),
+        no('single-use ticket has no expiry'),
+      );
+      r.close();
+    });
+
+    test('a full replay cache refuses rather than forgets', async () => {
+      const r = resolver(file('su.pem', pem(rsa.publicKey)), {
+        singleUse: true,
+        maxReplayEntries: 2,
+      });
+      for (const jti of ['1', '2']) {
+        assert.equal(
+          (await r.resolve(await jws(rsa.privateKey, { claims: { jti } }))).kind,
+          'target',
+        );
+      }
+      assert.deepEqual(
+        await r.resolve(await jws(rsa.privateKey, { claims: { jti: '3' } })),
+        no('too many single-use tickets outstanding'),
+      );
+      r.close();
+    });
+
+    test('without singleUse a jti is just a claim', async () => {
+      const r = resolver(file('su.pem', pem(rsa.publicKey)));
+      const t = await jws(rsa.privateKey, { claims: { jti: 'same' } });
+      assert.equal((await r.resolve(t)).kind, 'target');
+      assert.equal((await r.resolve(t)).kind, 'target');
+      r.close();
+    });
+  });
+
+  describe('configuration', () => {
+    const bad: {
+      name: string;
+      key: () => string;
+      opts?: Partial<JwtResolverOptions>;
+      error: RegExp;
+      type: typeof Error;
+    }[] = [
+      {
+        name: 'missing key file',
+        key: () => join(dir, 'nope.pem'),
+        error: /^jwtKey: .*nope\.pem: file not found$/,
+        type: TypeError,
+      },
+      {
+        name: 'HS256 with a public key',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { algorithms: ['HS256'] },
+        error: /^jwtKey: .*HS\* algorithms need a shared-secret key file/,
+        type: TypeError,
+      },
+      {
+        name: 'RS256 with a secret',
+        key: () => file('sec', secret),
+        opts: { algorithms: ['RS256'] },
+        error: /a shared secret cannot verify RS256/,
+        type: TypeError,
+      },
+      {
+        name: 'HS256 mixed with RS256',
+        key: () => file('sec', secret),
+        opts: { algorithms: ['HS256', 'RS256'] },
+        error: /^jwtAlgorithms: HS\* cannot be combined/,
+        type: TypeError,
+      },
+      {
+        name: 'unknown algorithm',
+        key: () => file('rs.pem', pem(rsa.publicKey)),
+        opts: { algorithms: ['none'] },
+        error: /^jwtAlgorithms: "none" is not supported/,
+        type: RangeError,
+      },
+      {
+        name: 'short secret',
+        key: () => file('short', 'hunter2\n'),
+        error: /at least 32 bytes/,
+        type: TypeError,
+      },
+      {
+        name: 'JWKS mixing secrets and public keys',
+        key: () =>
+          file(
+            'mixed.jwks',
+            JSON.stringify({
+              keys: [
+                { kty: 'oct', k: secret.toString('base64url') },
+                rsa.publicKey.export({ format: 'jwk' }),
+              ],
+            }),
+          ),
+        error: /mixes shared secrets and public keys/,
+        type: TypeError,
+      },
+      {
+        name: 'key fits none of the algorithms',
+        key: () => file('ec.pem', pem(ec.publicKey)),
+        opts: { algorithms: ['RS256', 'EdDSA'] },
+        error: /no key fits any allowed algorithm/,
+        type: TypeError,
+      },
+      {
+        name: 'broken JSON',
+        key: () => file('broken.jwk', '{"kty":'),
+        error: /does not parse/,
+        type: TypeError,
+      },
+      {
+        name: 'encrypted private key',
+        key: () =>
+          file(
+            'enc.pem',
+            rsa.privateKey.export({
+              type: 'pkcs8',
+              format: 'pem',
+              cipher: 'aes-256-cbc',
+              passphrase: 'x',
+            }) as string,
+          ),
+        error: /encrypted private keys are not supported/,
+        type: TypeError,
+      },
+    ];
+    for (const c of bad) {
+      test(`refuses to start: ${c.name}`, () => {
+        assert.throws(
+          () => resolver(c.key(), c.opts),
+          (e: Error) => {
+            assert.ok(e instanceof Error);
+            assert.match(e.message, c.error);
+            return true;
+          },
+        );
+      });
+    }
+
+    test('default allow-lists', () => {
+      const pub = resolver(file('rs.pem', pem(rsa.publicKey)));
+      assert.deepEqual(pub.algorithms, ['RS256', 'ES256', 'EdDSA']);
+      pub.close();
+      const sec = resolver(file('sec', secret));
+      assert.deepEqual(sec.algorithms, ['HS256']);
+      sec.close();
+    });
+
+    test('jwsHeader recognises only compact JWS', () => {
+      assert.deepEqual(jwsHeader(`${Buffer.from('{"alg":"ES256"}').toString('base64url')}.e30.`), {
+        alg: 'ES256',
+      });
+      assert.equal(jwsHeader('a.b.c'), undefined);
+      assert.equal(jwsHeader('..'), undefined);
+      assert.equal(jwsHeader(`${Buffer.from('[1]').toString('base64url')}.e30.x`), undefined);
+    });
+  });
+
+  describe('key reload', () => {
+    test('follows a Kubernetes Secret swap; a bad or unfitting key keeps the old one', async () => {
+      const mount = tempDir();
+      try {
+        writeSecretMount(mount, { 'jwt.pem': pem(rsa.publicKey) });
+        const errors: Error[] = [];
+        let reloads = 0;
+        const r = resolver(join(mount, 'jwt.pem'), {
+          onReload: () => reloads++,
+          onReloadError: (e) => errors.push(e),
+        });
+        const byOne = await jws(rsa.privateKey);
+        const byTwo = await jws(rsa2.privateKey);
+        assert.equal((await r.resolve(byOne)).kind, 'target');
+        assert.equal((await r.resolve(byTwo)).kind, 'refused');
+
+        writeSecretMount(mount, { 'jwt.pem': pem(rsa2.publicKey) });
+        assert.equal(r.reloadKeys(), 'reloaded');
+        assert.equal(reloads, 1);
+        assert.equal((await r.resolve(byTwo)).kind, 'target');
+        assert.equal((await r.resolve(byOne)).kind, 'refused');
+
+        writeSecretMount(mount, {
+          'jwt.pem': '-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n',
+        });
+        assert.equal(r.reloadKeys(), 'error');
+        writeSecretMount(mount, { 'jwt.pem': secret });
+        assert.equal(r.reloadKeys(), 'error', 'a secret does not fit RS256/ES256/EdDSA');
+        assert.equal(errors.length, 2);
+        assert.match(errors[1]!.message, /jwt\.pem: a shared secret cannot verify/);
+        assert.equal((await r.resolve(byTwo)).kind, 'target', 'old key still in use');
+        r.close();
+      } finally {
+        rmSync(mount, { recursive: true, force: true });
+      }
+    });
+
+    test('notices a rewrite through the directory watch', async () => {
+      const path = file('watched.pem', pem(rsa.publicKey));
+      let reloads = 0;
+      const r = createJwtResolver({ keyFile: path, now: () => NOW, onReload: () => reloads++ });
+      writeFileSync(join(dir, 'watched.pem.tmp'), pem(rsa2.publicKey));
+      const { renameSync } = await import('node:fs');
+      renameSync(join(dir, 'watched.pem.tmp'), path);
+      await eventually(() => reloads === 1);
+      assert.equal((await r.resolve(await jws(rsa2.privateKey))).kind, 'target');
+      r.close();
+    });
+  });
+});
