@@ -1,0 +1,166 @@
+/** The proxy config rendered into the ConfigMap (keys of proxy/src/config/types.ts). */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parse } from 'yaml';
+import {
+  configHash,
+  renderConfigMap,
+  renderProxyConfig,
+  type ProxyConfigFile,
+} from '../../operator/src/render/configmap.js';
+import { fixture } from './helpers.js';
+
+const base = {
+  listen: '0.0.0.0:6080',
+  metricsListen: '0.0.0.0:9090',
+  logLevel: 'info',
+  drainTimeout: 30,
+  tokenFile: '/etc/wsgate/tokens/tokens',
+};
+
+describe('renderProxyConfig', () => {
+  const cases: [string, Parameters<typeof fixture>[0], ProxyConfigFile][] = [
+    ['minimal: listeners, drain and the token file', {}, base],
+    [
+      'port, log level and drain',
+      { port: 7000, logLevel: 'debug', drainTimeoutSeconds: 5 },
+      { ...base, listen: '0.0.0.0:7000', logLevel: 'debug', drainTimeout: 5 },
+    ],
+    [
+      'TLS from a Certificate, with a minimum version',
+      { tls: { issuerRef: { name: 'ca' }, dnsNames: ['a.example.com'], minVersion: 'TLSv1.3' } },
+      {
+        ...base,
+        tlsCert: '/etc/wsgate/tls/tls.crt',
+        tlsKey: '/etc/wsgate/tls/tls.key',
+        tlsMinVersion: 'TLSv1.3',
+      },
+    ],
+    [
+      'TLS from a brought Secret',
+      { tls: { secretName: 'mine' } },
+      { ...base, tlsCert: '/etc/wsgate/tls/tls.crt', tlsKey: '/etc/wsgate/tls/tls.key' },
+    ],
+    [
+      'every token source',
+      {
+        tokens: {
+          file: { secretRef: { name: 't', key: 'list.txt' } },
+          jwt: {
+            keySecretRef: { name: 'k', key: 'public.pem' },
+            algorithms: ['RS256', 'ES256'],
+            audience: 'wsgate',
+            issuer: 'engine',
+            allowNoExp: true,
+            singleUse: true,
+          },
+          ovirt: { certificateSecretRef: { name: 'e', key: 'engine.cer' } },
+          http: { url: 'https://manager/console-target' },
+        },
+        targets: { allow: ['10.0.0.0/8:5900-5999'] },
+      },
+      {
+        ...base,
+        tokenFile: '/etc/wsgate/tokens/list.txt',
+        jwtKey: '/etc/wsgate/jwt/public.pem',
+        jwtAlgorithms: ['RS256', 'ES256'],
+        jwtAudience: 'wsgate',
+        jwtIssuer: 'engine',
+        jwtAllowNoExp: true,
+        jwtSingleUse: true,
+        ovirtCert: '/etc/wsgate/ovirt/engine.cer',
+        tokenUrl: 'https://manager/console-target',
+        allowTarget: ['10.0.0.0/8:5900-5999'],
+      },
+    ],
+    [
+      'false booleans stay out (the proxy defaults them)',
+      {
+        tokens: { jwt: { keySecretRef: { name: 'k', key: 'k' }, algorithms: ['EdDSA'] } },
+        targets: { allow: ['192.0.2.1:5900'] },
+      },
+      {
+        listen: '0.0.0.0:6080',
+        metricsListen: '0.0.0.0:9090',
+        logLevel: 'info',
+        drainTimeout: 30,
+        jwtKey: '/etc/wsgate/jwt/k',
+        jwtAlgorithms: ['EdDSA'],
+        allowTarget: ['192.0.2.1:5900'],
+      },
+    ],
+    [
+      'target TLS with and without a CA',
+      { targets: { tls: { caSecretRef: { name: 'ca', key: 'ca.crt' } } } },
+      { ...base, targetTls: true, targetCa: '/etc/wsgate/target-ca/ca.crt' },
+    ],
+    ['target TLS with system CAs', { targets: { tls: {} } }, { ...base, targetTls: true }],
+    [
+      'origins, client addresses',
+      {
+        allowedOrigins: ['https://a.example.com'],
+        allowMissingOrigin: true,
+        trustedProxies: ['10.0.0.0/8'],
+        proxyProtocol: true,
+      },
+      {
+        ...base,
+        allowOrigin: ['https://a.example.com'],
+        allowMissingOrigin: true,
+        trustedProxy: ['10.0.0.0/8'],
+        proxyProtocol: true,
+      },
+    ],
+    [
+      'limits map to seconds-valued keys',
+      {
+        limits: {
+          maxConnections: 100,
+          maxConnectionsPerIp: 5,
+          handshakeRate: 2,
+          handshakeTimeoutSeconds: 4,
+          idleTimeoutSeconds: 600,
+          maxSessionSeconds: 3600,
+          maxMessageBytes: 65536,
+        },
+      },
+      {
+        ...base,
+        maxConnections: 100,
+        maxConnectionsPerIp: 5,
+        handshakeRate: 2,
+        handshakeTimeout: 4,
+        idleTimeout: 600,
+        maxSession: 3600,
+        maxMessageBytes: 65536,
+      },
+    ],
+    ['a zero limit is kept', { limits: { idleTimeoutSeconds: 0 } }, { ...base, idleTimeout: 0 }],
+  ];
+  for (const [name, spec, expected] of cases) {
+    test(name, () => assert.deepEqual(renderProxyConfig(fixture(spec)), expected));
+  }
+});
+
+describe('renderConfigMap', () => {
+  test('holds the config as YAML under proxy.yaml', () => {
+    const cm = renderConfigMap(fixture({ allowedOrigins: ['https://a.example.com'] }));
+    assert.equal(cm.kind, 'ConfigMap');
+    assert.equal(cm.metadata.name, 'console');
+    assert.deepEqual(Object.keys(cm.data), ['proxy.yaml']);
+    assert.deepEqual(parse(cm.data['proxy.yaml']!), {
+      ...base,
+      allowOrigin: ['https://a.example.com'],
+    });
+  });
+});
+
+describe('configHash', () => {
+  test('sha256 hex, independent of key order', () => {
+    const a = configHash({ x: '1', y: '2' });
+    assert.match(a, /^[0-9a-f]{64}$/);
+    assert.equal(configHash({ y: '2', x: '1' }), a);
+    assert.notEqual(configHash({ x: '1', y: '3' }), a);
+    assert.notEqual(configHash({ x: '12' }), configHash({ x: '1', '2': '' }));
+  });
+});
