@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { tokenCommand } from '../../cli/token.js';
 import { createJwtResolver, type JwtResolverOptions } from '../../proxy/src/tokens/jwt.js';
+import { runWsgate } from '../helpers/cli.js';
 import { tempDir } from './tokens-fixtures.js';
 
 interface Run {
@@ -260,5 +261,33 @@ describe('wsgate token', () => {
         assert.match(out.stderr, message);
       });
     }
+  });
+
+  describe('as a subprocess (bin/wsgate.js)', () => {
+    test('prints a ticket and exits 0', async () => {
+      const out = await runWsgate([
+        'token',
+        '--key',
+        files['ec.key']!,
+        '--target',
+        '10.0.0.5:5900',
+        '--ttl',
+        '30s',
+      ]);
+      assert.equal(out.code, 0, out.stderr);
+      const r = createJwtResolver({ keyFile: files['ec.pub']!, watch: false });
+      assert.deepEqual(await r.resolve(out.stdout.trim()), {
+        kind: 'target',
+        target: { host: '10.0.0.5', port: 5900 },
+      });
+      r.close();
+    });
+
+    test('exits 2 naming the flag', async () => {
+      const out = await runWsgate(['token', '--key', files['ec.key']!, '--target', 'nope']);
+      assert.equal(out.code, 2);
+      assert.equal(out.stdout, '');
+      assert.match(out.stderr, /--target: "nope" is not HOST:PORT/);
+    });
   });
 });
