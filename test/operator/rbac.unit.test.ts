@@ -1,0 +1,125 @@
+/** operator/rbac/role.yaml covers what the renderers make, and nothing it should not. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { renderAll } from '../../operator/src/render/index.js';
+import { example, readRepoFile } from './helpers.js';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+interface RoleDoc {
+  kind: string;
+  metadata: { name: string };
+  rules: Rule[];
+}
+
+const roles = parseAllDocuments(readRepoFile('operator/rbac/role.yaml')).map(
+  (d) => d.toJS() as RoleDoc,
+);
+const role = (name: string) => {
+  const found = roles.find((r) => r.metadata.name === name);
+  assert.ok(found, `role ${name} is missing`);
+  return found;
+};
+const verbsFor = (r: RoleDoc, group: string, resource: string) =>
+  new Set(
+    r.rules
+      .filter(
+        (rule) =>
+          rule.apiGroups.includes(group) &&
+          rule.resources.includes(resource) &&
+          !rule.resourceNames,
+      )
+      .flatMap((rule) => rule.verbs),
+  );
+
+const PLURALS: Record<string, string> = {
+  ConfigMap: 'configmaps',
+  Service: 'services',
+  Deployment: 'apps/deployments',
+  PodDisruptionBudget: 'policy/poddisruptionbudgets',
+  Certificate: 'cert-manager.io/certificates',
+  ServiceMonitor: 'monitoring.coreos.com/servicemonitors',
+};
+
+describe('operator RBAC', () => {
+  const operator = role('wsgate-operator');
+
+  test('three roles, no wildcards', () => {
+    assert.deepEqual(
+      roles.map((r) => `${r.kind}/${r.metadata.name}`),
+      [
+        'ClusterRole/wsgate-operator',
+        'ClusterRole/wsgate-operator-secrets',
+        'Role/wsgate-operator-leader-election',
+      ],
+    );
+    for (const rule of roles.flatMap((r) => r.rules)) {
+      assert.ok(
+        ![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'),
+        JSON.stringify(rule),
+      );
+    }
+  });
+
+  const result = renderAll(example(), { operatorImage: 'i', serviceMonitorAvailable: true });
+  for (const kind of new Set(result.apply.map((o) => o.kind))) {
+    test(`manages ${kind} with server-side apply`, () => {
+      const [group, resource] = PLURALS[kind]!.includes('/')
+        ? PLURALS[kind]!.split('/')
+        : ['', PLURALS[kind]!];
+      const verbs = verbsFor(operator, group!, resource!);
+      for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) {
+        assert.ok(verbs.has(verb), `${kind}: ${verb} missing`);
+      }
+      assert.ok(!verbs.has('update'), `${kind}: update is not needed with server-side apply`);
+    });
+  }
+
+  test('the resource: read, status, finalizers (blockOwnerDeletion)', () => {
+    assert.deepEqual([...verbsFor(operator, 'wsgate.dev', 'websocketproxies')].sort(), [
+      'get',
+      'list',
+      'watch',
+    ]);
+    assert.ok(verbsFor(operator, 'wsgate.dev', 'websocketproxies/status').has('patch'));
+    assert.deepEqual(
+      [...verbsFor(operator, 'wsgate.dev', 'websocketproxies/finalizers')],
+      ['update'],
+    );
+  });
+
+  test('CRDs readable, issuers get-only, events writable', () => {
+    assert.deepEqual(
+      [...verbsFor(operator, 'apiextensions.k8s.io', 'customresourcedefinitions')].sort(),
+      ['get', 'list', 'watch'],
+    );
+    assert.deepEqual([...verbsFor(operator, 'cert-manager.io', 'issuers')], ['get']);
+    assert.deepEqual([...verbsFor(operator, 'cert-manager.io', 'clusterissuers')], ['get']);
+    assert.ok(verbsFor(operator, 'events.k8s.io', 'events').has('create'));
+  });
+
+  test('no Secrets or Pods cluster-wide; Secrets get-only in their own role', () => {
+    assert.equal(verbsFor(operator, '', 'secrets').size, 0);
+    assert.equal(verbsFor(operator, '', 'pods').size, 0);
+    const secrets = role('wsgate-operator-secrets');
+    assert.deepEqual(secrets.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+  });
+
+  test('leader election: its own Lease only, besides create', () => {
+    const election = role('wsgate-operator-leader-election');
+    assert.deepEqual(election.rules, [
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['wsgate-operator'],
+        verbs: ['get', 'update'],
+      },
+    ]);
+  });
+});

@@ -1,0 +1,90 @@
+/** ConfigValid: validation first, then the Secrets the spec names. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { configValidCondition } from '../../operator/src/status/config.js';
+import { secretsToCheck } from '../../operator/src/status/secrets.js';
+import type { Observed } from '../../operator/src/status/types.js';
+import { validate } from '../../operator/src/validate.js';
+import { fixture } from './helpers.js';
+
+const base: Observed = { certManagerInstalled: true, serviceMonitorInstalled: true };
+const tokenFound = { 'console-tokens': { state: 'found' as const, keys: ['tokens'] } };
+
+describe('configValidCondition', () => {
+  const cases: [
+    string,
+    Parameters<typeof fixture>[0],
+    Partial<Observed>,
+    string,
+    string,
+    RegExp,
+  ][] = [
+    ['valid and checked', {}, { secrets: tokenFound }, 'True', 'Valid', /^the spec is valid$/],
+    [
+      'invalid spec wins',
+      { allowedOrigins: ['https://A.b'] },
+      { secrets: {} },
+      'False',
+      'InvalidOrigin',
+      /allowedOrigins\[0\]/,
+    ],
+    [
+      'token Secret missing',
+      {},
+      { secrets: { 'console-tokens': { state: 'missing' } } },
+      'False',
+      'SecretNotFound',
+      /Secret console-tokens \(spec.tokens.file.secretRef\) not found/,
+    ],
+    [
+      'token Secret lacks the key',
+      {},
+      { secrets: { 'console-tokens': { state: 'found', keys: ['other'] } } },
+      'False',
+      'SecretKeyNotFound',
+      /has no key tokens/,
+    ],
+    [
+      'Secrets unreadable',
+      {},
+      { secrets: { 'console-tokens': { state: 'unknown', why: '403' } } },
+      'True',
+      'Valid',
+      /not verified: console-tokens/,
+    ],
+    [
+      'ServiceMonitor asked for without its CRD',
+      { metrics: { serviceMonitor: { enabled: true } } },
+      { serviceMonitorInstalled: false, secrets: tokenFound },
+      'True',
+      'ServiceMonitorUnavailable',
+      /monitoring.coreos.com CRD is not installed/,
+    ],
+    [
+      'a brought TLS Secret is not ConfigValid business',
+      { tls: { secretName: 'mine' } },
+      { secrets: { ...tokenFound, mine: { state: 'missing' } } },
+      'True',
+      'Valid',
+      /valid/,
+    ],
+  ];
+  for (const [name, spec, observed, status, reason, message] of cases) {
+    test(name, () => {
+      const wsp = fixture(spec);
+      const c = configValidCondition(wsp, validate(wsp), { ...base, ...observed });
+      assert.equal(c.status, status, c.message);
+      assert.equal(c.reason, reason);
+      assert.match(c.message, message);
+    });
+  }
+});
+
+describe('secretsToCheck', () => {
+  test("everything but a Certificate's own Secret", () => {
+    const names = (spec: Parameters<typeof fixture>[0]) =>
+      secretsToCheck(fixture(spec)).map((m) => m.secretName);
+    assert.deepEqual(names({ tls: { issuerRef: { name: 'ca' } } }), ['console-tokens']);
+    assert.deepEqual(names({ tls: { secretName: 'mine' } }), ['mine', 'console-tokens']);
+  });
+});
