@@ -1,10 +1,13 @@
 /**
  * Semantic checks the CRD schema cannot express (its patterns and CEL rules run first, on
- * admission): target rules and origins parsed for real, label and annotation syntax
- * (which would otherwise fail later, on apply), plus warnings for settings that are
- * valid but probably not meant. Pure; the result feeds the ConfigValid condition.
+ * admission): target rules and origins parsed by the proxy's own parsers, so the operator
+ * refuses exactly what the proxy would refuse at startup (rather than rolling out pods
+ * that crash); label and annotation syntax, which would otherwise fail later, on apply;
+ * and warnings for settings that are valid but probably not meant. Pure; the result
+ * feeds the ConfigValid condition.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { OriginPolicy } from '../../proxy/src/policy/origins.js';
+import { parseTargetRule } from '../../proxy/src/policy/targets.js';
 import type { WebSocketProxy } from './api/websocketproxy-types.js';
 import { Reason, type ReasonName } from './conditions.js';
 import { CONFIG_HASH_ANNOTATION, selectorLabels } from './render/common.js';
@@ -27,83 +30,6 @@ export interface ValidationResult {
   problems: Problem[];
   /** Valid but suspicious settings, worth an Event. */
   warnings: string[];
-}
-
-/** A parsed `CIDR:PORT[-PORT]` target rule. */
-export interface TargetRule {
-  address: string;
-  family: 4 | 6;
-  prefix: number;
-  portMin: number;
-  portMax: number;
-}
-
-function port(text: string, rule: string): number {
-  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 65535)) throw new RangeError(`"${rule}": port ${text} is not 1-65535`);
-  return n;
-}
-
-/**
- * Parses a target allow rule: `10.0.0.0/8:5900-5999`, `192.0.2.7:5900`,
- * `[fd00::/8]:5900` or `fd00::/8:5900`. A missing prefix means one address. Throws a
- * RangeError saying what is wrong.
- */
-export function parseTargetRule(rule: string): TargetRule {
-  const bracketed = /^\[([^\]]+)\]:([^:]+)$/.exec(rule);
-  let network: string;
-  let ports: string;
-  if (bracketed) {
-    network = bracketed[1]!;
-    ports = bracketed[2]!;
-  } else {
-    const colon = rule.lastIndexOf(':');
-    if (colon <= 0) throw new RangeError(`"${rule}" is not CIDR:PORT or CIDR:PORT-PORT`);
-    network = rule.slice(0, colon);
-    ports = rule.slice(colon + 1);
-    if (network.includes(':') && !network.includes('/')) {
-      throw new RangeError(`"${rule}": write an IPv6 address as [ADDRESS]:PORT`);
-    }
-  }
-  const [address = '', prefixText] = network.split('/');
-  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
-  if (family === 0) throw new RangeError(`"${rule}": ${address} is not an IP address`);
-  const bits = family === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? bits : Number(prefixText);
-  if (!/^\d+$/.test(prefixText ?? '0') || prefix > bits) {
-    throw new RangeError(`"${rule}": prefix /${prefixText} is not 0-${bits}`);
-  }
-  const [low = '', high] = ports.split('-');
-  const portMin = port(low, rule);
-  const portMax = high === undefined ? portMin : port(high, rule);
-  if (portMax < portMin) throw new RangeError(`"${rule}": port range ${ports} is reversed`);
-  return { address, family, prefix, portMin, portMax };
-}
-
-const HOST_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/**
- * Checks an allowed origin: `https://host[:port]`, optionally `https://*.domain` for
- * subdomains. Browsers send origins in lowercase and compare them exactly, so uppercase
- * is refused. Throws a RangeError.
- */
-export function checkOrigin(origin: string): void {
-  const m = /^(https?):\/\/(\*\.)?([^/:?#\s]+|\[[0-9a-fA-F:.]+\])(?::(\d{1,5}))?$/.exec(origin);
-  if (!m) throw new RangeError(`"${origin}" is not scheme://host[:port] (no path)`);
-  const [, , wildcard, host = '', portText] = m;
-  if (portText !== undefined) port(portText, origin);
-  if (host.startsWith('[')) {
-    if (wildcard || !isIPv6(host.slice(1, -1))) throw new RangeError(`"${origin}": bad IPv6 host`);
-    return;
-  }
-  if (isIPv4(host)) {
-    if (wildcard) throw new RangeError(`"${origin}": a wildcard needs a domain, not an address`);
-    return;
-  }
-  if (host !== host.toLowerCase()) throw new RangeError(`"${origin}": write the host in lowercase`);
-  if (host.length > 253 || !host.split('.').every((l) => HOST_LABEL.test(l) && l.length <= 63)) {
-    throw new RangeError(`"${origin}": ${host} is not a host name`);
-  }
 }
 
 const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -211,7 +137,7 @@ export function validate(wsp: WebSocketProxy): ValidationResult {
   });
   (spec.allowedOrigins ?? []).forEach((origin, i) => {
     try {
-      checkOrigin(origin);
+      new OriginPolicy([origin], false);
     } catch (e) {
       problems.push({
         reason: Reason.InvalidOrigin,

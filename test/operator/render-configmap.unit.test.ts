@@ -8,7 +8,8 @@ import {
   renderProxyConfig,
   type ProxyConfigFile,
 } from '../../operator/src/render/configmap.js';
-import { fixture } from './helpers.js';
+import { loadConfig } from '../../proxy/src/config/load.js';
+import { example, fixture } from './helpers.js';
 
 const base = {
   listen: '0.0.0.0:6080',
@@ -55,7 +56,7 @@ describe('renderProxyConfig', () => {
             singleUse: true,
           },
           ovirt: { certificateSecretRef: { name: 'e', key: 'engine.cer' } },
-          http: { url: 'https://manager/console-target' },
+          http: { url: 'https://manager/console-target', timeoutSeconds: 3, cacheSeconds: 0 },
         },
         targets: { allow: ['10.0.0.0/8:5900-5999'] },
       },
@@ -70,6 +71,8 @@ describe('renderProxyConfig', () => {
         jwtSingleUse: true,
         ovirtCert: '/etc/wsgate/ovirt/engine.cer',
         tokenUrl: 'https://manager/console-target',
+        tokenUrlTimeout: 3,
+        tokenUrlCacheTtl: 0,
         allowTarget: ['10.0.0.0/8:5900-5999'],
       },
     ],
@@ -118,6 +121,7 @@ describe('renderProxyConfig', () => {
           maxConnections: 100,
           maxConnectionsPerIp: 5,
           handshakeRate: 2,
+          connectTimeoutSeconds: 6,
           handshakeTimeoutSeconds: 4,
           idleTimeoutSeconds: 600,
           maxSessionSeconds: 3600,
@@ -129,16 +133,50 @@ describe('renderProxyConfig', () => {
         maxConnections: 100,
         maxConnectionsPerIp: 5,
         handshakeRate: 2,
+        connectTimeout: 6,
         handshakeTimeout: 4,
         idleTimeout: 600,
         maxSession: 3600,
         maxMessageBytes: 65536,
       },
     ],
+    [
+      "JWT algorithms left to the proxy's default",
+      {
+        tokens: { jwt: { keySecretRef: { name: 'k', key: 'k' } } },
+        targets: { allow: ['192.0.2.1'] },
+      },
+      {
+        listen: '0.0.0.0:6080',
+        metricsListen: '0.0.0.0:9090',
+        logLevel: 'info',
+        drainTimeout: 30,
+        jwtKey: '/etc/wsgate/jwt/k',
+        allowTarget: ['192.0.2.1'],
+      },
+    ],
     ['a zero limit is kept', { limits: { idleTimeoutSeconds: 0 } }, { ...base, idleTimeout: 0 }],
   ];
   for (const [name, spec, expected] of cases) {
     test(name, () => assert.deepEqual(renderProxyConfig(fixture(spec)), expected));
+  }
+
+  // The contract with the proxy: its own loader takes every config the operator writes.
+  for (const [name, spec] of [
+    ...cases.map(([n, s]) => [n, fixture(s)] as const),
+    ['example', example()] as const,
+  ]) {
+    test(`the proxy loads it: ${name}`, () => {
+      const yaml = renderConfigMap(spec).data['proxy.yaml']!;
+      const { config } = loadConfig({
+        argv: ['--config', '/etc/wsgate/config/proxy.yaml'],
+        env: {},
+        readFile: () => yaml,
+      });
+      for (const [key, value] of Object.entries(renderProxyConfig(spec))) {
+        assert.deepEqual(config[key as keyof typeof config], value, key);
+      }
+    });
   }
 });
 

@@ -22,7 +22,7 @@ describe('configValidCondition', () => {
     ['valid and checked', {}, { secrets: tokenFound }, 'True', 'Valid', /^the spec is valid$/],
     [
       'invalid spec wins',
-      { allowedOrigins: ['https://A.b'] },
+      { allowedOrigins: ['https://a.b/path'] },
       { secrets: {} },
       'False',
       'InvalidOrigin',

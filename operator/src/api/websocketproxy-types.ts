@@ -79,8 +79,9 @@ export interface WebSocketProxySpec {
   /** Which VNC/SPICE servers sessions may reach. */
   targets?: TargetsSpec;
   /**
-   * Browser origins allowed to connect, e.g. https://manager.example.com or https://*.example.com.
-   * Empty allows any origin.
+   * Browser origins allowed to connect: https://manager.example.com, https://*.example.com
+   * (subdomains only) or * (any). Empty: same-origin pages only (the Origin's host equals the Host
+   * header).
    */
   allowedOrigins?: string[];
   /** Accept upgrades without an Origin header (non-browser clients). Default `false`. */
@@ -91,7 +92,10 @@ export interface WebSocketProxySpec {
    * Expect a PROXY protocol v1/v2 header (from a load balancer that sends one). Default `false`.
    */
   proxyProtocol: boolean;
-  /** Connection limits; each one unset takes the proxy's default (no limit for counts). */
+  /**
+   * Connection limits and timeouts; each one unset takes the proxy's default (no limit for counts).
+   * 0 means unlimited.
+   */
   limits?: LimitsSpec;
   /** Prometheus metrics (served on port 9090 by every pod). Default `{}`. */
   metrics: MetricsSpec;
@@ -237,10 +241,10 @@ export interface JwtTokensSpec {
   /** Secret key holding the verification key (PEM or JWK). */
   keySecretRef: SecretKeySelector;
   /**
-   * Accepted signature algorithms. HS256 stands alone: mixing it with a public-key algorithm
-   * invites key confusion.
+   * Accepted signature algorithms; the proxy's default (RS256, ES256, EdDSA) when unset. HS256
+   * stands alone: mixing it with a public-key algorithm invites key confusion.
    */
-  algorithms: ('RS256' | 'ES256' | 'EdDSA' | 'HS256')[];
+  algorithms?: ('RS256' | 'ES256' | 'EdDSA' | 'HS256')[];
   /** Required aud claim. */
   audience?: string;
   /** Required iss claim. */
@@ -268,14 +272,20 @@ export interface OvirtTokensSpec {
  * session. Schema: `spec.tokens.http`.
  */
 export interface HttpTokensSpec {
+  /** The token goes in ?token=, or in place of {token} if the URL has it. */
   url: string;
+  /** Time limit of one lookup; the proxy's default (2) when unset. */
+  timeoutSeconds?: number;
+  /** How long an answer is reused; the proxy's default (5) when unset. */
+  cacheSeconds?: number;
 }
 
 /** Which VNC/SPICE servers sessions may reach. Schema: `spec.targets`. */
 export interface TargetsSpec {
   /**
-   * CIDR and port range per entry, e.g. 10.0.0.0/8:5900-5999 or [fd00::/8]:5900. Without it only
-   * targets listed in the token file are allowed.
+   * Address or CIDR, optionally with a port or port range: 10.0.0.0/8:5900-5999, 192.0.2.7:5900,
+   * [fd00::/64]:5900, fd00::/64 (no port: any port). Without it only targets named in the token
+   * file are allowed.
    */
   allow?: string[];
   /** Connect to targets over TLS (e.g. SPICE's TLS port), checking their certificate. */
@@ -292,8 +302,8 @@ export interface TargetTlsSpec {
 }
 
 /**
- * Connection limits; each one unset takes the proxy's default (no limit for counts). Schema:
- * `spec.limits`.
+ * Connection limits and timeouts; each one unset takes the proxy's default (no limit for counts). 0
+ * means unlimited. Schema: `spec.limits`.
  */
 export interface LimitsSpec {
   /** Open sessions per pod. */
@@ -302,6 +312,8 @@ export interface LimitsSpec {
   maxConnectionsPerIp?: number;
   /** Upgrades per second per client IP per pod. */
   handshakeRate?: number;
+  /** Seconds allowed for the TCP connect to a target. */
+  connectTimeoutSeconds?: number;
   /** Seconds a client has to complete the upgrade. */
   handshakeTimeoutSeconds?: number;
   /** Close a session after this long without traffic (0 = never). */

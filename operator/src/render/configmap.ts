@@ -45,14 +45,19 @@ export function renderProxyConfig(wsp: WebSocketProxy): ProxyConfigFile {
   if (tokens.file) config.tokenFile = fileOf(wsp, 'tokens');
   if (tokens.jwt) {
     config.jwtKey = fileOf(wsp, 'jwt-key');
-    config.jwtAlgorithms = [...tokens.jwt.algorithms];
+    if (tokens.jwt.algorithms) config.jwtAlgorithms = [...tokens.jwt.algorithms];
     if (tokens.jwt.audience !== undefined) config.jwtAudience = tokens.jwt.audience;
     if (tokens.jwt.issuer !== undefined) config.jwtIssuer = tokens.jwt.issuer;
     if (tokens.jwt.allowNoExp) config.jwtAllowNoExp = true;
     if (tokens.jwt.singleUse) config.jwtSingleUse = true;
   }
   if (tokens.ovirt) config.ovirtCert = fileOf(wsp, 'ovirt-cert');
-  if (tokens.http) config.tokenUrl = tokens.http.url;
+  if (tokens.http) {
+    config.tokenUrl = tokens.http.url;
+    if (tokens.http.timeoutSeconds !== undefined)
+      config.tokenUrlTimeout = tokens.http.timeoutSeconds;
+    if (tokens.http.cacheSeconds !== undefined) config.tokenUrlCacheTtl = tokens.http.cacheSeconds;
+  }
   if (targets?.allow?.length) config.allowTarget = [...targets.allow];
   if (targets?.tls) {
     config.targetTls = true;
@@ -68,6 +73,7 @@ export function renderProxyConfig(wsp: WebSocketProxy): ProxyConfigFile {
       ['maxConnections', limits.maxConnections],
       ['maxConnectionsPerIp', limits.maxConnectionsPerIp],
       ['handshakeRate', limits.handshakeRate],
+      ['connectTimeout', limits.connectTimeoutSeconds],
       ['handshakeTimeout', limits.handshakeTimeoutSeconds],
       ['idleTimeout', limits.idleTimeoutSeconds],
       ['maxSession', limits.maxSessionSeconds],
