@@ -1,11 +1,12 @@
 /**
  * Semantic checks the CRD schema cannot express (its patterns and CEL rules run first, on
- * admission): target rules and origins parsed by the proxy's own parsers, so the operator
- * refuses exactly what the proxy would refuse at startup (rather than rolling out pods
- * that crash); label and annotation syntax, which would otherwise fail later, on apply;
- * and warnings for settings that are valid but probably not meant. Pure; the result
- * feeds the ConfigValid condition.
+ * admission). Target rules, origins and trusted proxies go through the proxy's own
+ * parsers, so the operator refuses exactly what the proxy would refuse at startup instead
+ * of rolling out pods that crash. Label and annotation syntax is checked here because it
+ * would otherwise fail later, on apply. Settings that are valid but probably not meant
+ * become warnings. Pure; the result feeds the ConfigValid condition.
  */
+import { trustedProxies } from '../../proxy/src/client-ip.js';
 import { OriginPolicy } from '../../proxy/src/policy/origins.js';
 import { parseTargetRule } from '../../proxy/src/policy/targets.js';
 import type { WebSocketProxy } from './api/websocketproxy-types.js';
@@ -142,6 +143,17 @@ export function validate(wsp: WebSocketProxy): ValidationResult {
       problems.push({
         reason: Reason.InvalidOrigin,
         field: `spec.allowedOrigins[${i}]`,
+        message: (e as Error).message,
+      });
+    }
+  });
+  (spec.trustedProxies ?? []).forEach((cidr, i) => {
+    try {
+      trustedProxies([cidr]);
+    } catch (e) {
+      problems.push({
+        reason: Reason.InvalidSpec,
+        field: `spec.trustedProxies[${i}]`,
         message: (e as Error).message,
       });
     }

@@ -6,7 +6,7 @@ import type {
   ExternalCondition,
   Issuer,
 } from '../../operator/src/api/external-types.js';
-import { certificateReadyCondition } from '../../operator/src/status/certificate.js';
+import { certificateReadyCondition, issuerToCheck } from '../../operator/src/status/certificate.js';
 import type { Observed } from '../../operator/src/status/types.js';
 import { fixture } from './helpers.js';
 
@@ -165,4 +165,29 @@ describe('certificateReadyCondition', () => {
       assert.match(c.message, message);
     });
   }
+});
+
+describe('issuerToCheck', () => {
+  test('namespaced Issuer, ClusterIssuer, external or none', () => {
+    assert.deepEqual(issuerToCheck(fixture(issued)), {
+      group: 'cert-manager.io',
+      plural: 'issuers',
+      name: 'ca',
+      namespace: 'consoles',
+    });
+    const cluster = fixture({
+      tls: { issuerRef: { name: 'le', kind: 'ClusterIssuer' }, dnsNames: ['a.example.com'] },
+    });
+    assert.deepEqual(issuerToCheck(cluster), {
+      group: 'cert-manager.io',
+      plural: 'clusterissuers',
+      name: 'le',
+      namespace: undefined,
+    });
+    const external = fixture({
+      tls: { issuerRef: { name: 'x', kind: 'AWSPCAIssuer', group: 'awspca.cert-manager.io' } },
+    });
+    assert.equal(issuerToCheck(external), null);
+    assert.equal(issuerToCheck(fixture()), null);
+  });
 });

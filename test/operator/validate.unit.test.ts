@@ -125,6 +125,12 @@ describe('validate', () => {
       /spec\.service\.annotations/,
     ],
     ['no token source', { tokens: {} }, 'InvalidSpec', /no token source/],
+    [
+      'bad trusted proxy',
+      { trustedProxies: ['10.0.0.0/40'] },
+      'InvalidSpec',
+      /spec\.trustedProxies\[0\]/,
+    ],
   ];
   for (const [name, spec, reason, message] of invalid) {
     test(name, () => {

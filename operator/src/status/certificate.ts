@@ -4,7 +4,7 @@
  * checks the brought Secret. Without TLS it is True (nothing to wait for).
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import type { ExternalCondition } from '../api/external-types.js';
+import { CERT_MANAGER_GROUP, type ExternalCondition } from '../api/external-types.js';
 import { ConditionType, Reason, type ConditionUpdate } from '../conditions.js';
 import { objectNames } from '../render/common.js';
 import { findMount } from '../render/mounts.js';
@@ -77,6 +77,33 @@ export const issuerPolicies: readonly Policy<CertificateInput>[] = [
         };
   },
 ];
+
+/** The issuer to GET for {@link Observed.issuer}: cert-manager's own kinds only. */
+export interface IssuerLookup {
+  group: string;
+  /** Resource name: issuers or clusterissuers. */
+  plural: 'issuers' | 'clusterissuers';
+  name: string;
+  /** Undefined for a ClusterIssuer (cluster-scoped). */
+  namespace: string | undefined;
+}
+
+/**
+ * What to look up for spec.tls.issuerRef, or null when there is nothing the operator may
+ * read: no issuerRef, or an external issuer group (the RBAC grants only cert-manager.io
+ * issuers; cert-manager's Certificate status still reports on those).
+ */
+export function issuerToCheck(wsp: WebSocketProxy): IssuerLookup | null {
+  const ref = wsp.spec.tls?.issuerRef;
+  if (!ref || ref.group !== CERT_MANAGER_GROUP) return null;
+  const cluster = ref.kind === 'ClusterIssuer';
+  return {
+    group: ref.group,
+    plural: cluster ? 'clusterissuers' : 'issuers',
+    name: ref.name,
+    namespace: cluster ? undefined : wsp.metadata?.namespace,
+  };
+}
 
 /** Computes CertificateReady for `wsp` from what was observed. */
 export function certificateReadyCondition(

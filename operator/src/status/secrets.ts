@@ -47,9 +47,9 @@ export function unverified(
   mounts: readonly SecretMount[],
   secrets: Readonly<Record<string, SecretObservation>> | undefined,
 ): string[] {
-  const names = mounts.filter(
-    (m) =>
-      secrets?.[m.secretName]?.state !== 'found' && secrets?.[m.secretName]?.state !== 'missing',
-  );
+  const names = mounts.filter((m) => {
+    const state = secrets?.[m.secretName]?.state;
+    return state === undefined || state === 'unknown';
+  });
   return [...new Set(names.map((m) => m.secretName))];
 }
