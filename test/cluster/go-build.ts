@@ -77,7 +77,10 @@ async function compile(c: Component, out: string, log: (s: string) => void): Pro
     if (multi && basename(t.pkg) !== t.bin) throw new Error(`${t.pkg} would not be named ${t.bin}`);
   }
   const output = multi ? `${out}/` : join(out, c.targets[0]?.bin ?? c.name);
-  const args = ['build', '-ldflags', ldflags(c), '-o', output, ...c.targets.map((t) => t.pkg)];
+  // -buildvcs=false: the certmanager main sits in this git checkout, and VCS
+  // stamping would need git and fail in a tarball or a dirty CI workspace.
+  const args = ['build', '-buildvcs=false', '-ldflags', ldflags(c), '-o', output];
+  args.push(...c.targets.map((t) => t.pkg));
   log(`  ${go} ${args.join(' ')}  (in ${cwd})`);
   await runOk(go, args, { cwd, env, timeoutMs: BUILD_TIMEOUT_MS });
 }
