@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
   ApiException,
@@ -59,6 +62,27 @@ describe('local control plane', { skip: skipCluster }, () => {
     const helm = await runTool(cluster, 'helm', ['version', '--short']);
     assert.equal(helm.code, 0, helm.stderr);
     assert.match(helm.stdout, /^v\d+\.\d+\.\d+/);
+  });
+
+  it('installs a chart with helm, passing its kubeVersion check', async (t) => {
+    const ns = await createNamespace(cluster, t, 'helm');
+    const chart = mkdtempSync(join(tmpdir(), 'wsgate-chart-'));
+    t.after(() => rmSync(chart, { recursive: true, force: true }));
+    mkdirSync(join(chart, 'templates'));
+    // kubeVersion fails to parse against an unstamped API server ("v0.0.0-master+…").
+    writeFileSync(
+      join(chart, 'Chart.yaml'),
+      'apiVersion: v2\nname: smoke\nversion: 0.1.0\nkubeVersion: ">=1.30.0-0"\n',
+    );
+    writeFileSync(
+      join(chart, 'templates', 'configmap.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  ok: "yes"\n',
+    );
+    const res = await runTool(cluster, 'helm', ['install', 'smoke', chart, '-n', ns, '--wait']);
+    assert.equal(res.code, 0, res.stderr);
+    const core = adminConfig(cluster).makeApiClient(CoreV1Api);
+    const cm = await core.readNamespacedConfigMap({ name: 'smoke', namespace: ns });
+    assert.equal(cm.data?.['ok'], 'yes');
   });
 
   it('runs a Deployment to its ready replicas on kwok nodes', async (t) => {
