@@ -56,6 +56,19 @@ export const REFUSALS = {
   targetForbidden: refusal('PROXY_ERR_TARGET_FORBIDDEN', 403, 'forbidden', 'Target not allowed'),
   originForbidden: refusal('PROXY_ERR_ORIGIN_FORBIDDEN', 403, 'forbidden', 'Origin not allowed'),
   tooManyConnections: refusal('PROXY_ERR_TOO_MANY', 503, 'rate_limited', 'Too many connections'),
+  tooManyFromIp: refusal(
+    'PROXY_ERR_TOO_MANY_FROM_IP',
+    429,
+    'rate_limited',
+    'Too many connections from this address',
+  ),
+  clientCertificate: refusal(
+    'PROXY_ERR_CLIENT_CERT',
+    403,
+    'forbidden',
+    'Client certificate not allowed',
+  ),
+  targetTls: refusal('PROXY_ERR_TARGET_TLS', 502, 'upstream_error', 'TLS to the target failed'),
   rateLimited: refusal('PROXY_ERR_RATE_LIMITED', 429, 'rate_limited', 'Too many handshakes'),
   targetRefused: refusal(
     'PROXY_ERR_TARGET_REFUSED',

@@ -11,7 +11,16 @@ import { ConfigError } from './config/load.js';
 import { startHealthServer } from './health.js';
 import { ProxyMetrics } from './metrics.js';
 import { ProxyServer } from './server.js';
+import { readFileSync } from 'node:fs';
+import { trustedProxies } from './client-ip.js';
+import { Limits } from './policy/limits.js';
+import { OriginPolicy } from './policy/origins.js';
+import { TargetPolicy } from './policy/targets.js';
+import { TlsCredentials } from './tls.js';
 import { TokenFileResolver } from './tokens/file.js';
+import { createHttpResolver } from './tokens/http.js';
+import { createJwtResolver } from './tokens/jwt.js';
+import { createOvirtResolver } from './tokens/ovirt.js';
 import type { TokenResolver } from './tokens/types.js';
 import { parseHostPort, parseListen } from './util/address.js';
 
@@ -31,32 +40,118 @@ export interface StartOptions {
   serveMetrics?: boolean;
 }
 
+/** Turns a constructor's exception into the CLI's exit-2 error naming the flag. */
+function named<T>(flag: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // Resolvers prefix their messages with the config key; the CLI names the flag.
+    const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const message = err.code && err.path ? `cannot read ${err.path}: ${err.code}` : err.message.replace(`${key}: `, '');
+    throw new ConfigError(message.startsWith('--') ? message : `${flag}: ${message}`, { cause: e });
+  }
+}
+
+/** Resolvers in the order they are asked: file, JWT, oVirt ticket, HTTP lookup. */
 function buildResolvers(
   config: ProxyConfig,
   metrics: ProxyMetrics,
   logger: Logger,
 ): TokenResolver[] {
+  const reloaded = (file: string) => {
+    metrics.configReloads.labels('ok').inc();
+    logger.info({ file }, 'file reloaded');
+  };
+  const failed = (error: Error, file: string) => {
+    metrics.configReloads.labels('error').inc();
+    logger.error({ file, err: error.message }, 'file reload failed; keeping the last good content');
+  };
   const resolvers: TokenResolver[] = [];
   if (config.tokenFile !== undefined) {
-    let file: TokenFileResolver;
-    try {
-      file = new TokenFileResolver(config.tokenFile, {
-        onReload(result, detail) {
-          metrics.configReloads.labels(result).inc();
-          const log = { file: config.tokenFile, ...detail };
-          if (result === 'ok') logger.info(log, 'token file reloaded');
-          else logger.error(log, 'token file problem; keeping the last good entries');
-        },
-      });
-    } catch (e) {
-      throw new ConfigError(
-        `--token-file: cannot read ${config.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-      );
-    }
+    const file = named(
+      '--token-file',
+      () =>
+        new TokenFileResolver(config.tokenFile!, {
+          onReload(result, detail) {
+            metrics.configReloads.labels(result).inc();
+            const log = { file: config.tokenFile, ...detail };
+            if (result === 'ok') logger.info(log, 'token file reloaded');
+            else logger.error(log, 'token file problem; keeping the last good entries');
+          },
+        }),
+    );
     logger.info({ file: config.tokenFile, tokens: file.size }, 'token file loaded');
     resolvers.push(file);
   }
+  if (config.jwtKey !== undefined) {
+    resolvers.push(
+      named('--jwt-key', () =>
+        createJwtResolver({
+          keyFile: config.jwtKey!,
+          algorithms: config.jwtAlgorithms,
+          audience: config.jwtAudience,
+          issuer: config.jwtIssuer,
+          allowNoExp: config.jwtAllowNoExp,
+          singleUse: config.jwtSingleUse,
+          onReload: reloaded,
+          onReloadError: failed,
+        }),
+      ),
+    );
+  }
+  if (config.ovirtCert !== undefined) {
+    resolvers.push(
+      named('--ovirt-cert', () =>
+        createOvirtResolver({
+          certFile: config.ovirtCert!,
+          onReload: reloaded,
+          onReloadError: failed,
+        }),
+      ),
+    );
+  }
+  if (config.tokenUrl !== undefined) {
+    resolvers.push(
+      named('--token-url', () =>
+        createHttpResolver({
+          url: config.tokenUrl!,
+          timeoutMs: config.tokenUrlTimeout * 1000,
+          cacheTtlSeconds: config.tokenUrlCacheTtl,
+        }),
+      ),
+    );
+  }
   return resolvers;
+}
+
+function buildTls(
+  config: ProxyConfig,
+  metrics: ProxyMetrics,
+  logger: Logger,
+): TlsCredentials | undefined {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  return named(
+    '--tls-cert',
+    () =>
+      new TlsCredentials(
+        {
+          certFile: config.tlsCert!,
+          keyFile: config.tlsKey!,
+          clientCaFile: config.tlsClientCa,
+          minVersion: config.tlsMinVersion,
+          ciphers: config.tlsCiphers,
+        },
+        {
+          onExpiry: (t) => metrics.certificateExpiry.set(t),
+          onReload(result, detail) {
+            metrics.configReloads.labels(result).inc();
+            if (result === 'ok') logger.info(detail, 'TLS certificate reloaded');
+            else logger.error(detail, 'TLS certificate reload failed; serving the previous one');
+          },
+        },
+      ),
+  );
 }
 
 export async function startProxy(
@@ -67,13 +162,40 @@ export async function startProxy(
   // runs only at scrape time, after `server` exists.
   const metrics = new ProxyMetrics(() => server.flushBytes());
   const resolvers = buildResolvers(config, metrics, logger);
+  const tls = buildTls(config, metrics, logger);
+  const targetCa =
+    config.targetCa !== undefined
+      ? named('--target-ca', () => readFileSync(config.targetCa!))
+      : undefined;
+  const signed = resolvers.some((r) => r.name !== 'file');
+  if (signed && config.allowTarget.length === 0) {
+    logger.warn(
+      'signed or remote tokens configured without --allow-target: their targets will be refused',
+    );
+  }
   const server = new ProxyServer({
     listen: parseListen(config.listen),
     fixedTarget: config.target !== undefined ? parseHostPort(config.target) : undefined,
     resolvers,
+    targetPolicy: new TargetPolicy(config.allowTarget),
+    trustedResolvers: new Set(['file']),
+    enforceForTrusted: config.allowTarget.length > 0,
+    origins: new OriginPolicy(config.allowOrigin, config.allowMissingOrigin),
+    limits: new Limits({
+      maxConnections: config.maxConnections,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
+      handshakeRate: config.handshakeRate,
+    }),
+    trustedProxies: trustedProxies(config.trustedProxy),
+    proxyProtocol: config.proxyProtocol,
+    tls,
+    clientSubjects: config.tlsClientSubject,
+    targetTls: config.targetTls,
+    targetCa,
     handshakeTimeoutMs: config.handshakeTimeout * 1000,
     connectTimeoutMs: config.connectTimeout * 1000,
     idleTimeoutMs: config.idleTimeout * 1000,
+    maxSessionMs: config.maxSession * 1000,
     heartbeatMs: config.heartbeat * 1000,
     maxMessageBytes: config.maxMessageBytes,
     metrics,
@@ -99,6 +221,7 @@ export async function startProxy(
 
   const closeRest = async () => {
     for (const r of resolvers) r.close?.();
+    tls?.close();
     await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
   };
   return {

@@ -6,7 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type BlockList,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -16,7 +24,13 @@ import type { ProxyMetrics } from './metrics.js';
 import { Relay, type SessionEnd } from './relay.js';
 import { chooseProtocol, extractToken } from './tokens/extract.js';
 import type { Target, TokenResolver } from './tokens/types.js';
-import { connectTarget, UpstreamError } from './upstream.js';
+import { dialTarget, UpstreamError } from './upstream.js';
+import { clientAddress } from './client-ip.js';
+import type { Limits } from './policy/limits.js';
+import type { OriginPolicy } from './policy/origins.js';
+import type { TargetPolicy } from './policy/targets.js';
+import { parseProxyHeader } from './proxy-protocol.js';
+import { clientSubjectAllowed, type TlsCredentials } from './tls.js';
 import { formatHostPort, type HostPort } from './util/address.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
@@ -27,13 +41,37 @@ export interface ProxyServerOptions {
   /** Every session goes here, no token needed (websockify positional mode). */
   fixedTarget?: Target;
   resolvers: readonly TokenResolver[];
+  /**
+   * The allow-list for dialled addresses. Targets from resolvers named in
+   * `trustedResolvers` (the token file, whose author chose them) skip it unless
+   * `enforceForTrusted`; others are refused when the list is empty.
+   */
+  targetPolicy: TargetPolicy;
+  trustedResolvers: ReadonlySet<string>;
+  enforceForTrusted: boolean;
+  origins: OriginPolicy;
+  limits: Limits;
+  trustedProxies?: BlockList;
+  proxyProtocol: boolean;
+  tls?: TlsCredentials;
+  clientSubjects: readonly string[];
+  targetTls: boolean;
+  targetCa?: Buffer;
   handshakeTimeoutMs: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  maxSessionMs: number;
   heartbeatMs: number;
   maxMessageBytes: number;
   metrics: ProxyMetrics;
   logger: Logger;
+}
+
+/** What we know about a TCP connection before (and while) it becomes a session. */
+interface ConnectionState {
+  timer: NodeJS.Timeout | undefined;
+  /** Source address from a PROXY protocol header. */
+  source?: string;
 }
 
 interface Refused {
@@ -51,8 +89,9 @@ export class ProxyServer {
   readonly sessions = new Set<Relay>();
   draining = false;
   private listening = false;
+  private readonly front: NetServer | undefined;
   private readonly wss: WebSocketServer;
-  private readonly handshakeTimers = new Map<string, NodeJS.Timeout>();
+  private readonly connections = new Map<string, ConnectionState>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly sessionInfo = new WeakMap<
     Relay,
@@ -70,10 +109,26 @@ export class ProxyServer {
       skipUTF8Validation: true,
       handleProtocols: (offered) => chooseProtocol(offered),
     });
-    this.http = createServer();
+    if (options.tls) {
+      const https = createHttpsServer(options.tls.serverOptions());
+      options.tls.attach(https);
+      https.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+        // Scanners, plain HTTP on the TLS port, clients without an acceptable certificate.
+        this.options.metrics.connection('bad_request');
+        this.options.logger.info(
+          { client: socket.remoteAddress, err: err.code ?? err.message },
+          'TLS handshake failed',
+        );
+      });
+      this.http = https;
+    } else {
+      this.http = createServer();
+    }
+    // Idle keep-alive after a 426 is not worth holding; upgrades leave the parser.
+    this.http.keepAliveTimeout = 1000;
     this.http.on('connection', (socket: Socket) => this.onConnection(socket));
     this.http.on('request', (req: IncomingMessage, res) => {
-      this.clearHandshakeTimer(`${req.socket.remoteAddress}|${req.socket.remotePort}`);
+      this.clearHandshakeTimer(req.socket);
       const refusal = this.draining ? REFUSALS.draining : REFUSALS.notWebSocket;
       res.writeHead(refusal.status, {
         'content-type': 'text/plain; charset=utf-8',
@@ -83,7 +138,10 @@ export class ProxyServer {
       res.end(refusal.message + '\n');
     });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.onUpgrade(req, socket, head);
+      this.onUpgrade(req, socket, head).catch((err: Error) => {
+        this.options.logger.error({ err: err.message }, 'upgrade failed');
+        socket.destroy();
+      });
     });
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // Garbage instead of HTTP, oversized headers, or a reset mid-request.
@@ -94,17 +152,21 @@ export class ProxyServer {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       socket.destroy();
     });
+    if (options.proxyProtocol) {
+      this.front = createNetServer((socket) => this.readProxyHeader(socket));
+    }
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.http.once('error', reject);
-      this.http.listen(this.options.listen.port, this.options.listen.host, () => {
-        this.http.off('error', reject);
+      const server = this.front ?? this.http;
+      server.once('error', reject);
+      server.listen(this.options.listen.port, this.options.listen.host, () => {
+        server.off('error', reject);
         this.listening = true;
         this.startTimers();
-        resolve(this.http.address() as AddressInfo);
+        resolve(server.address() as AddressInfo);
       });
     });
   }
@@ -136,12 +198,15 @@ export class ProxyServer {
   /** Stops timers and the listener; open sessions are terminated. */
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    for (const t of this.handshakeTimers.values()) clearTimeout(t);
+    for (const c of this.connections.values()) clearTimeout(c.timer);
     for (const s of this.sessions) s.terminate('closed');
     this.listening = false;
     await new Promise<void>((resolve) => {
+      this.front?.close();
+      if (!this.http.listening && !this.front) return resolve();
       this.http.close(() => resolve());
       this.http.closeAllConnections();
+      if (this.front) resolve();
     });
   }
 
@@ -157,34 +222,76 @@ export class ProxyServer {
   }
 
   private onConnection(socket: Socket): void {
+    const key = connectionKey(socket);
+    if (this.connections.get(key)?.timer) return; // already seen by the PROXY front
     socket.setNoDelay(true);
     socket.on('error', () => {}); // resets are routine; the session's own handlers report.
-    const key = `${socket.remoteAddress}|${socket.remotePort}`;
-    const timer = setTimeout(() => {
-      this.handshakeTimers.delete(key);
+    const state: ConnectionState = this.connections.get(key) ?? { timer: undefined };
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
       this.options.metrics.connection('bad_request');
-      this.options.logger.info({ client: socket.remoteAddress }, 'handshake timeout');
+      this.options.logger.info(
+        { client: state.source ?? socket.remoteAddress },
+        'handshake timeout',
+      );
       socket.destroy();
     }, this.options.handshakeTimeoutMs);
-    this.handshakeTimers.set(key, timer);
-    socket.once('close', () => this.clearHandshakeTimer(key));
+    this.connections.set(key, state);
+    socket.once('close', () => {
+      clearTimeout(this.connections.get(key)?.timer);
+      this.connections.delete(key);
+    });
   }
 
-  private clearHandshakeTimer(key: string): void {
-    const timer = this.handshakeTimers.get(key);
-    if (timer) {
-      clearTimeout(timer);
-      this.handshakeTimers.delete(key);
+  private clearHandshakeTimer(socket: Socket): void {
+    const state = this.connections.get(connectionKey(socket));
+    if (state?.timer) {
+      clearTimeout(state.timer);
+      state.timer = undefined;
     }
   }
 
+  /** PROXY protocol: read the header (bounded by the handshake timer), then hand over. */
+  private readProxyHeader(socket: Socket): void {
+    this.onConnection(socket);
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const header = parseProxyHeader(buffered);
+      if (header.state === 'incomplete') return;
+      socket.off('data', onData);
+      if (header.state === 'invalid') {
+        this.options.metrics.connection('bad_request');
+        this.options.logger.info(
+          { client: socket.remoteAddress, err: header.reason },
+          'bad PROXY protocol header',
+        );
+        socket.destroy();
+        return;
+      }
+      const state = this.connections.get(connectionKey(socket));
+      if (state && header.source) state.source = header.source.address;
+      socket.pause();
+      const rest = buffered.subarray(header.length);
+      if (rest.length) socket.unshift(rest);
+      this.http.emit('connection', socket);
+      socket.resume();
+    };
+    socket.on('data', onData);
+  }
+
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const client = req.socket.remoteAddress ?? '';
+    const o = this.options;
+    const state = this.connections.get(connectionKey(req.socket));
+    const peer = state?.source ?? req.socket.remoteAddress ?? '';
+    const client = clientAddress(peer, req.headers['x-forwarded-for'], o.trustedProxies);
     const conn = this.connPrefix + (++this.nextConn).toString(36);
     let tokenId: string | undefined;
+    let slot = false;
     const refuse = ({ refusal, detail }: Refused) => {
-      this.options.metrics.connection(refusal.result);
-      this.options.logger.info(
+      if (slot) o.limits.release(client);
+      o.metrics.connection(refusal.result);
+      o.logger.info(
         { conn, client, token: tokenId, code: refusal.code, status: refusal.status, detail },
         'handshake refused',
       );
@@ -194,31 +301,63 @@ export class ProxyServer {
     if (this.draining) return refuse({ refusal: REFUSALS.draining });
     const bad = checkHandshake(req);
     if (bad) return refuse({ refusal: bad });
+    const rate = o.limits.takeHandshake(client);
+    if (rate) return refuse({ refusal: rate });
+    const origin = o.origins.check(req.headers.origin, req.headers.host);
+    if (!origin.allowed)
+      return refuse({ refusal: REFUSALS.originForbidden, detail: origin.reason });
+    if (o.clientSubjects.length) {
+      const cn = (req.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
+      if (!clientSubjectAllowed(o.clientSubjects, typeof cn === 'string' ? cn : undefined)) {
+        return refuse({
+          refusal: REFUSALS.clientCertificate,
+          detail: `subject CN ${JSON.stringify(cn ?? '')}`,
+        });
+      }
+    }
+    const full = o.limits.acquire(client);
+    if (full) return refuse({ refusal: full });
+    slot = true;
 
     let target: Target;
-    if (this.options.fixedTarget) {
-      target = this.options.fixedTarget;
+    let trusted: boolean;
+    if (o.fixedTarget) {
+      target = o.fixedTarget;
+      trusted = true;
     } else {
       const found = extractToken(req);
       if (!found) return refuse({ refusal: REFUSALS.noToken });
       tokenId = tokenHash(found.token);
       const resolved = await this.resolve(found.token);
       if ('refusal' in resolved) return refuse(resolved);
-      target = resolved;
+      target = resolved.target;
+      trusted = o.trustedResolvers.has(resolved.resolver);
     }
 
     const connectStart = performance.now();
     let tcp: Socket;
     try {
-      tcp = await connectTarget(target, this.options.connectTimeoutMs);
+      tcp = await dialTarget(target, {
+        timeoutMs: o.connectTimeoutMs,
+        policy: trusted && !o.enforceForTrusted ? undefined : o.targetPolicy,
+        tls: o.targetTls,
+        ca: o.targetCa,
+      });
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
-      return refuse({ refusal: e.refusal, detail: `${formatHostPort(target)}: ${e.detail}` });
+      return refuse({
+        refusal: e.refusal,
+        detail:
+          e.refusal === REFUSALS.targetForbidden
+            ? e.detail
+            : `${formatHostPort(target)}: ${e.detail}`,
+      });
     }
-    this.options.metrics.upstreamConnect.observe((performance.now() - connectStart) / 1000);
+    o.metrics.upstreamConnect.observe((performance.now() - connectStart) / 1000);
 
     if (!socket.writable) {
       // The client gave up, or its handshake timer fired (already counted), meanwhile.
+      o.limits.release(client);
       tcp.destroy();
       socket.destroy();
       return;
@@ -227,13 +366,13 @@ export class ProxyServer {
       tcp.destroy();
       return refuse({ refusal: REFUSALS.draining });
     }
-    this.clearHandshakeTimer(`${req.socket.remoteAddress}|${req.socket.remotePort}`);
+    this.clearHandshakeTimer(req.socket);
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       this.startSession(ws, socket, tcp, { conn, client, target: formatHostPort(target) }, tokenId);
     });
   }
 
-  private async resolve(token: string): Promise<Target | Refused> {
+  private async resolve(token: string): Promise<{ target: Target; resolver: string } | Refused> {
     for (const resolver of this.options.resolvers) {
       let result;
       try {
@@ -246,7 +385,7 @@ export class ProxyServer {
         };
       }
       this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
-      if (result.kind === 'target') return result.target;
+      if (result.kind === 'target') return { target: result.target, resolver: resolver.name };
       if (result.kind === 'refused')
         return { refusal: REFUSALS.tokenRefused, detail: result.reason };
     }
@@ -281,6 +420,8 @@ export class ProxyServer {
 
   private endSession(s: Relay, end: SessionEnd): void {
     if (!this.sessions.delete(s)) return;
+    const info = this.sessionInfo.get(s);
+    if (info) this.options.limits.release(info.client);
     this.flushSession(s);
     const seconds = (performance.now() - s.startedAt) / 1000;
     const { metrics, logger } = this.options;
@@ -288,7 +429,7 @@ export class ProxyServer {
     metrics.connectionDuration.observe(seconds);
     logger.info(
       {
-        ...this.sessionInfo.get(s),
+        ...info,
         bytesClientToTarget: s.bytesClientToTarget,
         bytesTargetToClient: s.bytesTargetToClient,
         durationMs: Math.round(seconds * 1000),
@@ -301,7 +442,7 @@ export class ProxyServer {
   }
 
   private startTimers(): void {
-    const { heartbeatMs, idleTimeoutMs } = this.options;
+    const { heartbeatMs, idleTimeoutMs, maxSessionMs } = this.options;
     if (heartbeatMs > 0) {
       this.timers.push(
         setInterval(() => {
@@ -316,13 +457,19 @@ export class ProxyServer {
         }, heartbeatMs),
       );
     }
-    if (idleTimeoutMs > 0) {
+    if (idleTimeoutMs > 0 || maxSessionMs > 0) {
       // One sweep for all sessions instead of a timer reset per chunk.
-      const every = Math.max(50, Math.min(1000, idleTimeoutMs / 4));
+      const shortest = Math.min(...[idleTimeoutMs, maxSessionMs].filter((ms) => ms > 0));
+      const every = Math.max(50, Math.min(1000, shortest / 4));
       this.timers.push(
         setInterval(() => {
           const now = performance.now();
           for (const s of this.sessions) {
+            if (maxSessionMs > 0 && now - s.startedAt >= maxSessionMs) {
+              s.close(CLOSES.maxSession);
+              continue;
+            }
+            if (idleTimeoutMs <= 0) continue;
             const total = s.bytesClientToTarget + s.bytesTargetToClient;
             if (total !== s.lastActivityBytes) {
               s.lastActivityBytes = total;
@@ -336,4 +483,9 @@ export class ProxyServer {
     }
     for (const t of this.timers) t.unref();
   }
+}
+
+/** TLS sockets proxy remoteAddress/remotePort from their TCP socket, so both map alike. */
+function connectionKey(socket: { remoteAddress?: string; remotePort?: number }): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
 }

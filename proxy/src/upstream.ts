@@ -1,6 +1,14 @@
-/** Opens the TCP connection to a target, mapping failures to the refusal catalogue. */
-import { connect, type Socket } from 'node:net';
+/**
+ * Opens the connection to a target: resolve the name, check every candidate address
+ * against the allow-list (the address dialled is the one checked, so DNS rebinding
+ * cannot escape it), connect with a deadline, and optionally wrap in verified TLS.
+ * Failures map to the refusal catalogue.
+ */
+import { lookup } from 'node:dns/promises';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { REFUSALS, type Refusal } from './errors.js';
+import type { TargetPolicy } from './policy/targets.js';
 import type { Target } from './tokens/types.js';
 
 export class UpstreamError extends Error {
@@ -12,13 +20,52 @@ export class UpstreamError extends Error {
   }
 }
 
+export interface DialOptions {
+  timeoutMs: number;
+  /** Undefined: the target is trusted as named (it came from the token file). */
+  policy?: TargetPolicy;
+  /** TLS to the target: for every target, or when the token asks (oVirt `ssl_target`). */
+  tls: boolean;
+  /** CA bundle for the target's certificate; default the system store. */
+  ca?: Buffer;
+}
+
+async function addressesOf(host: string): Promise<string[]> {
+  if (isIP(host)) return [host];
+  try {
+    return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+  } catch (e) {
+    throw new UpstreamError(
+      REFUSALS.targetUnreachable,
+      `${host}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+    );
+  }
+}
+
 /**
  * Resolves with a connected socket that is not yet flowing: VNC servers speak first,
  * and their greeting must wait in the socket's buffer until the relay is attached.
  */
-export function connectTarget(target: Target, timeoutMs: number): Promise<Socket> {
+export async function dialTarget(target: Target, options: DialOptions): Promise<Socket> {
+  const deadline = Date.now() + options.timeoutMs;
+  let addresses = await addressesOf(target.host);
+  if (options.policy) {
+    addresses = addresses.filter((a) => options.policy!.allows(a, target.port));
+    if (addresses.length === 0) {
+      throw new UpstreamError(
+        REFUSALS.targetForbidden,
+        `${target.host}:${target.port} is not in --allow-target`,
+      );
+    }
+  }
+  const socket = await connectTcp(addresses[0]!, target.port, Math.max(1, deadline - Date.now()));
+  if (!(options.tls || target.tls)) return socket;
+  return wrapTls(socket, target.host, options.ca, Math.max(1, deadline - Date.now()));
+}
+
+function connectTcp(address: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port, noDelay: true });
+    const socket = connect({ host: address, port, noDelay: true });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new UpstreamError(REFUSALS.targetTimeout, `no answer within ${timeoutMs} ms`));
@@ -36,6 +83,42 @@ export function connectTarget(target: Target, timeoutMs: number): Promise<Socket
       // Until the relay attaches its own handler, an error must not crash the process.
       socket.on('error', () => {});
       resolve(socket);
+    });
+  });
+}
+
+function wrapTls(
+  socket: Socket,
+  host: string,
+  ca: Buffer | undefined,
+  timeoutMs: number,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const secure = tlsConnect({
+      socket,
+      // SNI must be a name; for an IP target the certificate's IP SANs are checked.
+      servername: isIP(host) ? undefined : host,
+      host,
+      ca,
+      rejectUnauthorized: true,
+    });
+    const timer = setTimeout(() => {
+      secure.destroy();
+      reject(
+        new UpstreamError(REFUSALS.targetTimeout, `TLS handshake not done within ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    const onError = (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new UpstreamError(REFUSALS.targetTls, err.code ?? err.message));
+    };
+    secure.once('error', onError);
+    secure.once('secureConnect', () => {
+      clearTimeout(timer);
+      secure.off('error', onError);
+      secure.on('error', () => {});
+      resolve(secure);
     });
   });
 }

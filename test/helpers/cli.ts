@@ -30,7 +30,10 @@ export interface Daemon {
   child: ChildProcess;
   logs: Record<string, unknown>[];
   /** Resolves with the first log line matching `pred` (bounded). */
-  waitFor(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitFor(
+    pred: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
   stderr(): string;
 }
@@ -39,7 +42,10 @@ export interface Daemon {
 export function startWsgate(args: string[]): Daemon {
   const child = spawn(process.execPath, [WSGATE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
   let partial = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -59,7 +65,11 @@ export function startWsgate(args: string[]): Daemon {
     }
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  // Never leave a test's daemon behind, whatever happens to the test.
+  // Never leave a test's daemon behind, whatever happens to the test: its pipes must
+  // not keep this process alive, and our exit takes it down.
+  child.unref();
+  (child.stdout as unknown as { unref(): void }).unref();
+  (child.stderr as unknown as { unref(): void }).unref();
   process.once('exit', () => child.kill('SIGKILL'));
   return {
     child,
@@ -70,7 +80,10 @@ export function startWsgate(args: string[]): Daemon {
       const found = logs.find(pred);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching log line; stderr: ${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no matching log line; stderr: ${err}`)),
+          timeoutMs,
+        );
         waiters.push({
           pred,
           resolve: (l) => {

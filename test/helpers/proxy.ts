@@ -11,10 +11,23 @@ export interface TestProxy extends RunningProxy {
   metricsUrl(path: string): string;
 }
 
-/** `flags` are `wsgate proxy` flags; listen and metrics default to free loopback ports. */
+/**
+ * `flags` are `wsgate proxy` flags; listen and metrics default to free loopback ports,
+ * and Origin-less clients (the `ws` test clients) are allowed unless a test says
+ * `--no-allow-missing-origin`.
+ */
 export async function startTestProxy(flags: string[]): Promise<TestProxy> {
   const { config } = loadConfig({
-    argv: ['--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--log-level', 'debug', ...flags],
+    argv: [
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'debug',
+      '--allow-missing-origin',
+      ...flags,
+    ],
     env: {},
   });
   const logs: Record<string, unknown>[] = [];
@@ -35,7 +48,11 @@ export async function startTestProxy(flags: string[]): Promise<TestProxy> {
 export type Opened = { ws: WebSocket; protocol: string };
 
 /** Opens a client; resolves when open, rejects with the HTTP status on refusal. */
-export function openClient(url: string, protocols?: string | string[], options: ClientOptions = {}): Promise<WebSocket> {
+export function openClient(
+  url: string,
+  protocols?: string | string[],
+  options: ClientOptions = {},
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
     // Messages can arrive in the same tick as 'open' (a VNC greeting): queue them.
@@ -47,7 +64,13 @@ export function openClient(url: string, protocols?: string | string[], options: 
       let body = '';
       res.on('data', (d: Buffer) => (body += d));
       res.on('end', () =>
-        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body, headers: res.headers })),
+        reject(
+          Object.assign(new Error(`HTTP ${res.statusCode}`), {
+            status: res.statusCode,
+            body,
+            headers: res.headers,
+          }),
+        ),
       );
     });
     ws.once('error', reject);
@@ -56,7 +79,9 @@ export function openClient(url: string, protocols?: string | string[], options: 
 
 /** Resolves with [code, reason] when the client sees the close. */
 export function closed(ws: WebSocket): Promise<[number, string]> {
-  return new Promise((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+  return new Promise((resolve) =>
+    ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+  );
 }
 
 const inbox = new WeakMap<WebSocket, Buffer[]>();
@@ -108,9 +133,16 @@ export async function eventually<T>(
 }
 
 /** Reads one sample from the Prometheus text exposition. */
-export async function metricValue(url: string, name: string, labels = ''): Promise<number | undefined> {
+export async function metricValue(
+  url: string,
+  name: string,
+  labels = '',
+): Promise<number | undefined> {
   const text = await (await fetch(url)).text();
-  const re = new RegExp(`^${name}${labels ? `\\{${labels.replace(/[{}]/g, '')}\\}` : ''} (\\S+)$`, 'm');
+  const re = new RegExp(
+    `^${name}${labels ? `\\{${labels.replace(/[{}]/g, '')}\\}` : ''} (\\S+)$`,
+    'm',
+  );
   const m = re.exec(text);
   return m ? Number(m[1]) : undefined;
 }

@@ -13,7 +13,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTcpServer(onSocket: (socket: Socket) => void, host = '127.0.0.1'): Promise<TestServer> {
+export async function startTcpServer(
+  onSocket: (socket: Socket) => void,
+  host = '127.0.0.1',
+): Promise<TestServer> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HIGH_WATER_MARK } from '../../proxy/src/server.js';
-import { eventually, openClient, receive, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import {
+  eventually,
+  openClient,
+  receive,
+  startTestProxy,
+  type TestProxy,
+} from '../helpers/proxy.js';
 import { startTcpServer, type TestServer } from '../helpers/servers.js';
 
 const CHUNK = 64 * 1024;
@@ -48,7 +54,10 @@ describe('backpressure', () => {
       sinkSocket = s;
     });
     const dir = mkdtempSync(join(tmpdir(), 'wsgate-bp-'));
-    writeFileSync(join(dir, 't'), `source: 127.0.0.1:${source.port}\nsink: 127.0.0.1:${sink.port}\n`);
+    writeFileSync(
+      join(dir, 't'),
+      `source: 127.0.0.1:${source.port}\nsink: 127.0.0.1:${sink.port}\n`,
+    );
     proxy = await startTestProxy(['--token-file', join(dir, 't'), '--log-level', 'warn']);
   });
   after(async () => {
@@ -100,7 +109,9 @@ describe('backpressure', () => {
     const buffered = relay.target.writableLength;
     assert.ok(buffered <= 4 * CHUNK, `proxy buffers ${buffered} bytes towards the target`);
     assert.ok(ws.bufferedAmount > 0, 'the client is held back');
-    t.diagnostic(`client held ${ws.bufferedAmount} bytes after sending ${sent}; proxy buffered ${buffered}`);
+    t.diagnostic(
+      `client held ${ws.bufferedAmount} bytes after sending ${sent}; proxy buffered ${buffered}`,
+    );
 
     let received = 0;
     const parts: Buffer[] = [];

@@ -20,8 +20,16 @@ after(() => echo.close());
 describe('exit codes and messages', () => {
   const cases: [string, string[], RegExp][] = [
     ['unknown flag', ['proxy', '--frobnicate'], /--frobnicate/],
-    ['invalid value', ['proxy', '--token-file', 't', '--heartbeat', 'often'], /--heartbeat: "often" is not a duration/],
-    ['unreadable token file', ['proxy', '--token-file', '/nonexistent/tokens'], /--token-file: cannot read .*ENOENT/],
+    [
+      'invalid value',
+      ['proxy', '--token-file', 't', '--heartbeat', 'often'],
+      /--heartbeat: "often" is not a duration/,
+    ],
+    [
+      'unreadable token file',
+      ['proxy', '--token-file', '/nonexistent/tokens'],
+      /--token-file: cannot read .*ENOENT/,
+    ],
     ['unknown command', ['proxi'], /unknown command "proxi"/],
     ['no token source', ['proxy'], /no token source/],
   ];
@@ -34,7 +42,13 @@ describe('exit codes and messages', () => {
   }
 
   test('a port in use: exit 2 naming --listen', async () => {
-    const run = await runWsgate(['proxy', `127.0.0.1:${echo.port}`, `127.0.0.1:${echo.port}`, '--metrics-listen', '']);
+    const run = await runWsgate([
+      'proxy',
+      `127.0.0.1:${echo.port}`,
+      `127.0.0.1:${echo.port}`,
+      '--metrics-listen',
+      '',
+    ]);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--listen: cannot listen: EADDRINUSE/);
   });
@@ -48,7 +62,16 @@ describe('exit codes and messages', () => {
 
 describe('running proxy', () => {
   test('websockify single-target mode relays without a token, drains on SIGTERM and exits 0', async () => {
-    const d = startWsgate(['proxy', '127.0.0.1:0', `127.0.0.1:${echo.port}`, '--metrics-listen', '127.0.0.1:0', '--drain-timeout', '600ms']);
+    const d = startWsgate([
+      'proxy',
+      '127.0.0.1:0',
+      `127.0.0.1:${echo.port}`,
+      '--metrics-listen',
+      '127.0.0.1:0',
+      '--drain-timeout',
+      '600ms',
+      '--allow-missing-origin',
+    ]);
     const port = portOf(await d.waitFor((l) => l.msg === 'proxy listening'));
     const metricsPort = portOf(await d.waitFor((l) => l.msg === 'metrics listening'));
     const ws = await openClient(`ws://127.0.0.1:${port}/`);
@@ -57,7 +80,11 @@ describe('running proxy', () => {
     assert.equal((await got).toString(), 'ping');
     const wsClosed = closed(ws);
     d.child.kill('SIGTERM');
-    await eventually(async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 503, 3000, 'readyz 503');
+    await eventually(
+      async () => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status === 503,
+      3000,
+      'readyz 503',
+    );
     const [code] = await wsClosed;
     assert.equal(code, 1001);
     assert.equal(await d.exited, 0);
@@ -65,13 +92,31 @@ describe('running proxy', () => {
   });
 
   test('--workers 2 shares the port and aggregates metrics in the primary', async () => {
-    const d = startWsgate(['proxy', '--listen', '127.0.0.1:0', '--token-file', tokens, '--workers', '2', '--metrics-listen', '127.0.0.1:0', '--drain-timeout', '300ms']);
+    const d = startWsgate([
+      'proxy',
+      '--listen',
+      '127.0.0.1:0',
+      '--token-file',
+      tokens,
+      '--workers',
+      '2',
+      '--metrics-listen',
+      '127.0.0.1:0',
+      '--drain-timeout',
+      '300ms',
+      '--allow-missing-origin',
+    ]);
     try {
       const port = portOf(await d.waitFor((l) => l.msg === 'proxy listening'));
       const metrics = `http://127.0.0.1:${portOf(await d.waitFor((l) => l.msg === 'metrics listening'))}`;
-      await eventually(async () => (await fetch(`${metrics}/readyz`)).status === 200, 10_000, 'all workers ready');
+      await eventually(
+        async () => (await fetch(`${metrics}/readyz`)).status === 200,
+        10_000,
+        'all workers ready',
+      );
       const clients = [];
-      for (let i = 0; i < 6; i++) clients.push(await openClient(`ws://127.0.0.1:${port}/?token=echo`));
+      for (let i = 0; i < 6; i++)
+        clients.push(await openClient(`ws://127.0.0.1:${port}/?token=echo`));
       for (const ws of clients) {
         const got = receive(ws, 100);
         ws.send(Buffer.alloc(100));
@@ -80,10 +125,27 @@ describe('running proxy', () => {
       await assert.rejects(openClient(`ws://127.0.0.1:${port}/?token=bad`));
       const pids = new Set(d.logs.filter((l) => l.msg === 'connection opened').map((l) => l.pid));
       assert.equal(pids.size, 2, 'sessions were spread over both workers');
-      assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_connections_total', 'result="ok"'), 6);
-      assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_connections_total', 'result="unauthorized"'), 1);
+      assert.equal(
+        await metricValue(`${metrics}/metrics`, 'wsgate_connections_total', 'result="ok"'),
+        6,
+      );
+      assert.equal(
+        await metricValue(
+          `${metrics}/metrics`,
+          'wsgate_connections_total',
+          'result="unauthorized"',
+        ),
+        1,
+      );
       assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_connections_active'), 6);
-      assert.equal(await metricValue(`${metrics}/metrics`, 'wsgate_bytes_total', 'direction="client_to_target"'), 600);
+      assert.equal(
+        await metricValue(
+          `${metrics}/metrics`,
+          'wsgate_bytes_total',
+          'direction="client_to_target"',
+        ),
+        600,
+      );
       d.child.kill('SIGTERM');
       const codes = await Promise.all(clients.map(closed));
       assert.deepEqual(new Set(codes.map(([c]) => c)), new Set([1001]));

@@ -4,7 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import { describe, test } from 'node:test';
 import { chooseProtocol, extractToken } from '../../proxy/src/tokens/extract.js';
 
-const req = (url: string, headers: Record<string, string> = {}) => ({ url, headers }) as unknown as IncomingMessage;
+const req = (url: string, headers: Record<string, string> = {}) =>
+  ({ url, headers }) as unknown as IncomingMessage;
 
 describe('extractToken', () => {
   const cases: [string, IncomingMessage, string | undefined, string | undefined][] = [
@@ -16,7 +17,12 @@ describe('extractToken', () => {
     ['cookie beats path', req('/seg', { cookie: 'token=c' }), 'c', 'cookie'],
     ['last path segment', req('/console/vm-7'), 'vm-7', 'path'],
     ['percent-encoded oVirt ticket in path', req('/eyJz%2Bb%2F8%3D'), 'eyJz+b/8=', 'path'],
-    ['subprotocol', req('/', { 'sec-websocket-protocol': 'binary, token.t0k' }), 't0k', 'subprotocol'],
+    [
+      'subprotocol',
+      req('/', { 'sec-websocket-protocol': 'binary, token.t0k' }),
+      't0k',
+      'subprotocol',
+    ],
     ['empty query token falls through', req('/p?token=', {}), 'p', 'path'],
     ['nothing', req('/'), undefined, undefined],
     ['bad percent-encoding is no token', req('/%E0%A4%A'), undefined, undefined],
@@ -31,8 +37,10 @@ describe('extractToken', () => {
 });
 
 describe('chooseProtocol', () => {
-  test('binary when offered', () => assert.equal(chooseProtocol(new Set(['base64', 'binary'])), 'binary'));
-  test('none when binary is not offered', () => assert.equal(chooseProtocol(new Set(['base64', 'x'])), false));
+  test('binary when offered', () =>
+    assert.equal(chooseProtocol(new Set(['base64', 'binary'])), 'binary'));
+  test('none when binary is not offered', () =>
+    assert.equal(chooseProtocol(new Set(['base64', 'x'])), false));
   test('a lone token.* is echoed so browsers accept the answer', () =>
     assert.equal(chooseProtocol(new Set(['token.abc'])), 'token.abc'));
 });

@@ -5,7 +5,14 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { closed, eventually, metricValue, openClient, receive, startTestProxy } from '../helpers/proxy.js';
+import {
+  closed,
+  eventually,
+  metricValue,
+  openClient,
+  receive,
+  startTestProxy,
+} from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,7 +83,10 @@ describe('handshake timeout', () => {
       slow.on('error', () => {});
       const request = 'GET /?token=echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n';
       let i = 0;
-      const dribble = setInterval(() => slow.writable && i < request.length && slow.write(request[i++]!), 100);
+      const dribble = setInterval(
+        () => slow.writable && i < request.length && slow.write(request[i++]!),
+        100,
+      );
       const started = Date.now();
       const ws = await openClient(proxy.url('/?token=echo'));
       const got = receive(ws, 2);
@@ -103,7 +113,10 @@ describe('drain', () => {
     const drained = proxy.drain(800);
     const wsClosed = closed(ws);
     assert.equal((await fetch(proxy.metricsUrl('/readyz'))).status, 503);
-    await assert.rejects(openClient(proxy.url('/?token=echo')), (e: { status: number }) => e.status === 503);
+    await assert.rejects(
+      openClient(proxy.url('/?token=echo')),
+      (e: { status: number }) => e.status === 503,
+    );
     // The open session still relays during the drain.
     const got = receive(ws, 5);
     ws.send(Buffer.from('alive'));
@@ -134,7 +147,8 @@ describe('metrics', () => {
   test('count sessions, bytes, outcomes and durations after known traffic', async () => {
     const proxy = await startTestProxy(['--token-file', tokens]);
     try {
-      const m = (name: string, labels = '') => metricValue(proxy.metricsUrl('/metrics'), name, labels);
+      const m = (name: string, labels = '') =>
+        metricValue(proxy.metricsUrl('/metrics'), name, labels);
       const a = await openClient(proxy.url('/?token=echo'));
       const b = await openClient(proxy.url('/?token=echo'));
       await assert.rejects(openClient(proxy.url('/?token=wrong')));
@@ -152,7 +166,11 @@ describe('metrics', () => {
       a.close();
       b.close();
       await Promise.all([closed(a), closed(b)]);
-      await eventually(async () => (await m('wsgate_connections_active')) === 0, 3000, 'sessions ended');
+      await eventually(
+        async () => (await m('wsgate_connections_active')) === 0,
+        3000,
+        'sessions ended',
+      );
       assert.equal(await m('wsgate_connections_total', 'result="ok"'), 2);
       assert.equal(await m('wsgate_connections_total', 'result="unauthorized"'), 2);
       assert.equal(await m('wsgate_bytes_total', 'direction="client_to_target"'), 1500);
@@ -160,8 +178,14 @@ describe('metrics', () => {
       assert.equal(await m('wsgate_connection_duration_seconds_count'), 2);
       assert.equal(await m('wsgate_upstream_connect_seconds_count'), 2);
       assert.equal(await m('wsgate_token_resolutions_total', 'resolver="file",result="target"'), 2);
-      assert.equal(await m('wsgate_token_resolutions_total', 'resolver="file",result="unknown"'), 1);
-      assert.ok((await m('process_resident_memory_bytes'))! > 0, 'default process metrics are exported');
+      assert.equal(
+        await m('wsgate_token_resolutions_total', 'resolver="file",result="unknown"'),
+        1,
+      );
+      assert.ok(
+        (await m('process_resident_memory_bytes'))! > 0,
+        'default process metrics are exported',
+      );
       assert.equal((await fetch(proxy.metricsUrl('/healthz'))).status, 200);
     } finally {
       await proxy.close();

@@ -5,8 +5,21 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { closed, eventually, openClient, receive, startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { refusedPort, startEchoServer, startGreetingServer, startTcpServer, type TestServer } from '../helpers/servers.js';
+import {
+  closed,
+  eventually,
+  openClient,
+  receive,
+  startTestProxy,
+  type TestProxy,
+} from '../helpers/proxy.js';
+import {
+  refusedPort,
+  startEchoServer,
+  startGreetingServer,
+  startTcpServer,
+  type TestServer,
+} from '../helpers/servers.js';
 
 const MAX = 256 * 1024;
 
@@ -72,7 +85,9 @@ describe('relay', () => {
   });
 
   test('takes the token from cookie, path and subprotocol', async () => {
-    const viaCookie = await openClient(proxy.url('/websockify'), undefined, { headers: { cookie: 'x=1; token=echo' } });
+    const viaCookie = await openClient(proxy.url('/websockify'), undefined, {
+      headers: { cookie: 'x=1; token=echo' },
+    });
     viaCookie.close();
     const viaPath = await openClient(proxy.url('/console/echo'));
     viaPath.close();
@@ -90,30 +105,42 @@ describe('relay', () => {
   });
 
   test('401 for a missing or unknown token, with the catalogue code', async () => {
-    await assert.rejects(openClient(proxy.url('/')), (e: { status: number; headers: Record<string, string> }) => {
-      assert.equal(e.status, 401);
-      assert.equal(e.headers['x-wsgate-error'], 'PROXY_ERR_NO_TOKEN');
-      return true;
-    });
-    await assert.rejects(openClient(proxy.url('/?token=nope')), (e: { status: number; headers: Record<string, string> }) => {
-      assert.equal(e.status, 401);
-      assert.equal(e.headers['x-wsgate-error'], 'PROXY_ERR_UNKNOWN_TOKEN');
-      return true;
-    });
+    await assert.rejects(
+      openClient(proxy.url('/')),
+      (e: { status: number; headers: Record<string, string> }) => {
+        assert.equal(e.status, 401);
+        assert.equal(e.headers['x-wsgate-error'], 'PROXY_ERR_NO_TOKEN');
+        return true;
+      },
+    );
+    await assert.rejects(
+      openClient(proxy.url('/?token=nope')),
+      (e: { status: number; headers: Record<string, string> }) => {
+        assert.equal(e.status, 401);
+        assert.equal(e.headers['x-wsgate-error'], 'PROXY_ERR_UNKNOWN_TOKEN');
+        return true;
+      },
+    );
   });
 
   test('502 when the target refuses', async () => {
-    await assert.rejects(openClient(proxy.url('/?token=dead')), (e: { status: number; body: string }) => {
-      assert.equal(e.status, 502);
-      assert.match(e.body, /refused/);
-      return true;
-    });
+    await assert.rejects(
+      openClient(proxy.url('/?token=dead')),
+      (e: { status: number; body: string }) => {
+        assert.equal(e.status, 502);
+        assert.match(e.body, /refused/);
+        return true;
+      },
+    );
   });
 
   test('malformed handshakes get a precise 4xx', async () => {
     const res = await fetch(proxy.url('/?token=echo').replace('ws:', 'http:'));
     assert.equal(res.status, 426);
-    const raw = await rawRequest(proxy.address.port, 'GET /?token=echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    const raw = await rawRequest(
+      proxy.address.port,
+      'GET /?token=echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
     assert.match(raw, /^HTTP\/1.1 400 /);
     assert.match(raw, /PROXY_ERR_BAD_KEY/);
     const version = await rawRequest(
@@ -175,7 +202,9 @@ describe('relay', () => {
     await got;
     ws.close(1000, 'bye');
     await closed(ws);
-    const line = await eventually(() => proxy.logs.slice(before).find((l) => l.msg === 'connection closed'));
+    const line = await eventually(() =>
+      proxy.logs.slice(before).find((l) => l.msg === 'connection closed'),
+    );
     assert.equal(line.bytesClientToTarget, 10);
     assert.equal(line.bytesTargetToClient, 10);
     assert.equal(line.closeCode, 1000);

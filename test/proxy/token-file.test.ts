@@ -10,7 +10,12 @@ import { startEchoServer } from '../helpers/servers.js';
 
 describe('parseTokenFile', () => {
   const cases: [string, string, Record<string, string>, number][] = [
-    ['websockify format', 'vm1: 10.0.0.5:5900\nvm2: host.example:5901\n', { vm1: '10.0.0.5:5900', vm2: 'host.example:5901' }, 0],
+    [
+      'websockify format',
+      'vm1: 10.0.0.5:5900\nvm2: host.example:5901\n',
+      { vm1: '10.0.0.5:5900', vm2: 'host.example:5901' },
+      0,
+    ],
     ['comments and blank lines', '# comment\n\n  \nvm: h:1\n', { vm: 'h:1' }, 0],
     ['bracketed IPv6', 'v6: [fd00::5]:5900', { v6: 'fd00::5:5900' }, 0],
     ['CRLF line ends', 'a: h:1\r\nb: h:2\r\n', { a: 'h:1', b: 'h:2' }, 0],
@@ -23,7 +28,9 @@ describe('parseTokenFile', () => {
   for (const [name, text, want, problems] of cases) {
     test(name, () => {
       const parsed = parseTokenFile(text);
-      const got = Object.fromEntries([...parsed.tokens].map(([k, v]) => [k, `${v.host}:${v.port}`]));
+      const got = Object.fromEntries(
+        [...parsed.tokens].map(([k, v]) => [k, `${v.host}:${v.port}`]),
+      );
       assert.deepEqual(got, want);
       assert.equal(parsed.problems.length, problems);
     });
@@ -96,18 +103,29 @@ describe('token file reload', () => {
     const proxy = await startTestProxy(['--token-file', join(root, 'tokens')]);
     try {
       const before = await openClient(proxy.url('/?token=old'));
-      await assert.rejects(openClient(proxy.url('/?token=new')), (e: { status: number }) => e.status === 401);
+      await assert.rejects(
+        openClient(proxy.url('/?token=new')),
+        (e: { status: number }) => e.status === 401,
+      );
       // The kubelet writes a new timestamped dir and swaps ..data atomically.
       const oldTs = join(root, '..2026_11_23_00_00_01');
       kubeSecretDir(root, { tokens: `new: 127.0.0.1:${echo.port}\n` }, 2);
       rmSync(oldTs, { recursive: true });
       await eventually(
-        async () => (await metricValue(proxy.metricsUrl('/metrics'), 'wsgate_config_reloads_total', 'result="ok"')) === 1,
+        async () =>
+          (await metricValue(
+            proxy.metricsUrl('/metrics'),
+            'wsgate_config_reloads_total',
+            'result="ok"',
+          )) === 1,
         3000,
         'reload counted',
       );
       const after = await openClient(proxy.url('/?token=new'));
-      await assert.rejects(openClient(proxy.url('/?token=old')), (e: { status: number }) => e.status === 401);
+      await assert.rejects(
+        openClient(proxy.url('/?token=old')),
+        (e: { status: number }) => e.status === 401,
+      );
       // The session opened under the old token is unaffected.
       const got = receive(before, 4);
       before.send(Buffer.from('same'));

@@ -24,7 +24,7 @@ export interface Setting {
   metavar?: string;
 }
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+export const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 
 function row(
   key: keyof ProxyConfig,
@@ -77,6 +77,113 @@ export const SETTINGS: readonly Setting[] = [
   }),
   row('drainTimeout', 'duration', 'on SIGTERM, time open sessions get before close 1001', {
     default: 30,
+  }),
+  row('jwtKey', 'string', 'verify signed tickets (JWT) with this PEM/JWK/JWKS/secret file', {
+    metavar: 'FILE',
+  }),
+  row(
+    'jwtAlgorithms',
+    'list',
+    'accepted JWS algorithms (default RS256,ES256,EdDSA; HS256 for a secret)',
+    {
+      metavar: 'ALG,...',
+    },
+  ),
+  row('jwtAudience', 'string', 'required "aud" claim of tickets', { metavar: 'AUD' }),
+  row('jwtIssuer', 'string', 'required "iss" claim of tickets', { metavar: 'ISS' }),
+  row('jwtAllowNoExp', 'bool', 'accept tickets without "exp"', { default: false }),
+  row('jwtSingleUse', 'bool', 'refuse a ticket\'s "jti" seen before (until it expires)', {
+    default: false,
+  }),
+  row('ovirtCert', 'string', "verify oVirt engine console tickets with the engine's certificate", {
+    metavar: 'FILE',
+  }),
+  row(
+    'tokenUrl',
+    'string',
+    'look tokens up with GET URL (token as ?token= or {token}); expects {host, port}',
+    {
+      metavar: 'URL',
+    },
+  ),
+  row('tokenUrlTimeout', 'duration', 'time limit of one --token-url lookup', {
+    default: 2,
+    min: 0.001,
+  }),
+  row('tokenUrlCacheTtl', 'duration', 'how long a --token-url answer is reused', { default: 5 }),
+  row(
+    'allowTarget',
+    'list',
+    "addresses that may be dialled (repeatable); default: the token file's targets",
+    {
+      default: [],
+      metavar: 'CIDR[:PORT[-PORT]]',
+    },
+  ),
+  row(
+    'allowOrigin',
+    'list',
+    'browser origins allowed (repeatable; https://*.example.com, *); default same-origin',
+    {
+      default: [],
+      metavar: 'ORIGIN',
+    },
+  ),
+  row(
+    'allowMissingOrigin',
+    'bool',
+    'accept upgrades without an Origin header (non-browser clients)',
+    {
+      default: false,
+    },
+  ),
+  row('maxConnections', 'int', 'concurrent sessions, then 503 (0 = unlimited)', {
+    default: 0,
+    min: 0,
+  }),
+  row('maxConnectionsPerIp', 'int', 'concurrent sessions per client IP, then 429 (0 = unlimited)', {
+    default: 0,
+    min: 0,
+  }),
+  row('handshakeRate', 'int', 'upgrades per second per client IP, then 429 (0 = unlimited)', {
+    default: 0,
+    min: 0,
+  }),
+  row('maxSession', 'duration', 'longest a session may last, then close 1008 (0 = unlimited)', {
+    default: 0,
+  }),
+  row('trustedProxy', 'list', 'peers whose X-Forwarded-For names the client (repeatable)', {
+    default: [],
+    metavar: 'CIDR',
+  }),
+  row('proxyProtocol', 'bool', 'expect a PROXY protocol v1/v2 header on every connection', {
+    default: false,
+  }),
+  row('tlsCert', 'string', 'serve wss:// with this PEM certificate (chain); reloaded on change', {
+    metavar: 'FILE',
+    aliases: ['cert'],
+  }),
+  row('tlsKey', 'string', 'private key for --tls-cert; reloaded on change', {
+    metavar: 'FILE',
+    aliases: ['key'],
+  }),
+  row('tlsMinVersion', 'string', 'lowest TLS version accepted', {
+    default: 'TLSv1.2',
+    choices: ['TLSv1.2', 'TLSv1.3'],
+  }),
+  row('tlsCiphers', 'string', 'OpenSSL cipher list for TLS 1.2', { metavar: 'LIST' }),
+  row('tlsClientCa', 'string', 'require client certificates signed by this CA bundle', {
+    metavar: 'FILE',
+  }),
+  row('tlsClientSubject', 'list', 'allowed client certificate subject CNs (repeatable)', {
+    default: [],
+    metavar: 'CN',
+  }),
+  row('targetTls', 'bool', 'connect to targets with TLS, verifying their certificate and name', {
+    default: false,
+  }),
+  row('targetCa', 'string', "CA bundle for targets' certificates (default: the system's)", {
+    metavar: 'FILE',
   }),
   row('workers', 'int', 'processes sharing the listening port', { default: 1, min: 1, max: 256 }),
   row('logLevel', 'string', 'log level', {

@@ -8,7 +8,10 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
 import { parseHostPort, parseListen } from '../util/address.js';
-import { SETTINGS, envName, type Setting } from './flags.js';
+import { SETTINGS, envName, kebab, type Setting } from './flags.js';
+import { parseTargetRule } from '../policy/targets.js';
+import { OriginPolicy } from '../policy/origins.js';
+import { trustedProxies } from '../client-ip.js';
 import type { ProxyConfig } from './types.js';
 
 export class ConfigError extends Error {
@@ -184,13 +187,38 @@ function validate(config: ProxyConfig): void {
   if (config.metricsListen !== '')
     check('--metrics-listen', () => parseListen(config.metricsListen));
   if (config.target !== undefined) check('target', () => parseHostPort(config.target!));
-  if (config.target === undefined && config.tokenFile === undefined) {
+  const sources = (['tokenFile', 'jwtKey', 'ovirtCert', 'tokenUrl'] as const).filter(
+    (k) => config[k] !== undefined,
+  );
+  if (config.target === undefined && sources.length === 0) {
     throw new ConfigError(
-      'no token source: give --token-file FILE, or a target as in "wsgate proxy LISTEN TARGET"',
+      'no token source: give --token-file, --jwt-key, --ovirt-cert or --token-url, ' +
+        'or a target as in "wsgate proxy LISTEN TARGET"',
     );
   }
-  if (config.target !== undefined && config.tokenFile !== undefined) {
-    throw new ConfigError('--token-file and a single target exclude each other');
+  if (config.target !== undefined && sources.length > 0) {
+    throw new ConfigError(`a single target and --${kebab(sources[0]!)} exclude each other`);
+  }
+  for (const rule of config.allowTarget) check('--allow-target', () => parseTargetRule(rule));
+  check('--allow-origin', () => new OriginPolicy(config.allowOrigin, false));
+  check('--trusted-proxy', () => trustedProxies(config.trustedProxy));
+  if (config.tokenUrl !== undefined) {
+    check('--token-url', () => {
+      const u = new URL(config.tokenUrl!.replace('{token}', 'x'));
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        throw new RangeError('must be an http(s) URL');
+    });
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together');
+  }
+  if (config.tlsCert === undefined) {
+    for (const key of ['tlsClientCa', 'tlsCiphers'] as const) {
+      if (config[key] !== undefined) throw new ConfigError(`--${kebab(key)} needs --tls-cert`);
+    }
+  }
+  if (config.tlsClientSubject.length > 0 && config.tlsClientCa === undefined) {
+    throw new ConfigError('--tls-client-subject needs --tls-client-ca');
   }
 }
 

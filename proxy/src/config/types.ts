@@ -34,29 +34,49 @@ export interface ProxyConfig {
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
   logLevel: string;
 
-  // Issue 4 (security) settings; optional until implemented.
+  /** Signed tickets (JWT): key file (PEM, JWK, JWKS or shared secret), reloaded on change. */
   jwtKey?: string;
+  /** Accepted JWS algorithms. Default RS256, ES256, EdDSA (HS256 for a secret key file). */
   jwtAlgorithms?: string[];
   jwtAudience?: string;
   jwtIssuer?: string;
-  jwtAllowNoExp?: boolean;
-  jwtSingleUse?: boolean;
+  jwtAllowNoExp: boolean;
+  /** Remember each ticket's `jti` until it expires and refuse it a second time. */
+  jwtSingleUse: boolean;
+  /** oVirt engine certificate (PEM) that console tickets must be signed with. */
   ovirtCert?: string;
+  /** HTTP lookup: GET this URL with the token; expects JSON {host, port}. */
   tokenUrl?: string;
-  allowTarget?: string[];
-  allowOrigin?: string[];
-  allowMissingOrigin?: boolean;
-  maxConnections?: number;
-  maxConnectionsPerIp?: number;
-  handshakeRate?: number;
-  maxSession?: number;
-  trustedProxy?: string[];
-  proxyProtocol?: boolean;
+  tokenUrlTimeout: number;
+  tokenUrlCacheTtl: number;
+
+  /** CIDR[:PORT[-PORT]] rules for the addresses the proxy may dial. */
+  allowTarget: string[];
+  /** Origins allowed to open sessions (`https://a.example`, `https://*.example`, `*`). */
+  allowOrigin: string[];
+  allowMissingOrigin: boolean;
+  /** Concurrent sessions (and handshakes in progress); 0 = unlimited. */
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** Upgrade attempts per second per client IP; 0 = unlimited. */
+  handshakeRate: number;
+  /** Longest a session may last, in seconds; 0 = unlimited. */
+  maxSession: number;
+  /** Peers whose X-Forwarded-For is believed. */
+  trustedProxy: string[];
+  /** Expect a PROXY protocol v1/v2 header on every connection. */
+  proxyProtocol: boolean;
+
   tlsCert?: string;
   tlsKey?: string;
-  tlsMinVersion?: string;
+  tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
   tlsCiphers?: string;
+  /** CA bundle for client certificates; when set, clients must present one. */
   tlsClientCa?: string;
-  targetTls?: boolean;
+  /** Allowed client certificate subject CNs (empty: any the CA signed). */
+  tlsClientSubject: string[];
+  /** Speak TLS to every target (oVirt tickets can ask for it per session). */
+  targetTls: boolean;
+  /** CA bundle to verify targets' certificates (default: the system's). */
   targetCa?: string;
 }
