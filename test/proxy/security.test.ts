@@ -1,0 +1,495 @@
+/**
+ * The protections end to end, with real clients and targets: resolvers (JWT minted by
+ * `wsgate token`, oVirt engine tickets, HTTP lookup) behind the target allow-list,
+ * origins, limits, trusted client IPs and the maximum session length.
+ */
+import assert from 'node:assert/strict';
+import { constants, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runWsgate } from '../helpers/cli.js';
+import {
+  closed,
+  eventually,
+  metricValue,
+  openClient,
+  receive,
+  startTestProxy,
+} from '../helpers/proxy.js';
+import { startEchoServer, type TestServer } from '../helpers/servers.js';
+import { selfSignedCert, tempDir } from './tokens-fixtures.js';
+
+type Refused = { status: number; body: string; headers: Record<string, string> };
+const refusedWith = (status: number, code?: string) => (e: Refused) => {
+  assert.equal(e.status, status, e.body);
+  if (code) assert.equal(e.headers['x-wsgate-error'], code);
+  return true;
+};
+
+let echo: TestServer;
+let dir: string;
+before(async () => {
+  echo = await startEchoServer();
+  dir = tempDir('wsgate-security-');
+});
+after(() => echo.close());
+
+async function roundTrip(url: string, opts: Parameters<typeof openClient>[2] = {}): Promise<void> {
+  const ws = await openClient(url, undefined, opts);
+  const got = receive(ws, 4);
+  ws.send(Buffer.from('ping'));
+  assert.equal((await got).toString(), 'ping');
+  ws.close();
+}
+
+describe('JWT tickets minted by `wsgate token`', () => {
+  let keys: { priv: string; pub: string };
+  before(() => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keys = { priv: join(dir, 'jwt.key'), pub: join(dir, 'jwt.pub') };
+    writeFileSync(keys.priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(keys.pub, publicKey.export({ type: 'spki', format: 'pem' }));
+  });
+  const mint = async (target: string, extra: string[] = []) => {
+    const run = await runWsgate([
+      'token',
+      '--key',
+      keys.priv,
+      '--target',
+      target,
+      '--ttl',
+      '60s',
+      ...extra,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    return run.stdout.trim();
+  };
+
+  test('a minted ticket opens a session to an allowed target', async () => {
+    const proxy = await startTestProxy([
+      '--jwt-key',
+      keys.pub,
+      '--allow-target',
+      `127.0.0.1/32:${echo.port}`,
+    ]);
+    try {
+      await roundTrip(proxy.url(`/?token=${await mint(`127.0.0.1:${echo.port}`)}`));
+      assert.equal(
+        await metricValue(
+          proxy.metricsUrl('/metrics'),
+          'wsgate_token_resolutions_total',
+          'resolver="jwt",result="target"',
+        ),
+        1,
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('without --allow-target, signed targets are refused with 403', async () => {
+    const proxy = await startTestProxy(['--jwt-key', keys.pub]);
+    try {
+      const ticket = await mint(`127.0.0.1:${echo.port}`);
+      await assert.rejects(
+        openClient(proxy.url(`/?token=${ticket}`)),
+        refusedWith(403, 'PROXY_ERR_TARGET_FORBIDDEN'),
+      );
+      assert.equal(
+        await metricValue(
+          proxy.metricsUrl('/metrics'),
+          'wsgate_connections_total',
+          'result="forbidden"',
+        ),
+        1,
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('names are resolved and the address dialled is what is checked', async () => {
+    const allowed = await startTestProxy([
+      '--jwt-key',
+      keys.pub,
+      '--allow-target',
+      `127.0.0.1/32:${echo.port}`,
+    ]);
+    const other = await startTestProxy([
+      '--jwt-key',
+      keys.pub,
+      '--allow-target',
+      `10.0.0.0/8:${echo.port}`,
+    ]);
+    try {
+      const ticket = await mint(`localhost:${echo.port}`);
+      await roundTrip(allowed.url(`/?token=${ticket}`));
+      await assert.rejects(openClient(other.url(`/?token=${ticket}`)), (e: Refused) => {
+        assert.equal(e.status, 403);
+        assert.match(e.body, /localhost:\d+ is not in --allow-target/);
+        return true;
+      });
+    } finally {
+      await allowed.close();
+      await other.close();
+    }
+  });
+
+  test('single-use tickets work once', async () => {
+    const proxy = await startTestProxy([
+      '--jwt-key',
+      keys.pub,
+      '--jwt-single-use',
+      '--allow-target',
+      '127.0.0.1/32',
+    ]);
+    try {
+      const ticket = await mint(`127.0.0.1:${echo.port}`, ['--single-use']);
+      await roundTrip(proxy.url(`/?token=${ticket}`));
+      await assert.rejects(
+        openClient(proxy.url(`/?token=${ticket}`)),
+        refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a forged ticket is refused and never falls through to a later resolver', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const forgedKey = join(dir, 'forged.key');
+    writeFileSync(forgedKey, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const run = await runWsgate([
+      'token',
+      '--key',
+      forgedKey,
+      '--target',
+      `127.0.0.1:${echo.port}`,
+    ]);
+    const forged = run.stdout.trim();
+    // A lookup service (asked after the JWT resolver) that would accept anything.
+    const asked: string[] = [];
+    const lenient = createServer((req, res) => {
+      asked.push(new URL(req.url!, 'http://x').searchParams.get('token') ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ host: '127.0.0.1', port: echo.port }));
+    });
+    await new Promise<void>((r) => lenient.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(lenient.address() as AddressInfo).port}/`;
+    const proxy = await startTestProxy([
+      '--jwt-key',
+      keys.pub,
+      '--token-url',
+      url,
+      '--allow-target',
+      '127.0.0.1/32',
+    ]);
+    try {
+      await assert.rejects(
+        openClient(proxy.url(`/?token=${forged}`)),
+        refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+      );
+      assert.deepEqual(asked, [], 'the lookup service was never asked about the forged ticket');
+      await roundTrip(proxy.url('/?token=plain-token'));
+      assert.deepEqual(
+        asked,
+        ['plain-token'],
+        'tokens the JWT resolver does not recognise go on to the next',
+      );
+    } finally {
+      await proxy.close();
+      lenient.close();
+    }
+  });
+});
+
+/** Signs like the engine's TicketEncoder: RSASSA-PSS/SHA-256 over the signed fields' values. */
+function engineTicket(
+  key: ReturnType<typeof generateKeyPairSync>['privateKey'],
+  data: object,
+  validForMs = 60_000,
+) {
+  const t = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const fields: Record<string, string> = {
+    salt: randomBytes(8).toString('base64'),
+    digest: 'sha1',
+    validFrom: t(Date.now() - 1000),
+    validTo: t(Date.now() + validForMs),
+    data: encodeURIComponent(JSON.stringify(data)),
+  };
+  const signedFields = 'salt,data,digest,validFrom,validTo';
+  const payload = signedFields
+    .split(',')
+    .map((f) => fields[f])
+    .join('');
+  const v2 = sign('sha256', Buffer.from(payload), {
+    key,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
+  }).toString('base64');
+  return Buffer.from(JSON.stringify({ ...fields, signedFields, v2_signature: v2 })).toString(
+    'base64',
+  );
+}
+
+describe('oVirt engine tickets', () => {
+  test('a ticket signed by the engine key relays; the ticket travels in the path', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const cert = join(dir, 'engine.cer');
+    writeFileSync(cert, selfSignedCert(privateKey, publicKey));
+    const proxy = await startTestProxy([
+      '--ovirt-cert',
+      cert,
+      '--allow-target',
+      `127.0.0.1/32:${echo.port}`,
+    ]);
+    try {
+      const ticket = engineTicket(privateKey, {
+        host: '127.0.0.1',
+        port: String(echo.port),
+        ssl_target: false,
+      });
+      await roundTrip(proxy.url(`/${encodeURIComponent(ticket)}`));
+      const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const forged = engineTicket(other, {
+        host: '127.0.0.1',
+        port: String(echo.port),
+        ssl_target: false,
+      });
+      await assert.rejects(
+        openClient(proxy.url(`/${encodeURIComponent(forged)}`)),
+        refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('HTTP token lookup', () => {
+  let lookups: string[];
+  let server: Server;
+  let base: string;
+  let failing = false;
+  before(async () => {
+    lookups = [];
+    server = createServer((req, res) => {
+      const token = new URL(req.url!, 'http://x').searchParams.get('token') ?? '';
+      lookups.push(token);
+      if (failing) return void res.writeHead(500).end();
+      if (token === 'good')
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ host: '127.0.0.1', port: echo.port }));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/console`;
+  });
+  after(() => server.close());
+
+  test('the service names the target; unknown tokens get 401; outages fail closed', async () => {
+    const proxy = await startTestProxy([
+      '--token-url',
+      base,
+      '--token-url-cache-ttl',
+      '0',
+      '--allow-target',
+      '127.0.0.1/32',
+    ]);
+    try {
+      await roundTrip(proxy.url('/?token=good'));
+      await assert.rejects(
+        openClient(proxy.url('/?token=bad')),
+        refusedWith(401, 'PROXY_ERR_UNKNOWN_TOKEN'),
+      );
+      failing = true;
+      await assert.rejects(
+        openClient(proxy.url('/?token=good')),
+        refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+      );
+      failing = false;
+      assert.deepEqual(lookups, ['good', 'bad', 'good']);
+      assert.ok(!JSON.stringify(proxy.logs).includes('"good"'), 'tokens are not logged');
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('token file targets and --allow-target', () => {
+  test('a token file alone allows exactly its targets; --allow-target narrows it', async () => {
+    const tokens = join(dir, 'narrow');
+    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+    const open = await startTestProxy(['--token-file', tokens]);
+    const narrowed = await startTestProxy(['--token-file', tokens, '--allow-target', '10.0.0.0/8']);
+    try {
+      await roundTrip(open.url('/?token=echo'));
+      await assert.rejects(
+        openClient(narrowed.url('/?token=echo')),
+        refusedWith(403, 'PROXY_ERR_TARGET_FORBIDDEN'),
+      );
+    } finally {
+      await open.close();
+      await narrowed.close();
+    }
+  });
+});
+
+describe('origins', () => {
+  test('allowed, wildcard, foreign and missing origins', async () => {
+    const tokens = join(dir, 'origins');
+    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+    const proxy = await startTestProxy([
+      '--token-file',
+      tokens,
+      '--no-allow-missing-origin',
+      '--allow-origin',
+      'https://manager.example.com',
+      '--allow-origin',
+      'https://*.consoles.example',
+    ]);
+    try {
+      await roundTrip(proxy.url('/?token=echo'), { origin: 'https://manager.example.com' });
+      await roundTrip(proxy.url('/?token=echo'), { origin: 'https://eu.consoles.example' });
+      await assert.rejects(
+        openClient(proxy.url('/?token=echo'), undefined, { origin: 'https://evil.example' }),
+        refusedWith(403, 'PROXY_ERR_ORIGIN_FORBIDDEN'),
+      );
+      await assert.rejects(openClient(proxy.url('/?token=echo')), (e: Refused) => {
+        assert.equal(e.status, 403);
+        assert.match(e.body, /--allow-missing-origin/);
+        return true;
+      });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('by default only a same-origin page is accepted', async () => {
+    const tokens = join(dir, 'same');
+    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+    const proxy = await startTestProxy(['--token-file', tokens, '--no-allow-missing-origin']);
+    try {
+      await roundTrip(proxy.url('/?token=echo'), {
+        origin: `http://127.0.0.1:${proxy.address.port}`,
+      });
+      await assert.rejects(
+        openClient(proxy.url('/?token=echo'), undefined, { origin: 'http://127.0.0.1:1' }),
+        refusedWith(403),
+      );
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('limits', () => {
+  let tokens: string;
+  before(() => {
+    tokens = join(dir, 'limits');
+    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+  });
+
+  test('--max-connections answers 503, --max-connections-per-ip 429; slots free up when sessions end', async () => {
+    const proxy = await startTestProxy([
+      '--token-file',
+      tokens,
+      '--max-connections',
+      '3',
+      '--max-connections-per-ip',
+      '2',
+      '--trusted-proxy',
+      '127.0.0.1',
+    ]);
+    try {
+      const as = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+      const a1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1'));
+      const a2 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1'));
+      await assert.rejects(
+        openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1')),
+        refusedWith(429, 'PROXY_ERR_TOO_MANY_FROM_IP'),
+      );
+      const b1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.2'));
+      await assert.rejects(
+        openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.3')),
+        refusedWith(503, 'PROXY_ERR_TOO_MANY'),
+      );
+      a1.close();
+      await closed(a1);
+      await eventually(() => proxy.server.sessions.size === 2, 3000, 'slot released');
+      const c1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.3'));
+      assert.equal(
+        await metricValue(
+          proxy.metricsUrl('/metrics'),
+          'wsgate_connections_total',
+          'result="rate_limited"',
+        ),
+        2,
+      );
+      const opened = proxy.logs.filter((l) => l.msg === 'connection opened').map((l) => l.client);
+      assert.deepEqual(
+        opened,
+        ['198.51.100.1', '198.51.100.1', '198.51.100.2', '198.51.100.3'],
+        'client IPs from the trusted X-Forwarded-For',
+      );
+      for (const ws of [a2, b1, c1]) ws.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('X-Forwarded-For from an untrusted peer is ignored', async () => {
+    const proxy = await startTestProxy(['--token-file', tokens, '--max-connections-per-ip', '1']);
+    try {
+      const a = await openClient(proxy.url('/?token=echo'), undefined, {
+        headers: { 'x-forwarded-for': '198.51.100.1' },
+      });
+      await assert.rejects(
+        openClient(proxy.url('/?token=echo'), undefined, {
+          headers: { 'x-forwarded-for': '198.51.100.2' },
+        }),
+        refusedWith(429),
+      );
+      assert.equal(proxy.logs.find((l) => l.msg === 'connection opened')?.client, '127.0.0.1');
+      a.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('--handshake-rate refuses bursts with 429', async () => {
+    const proxy = await startTestProxy(['--token-file', tokens, '--handshake-rate', '3']);
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, () => openClient(proxy.url('/?token=echo'))),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(ok.length, 3);
+      for (const r of refused) assert.equal((r.reason as Refused).status, 429);
+      for (const r of ok) r.value.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('--max-session closes a busy session with 1008', async () => {
+    const proxy = await startTestProxy(['--token-file', tokens, '--max-session', '500ms']);
+    try {
+      const ws = await openClient(proxy.url('/?token=echo'));
+      const busy = setInterval(() => ws.send(Buffer.from('x')), 50);
+      const started = Date.now();
+      const [code, reason] = await closed(ws);
+      clearInterval(busy);
+      assert.equal(code, 1008);
+      assert.equal(reason, 'maximum session length reached');
+      assert.ok(Date.now() - started >= 450);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
