@@ -6,6 +6,10 @@ set -euo pipefail
 # command -> package
 declare -A NEEDED=(
   [openssl]=openssl
+  [chromium]=chromium # browser tests: noVNC in headless Chromium via playwright-core
+  [Xvfb]=xvfb         # a real X display for the VNC server to export
+  [x11vnc]=x11vnc     # a real VNC server
+  [xdotool]=xdotool   # draws on the test display
 )
 
 missing=()
