@@ -165,14 +165,19 @@ export interface BulkResult {
 }
 
 const CHUNK = 64 * 1024;
-/** Bytes each connection keeps in flight (sent, not yet echoed back). */
-const WINDOW = 256 * 1024;
+/** Default bytes each connection keeps in flight (sent, not yet echoed back). */
+export const BULK_WINDOW = 1024 * 1024;
 
 /**
- * Bulk echo: each of `n` connections keeps WINDOW bytes in flight in CHUNK writes; the
+ * Bulk echo: each of `n` connections keeps `window` bytes in flight in CHUNK writes; the
  * figure is bytes echoed back per second (one direction) over the measured window.
  */
-export async function bulk(t: Transport, n: number, timing: Timing): Promise<BulkResult> {
+export async function bulk(
+  t: Transport,
+  n: number,
+  timing: Timing,
+  window = BULK_WINDOW,
+): Promise<BulkResult> {
   const conns = await Promise.all(Array.from({ length: n }, () => t.connect(10_000)));
   const chunk = Buffer.alloc(CHUNK, 0x5a);
   let running = true;
@@ -181,7 +186,7 @@ export async function bulk(t: Transport, n: number, timing: Timing): Promise<Bul
   conns.forEach((conn, i) => {
     const s = state[i]!;
     const pump = () => {
-      while (running && s.sent - s.recv < WINDOW) {
+      while (running && s.sent - s.recv < window) {
         conn.send(chunk);
         s.sent += CHUNK;
       }

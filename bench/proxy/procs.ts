@@ -239,19 +239,23 @@ export function openFileLimit(pid: number | 'self' = 'self'): number {
 }
 
 /** CPU seconds used so far by the process tree (live processes, plus reaped children). */
-export function cpuSeconds(pid: number): number {
-  let ticks = 0;
+export function cpuSeconds(pid: number): { user: number; system: number; faults: number } {
+  let user = 0;
+  let system = 0;
+  let faults = 0;
   for (const p of processTree(pid)) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       // Fields after the command: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      user += Number(f[11]) + Number(f[13]);
+      system += Number(f[12]) + Number(f[14]);
+      faults += Number(f[7]); // minflt(10): page faults served without I/O
     } catch {
       // exited meanwhile
     }
   }
-  return ticks / CLOCK_TICKS;
+  return { user: user / CLOCK_TICKS, system: system / CLOCK_TICKS, faults };
 }
 
 /** USER_HZ: 100 on every Linux architecture Node supports. */

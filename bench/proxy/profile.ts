@@ -26,6 +26,40 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+/** Who calls functions whose label contains `name`: time by caller chain (up to `depth`). */
+export function callers(path: string, name: string, depth = 4, top = 15): string {
+  const prof = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  const byId = new Map<number, ProfileNode>();
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const chains = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const dt = Math.max(0, prof.timeDeltas[i] ?? 0);
+    // Innermost matching frame on this sample's stack, then its callers.
+    for (let id: number | undefined = prof.samples[i]; id !== undefined; id = parent.get(id)) {
+      if (!label(byId.get(id)!.callFrame).includes(name)) continue;
+      const chain: string[] = [];
+      for (let p = parent.get(id); p !== undefined && chain.length < depth; p = parent.get(p)) {
+        chain.push(label(byId.get(p)!.callFrame));
+      }
+      chains.set(chain.join(' <- '), (chains.get(chain.join(' <- ')) ?? 0) + dt);
+      total += dt;
+      break;
+    }
+  }
+  return [
+    `  ${(total / 1000).toFixed(0)} ms in frames matching "${name}", by caller chain:`,
+    ...[...chains.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `    ${(v / 1000).toFixed(0).padStart(6)} ms  ${k}`),
+  ].join('\n');
+}
+
 export interface ProfileSummary {
   totalMs: number;
   busyMs: number;
@@ -124,10 +158,13 @@ export function summarizeProfile(
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [file, top] = process.argv.slice(2);
+  const [file, arg] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: node dist/bench/proxy/profile.js FILE.cpuprofile [TOP]\n');
+    process.stderr.write(
+      'usage: node dist/bench/proxy/profile.js FILE.cpuprofile [TOP | --callers NAME]\n',
+    );
     process.exit(2);
   }
-  process.stdout.write(summarizeProfile(file, Number(top ?? 25)).text + '\n');
+  if (arg === '--callers') process.stdout.write(callers(file, process.argv[4] ?? '') + '\n');
+  else process.stdout.write(summarizeProfile(file, Number(arg ?? 25)).text + '\n');
 }

@@ -11,6 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  BULK_WINDOW,
   bulk,
   closeAll,
   connectRate,
@@ -37,6 +38,7 @@ import {
   waitForPort,
   type Proc,
 } from './procs.js';
+import { liteWsTransport } from './lite-ws.js';
 import { summarizeProfile } from './profile.js';
 import {
   renderMarkdown,
@@ -58,6 +60,13 @@ interface Options {
   systems: SystemName[];
   workers: number;
   cpuProf: boolean;
+  /** Extra Node flags for the wsgate process (e.g. --max-semi-space-size=2). */
+  proxyNodeArgs: string[];
+  /** Bytes in flight per connection in the bulk test. */
+  window: number;
+  phases?: string[];
+  /** WebSocket load generator: the `ws` client, or the minimal one in lite-ws.ts. */
+  client: 'ws' | 'lite';
   json: string;
   quick: boolean;
 }
@@ -68,10 +77,16 @@ const USAGE = `Usage: npm run bench -- [options]
   --duration SECONDS   measured time per measurement (default 3)
   --warmup SECONDS     unmeasured time before each measurement (default 0.5)
   --idle N             idle connections to hold through wsgate and raw TCP (default 10000)
-  --websockify-idle N  cap for websockify, which forks a process per connection (default 500)
+  --websockify-idle N  cap for websockify, which forks a process per connection (default 200)
   --only LIST          comma-separated subset of raw,wsgate,websockify
   --no-websockify      skip websockify
   --workers N          wsgate --workers (default 1)
+  --client ws|lite     WebSocket load generator: the ws package (default), or a minimal
+                       client that costs the generator less CPU
+  --phases LIST        comma-separated subset of bulk1,bulk32,rtt,rate,idle
+  --window KIB         bytes in flight per connection in the bulk test (default 1024)
+  --proxy-node-arg ARG Node flag for the wsgate process, e.g. --max-semi-space-size=2
+                       (repeatable)
   --cpu-prof           run wsgate under --cpu-prof (one profile per measurement) and
                        summarize; figures from such a run are not the record
   --json FILE          where to write results (default .cache/bench/latest.json)
@@ -82,10 +97,13 @@ function parseArgs(argv: readonly string[]): Options {
     warmupMs: 500,
     durationMs: 3000,
     idle: 10_000,
-    websockifyIdle: 500,
+    websockifyIdle: 200,
     systems: ['raw', 'wsgate', 'websockify'],
     workers: 1,
     cpuProf: false,
+    proxyNodeArgs: [],
+    window: BULK_WINDOW,
+    client: 'ws',
     json: join(OUT_DIR, 'latest.json'),
     quick: false,
   };
@@ -134,6 +152,21 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--cpu-prof':
         o.cpuProf = true;
+        break;
+      case '--client': {
+        const c = argv[++i];
+        if (c !== 'ws' && c !== 'lite') throw new Error('--client: expected ws or lite');
+        o.client = c;
+        break;
+      }
+      case '--phases':
+        o.phases = (argv[++i] ?? '').split(',').filter(Boolean);
+        break;
+      case '--window':
+        o.window = num(a, argv[++i], 1) * 1024;
+        break;
+      case '--proxy-node-arg':
+        o.proxyNodeArgs.push(argv[++i] ?? '');
         break;
       case '--json':
         o.json = resolve(argv[++i] ?? o.json);
@@ -233,7 +266,7 @@ class Bench {
       const port = await freePort();
       let proc: Proc;
       if (system === 'wsgate') {
-        const nodeArgs: string[] = [];
+        const nodeArgs: string[] = [...this.o.proxyNodeArgs];
         if (this.o.cpuProf) {
           const dir = join(this.profileRoot, phase);
           mkdirSync(dir, { recursive: true });
@@ -270,7 +303,10 @@ class Bench {
       procs.push(proc);
       await waitForPort(proc, port, 15_000);
       return {
-        transport: wsTransport(system, `ws://127.0.0.1:${port}/?token=bench`),
+        transport: (this.o.client === 'lite' ? liteWsTransport : wsTransport)(
+          system,
+          `ws://127.0.0.1:${port}/?token=bench`,
+        ),
         memPid: proc.pid,
         procs,
         fdLimit: openFileLimit(proc.pid),
@@ -439,11 +475,15 @@ async function main(): Promise<void> {
     run: (s: Setup, system: SystemName, timing: Timing) => Promise<Measured>;
   };
   const phases: Phase[] = [
-    { key: 'bulk1', label: 'bulk echo, 1 connection', run: (s, _, t) => bulk(s.transport, 1, t) },
+    {
+      key: 'bulk1',
+      label: 'bulk echo, 1 connection',
+      run: (s, _, t) => bulk(s.transport, 1, t, o.window),
+    },
     {
       key: 'bulk32',
       label: 'bulk echo, 32 connections',
-      run: (s, _, t) => bulk(s.transport, 32, t),
+      run: (s, _, t) => bulk(s.transport, 32, t, o.window),
     },
     { key: 'rtt', label: '64-byte round trip', run: (s, _, t) => roundTrip(s.transport, t) },
     { key: 'rate', label: 'connect+echo+close', run: (s, _, t) => connectRate(s.transport, t) },
@@ -459,30 +499,10 @@ async function main(): Promise<void> {
         ),
     },
   ];
-  // Measurement by measurement, systems interleaved, so drifting load hits all alike.
-  for (const phase of phases) {
-    for (const system of o.systems) {
-      const started = performance.now();
-      try {
-        const r = await bench.with(system, phase.key, async (s) => {
-          const w = new Window(s);
-          const m = await phase.run(s, system, { ...timing, mark: (edge) => w.mark(edge) });
-          return w.attach(m);
-        });
-        (results.systems[system] as Record<string, unknown>)[phase.key] = r;
-        const secs = ((performance.now() - started) / 1000).toFixed(1);
-        log(
-          `${phase.label.padEnd(26)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s, load ${load()})`,
-        );
-      } catch (e) {
-        const msg = `${phase.label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
-        notes.push(msg);
-        log(`FAILED ${msg}`);
-      }
-    }
-  }
-  const single = results.systems.wsgate?.idle;
-  if (single?.fdLimited && o.workers === 1) {
+  /** When one process may not hold them all (open-file limit), hold them with 2 workers. */
+  async function idleWithWorkers(): Promise<void> {
+    const single = results.systems.wsgate?.idle;
+    if (!single?.fdLimited || o.workers !== 1) return;
     // The full count needs more descriptors than one process may have: spread it.
     const started = performance.now();
     try {
@@ -503,6 +523,29 @@ async function main(): Promise<void> {
       );
     } catch (e) {
       notes.push(`idle connections, wsgate --workers 2: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  // Measurement by measurement, systems interleaved, so drifting load hits all alike.
+  for (const phase of phases.filter((p) => !o.phases || o.phases.includes(p.key))) {
+    for (const system of o.systems) {
+      const started = performance.now();
+      try {
+        const r = await bench.with(system, phase.key, async (s) => {
+          const w = new Window(s);
+          const m = await phase.run(s, system, { ...timing, mark: (edge) => w.mark(edge) });
+          return w.attach(m);
+        });
+        (results.systems[system] as Record<string, unknown>)[phase.key] = r;
+        const secs = ((performance.now() - started) / 1000).toFixed(1);
+        log(
+          `${phase.label.padEnd(26)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s, load ${load()})`,
+        );
+      } catch (e) {
+        const msg = `${phase.label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
+        notes.push(msg);
+        log(`FAILED ${msg}`);
+      }
+      if (phase.key === 'idle' && system === 'wsgate') await idleWithWorkers();
     }
   }
   results.loadEnd = load();
@@ -538,18 +581,25 @@ async function main(): Promise<void> {
 
 type Measured = BulkResult | LatencyResult | RateResult | IdleResult;
 
-/** CPU use during the measured window, in cores (1.0 = one core busy). */
+/** CPU use during the measured window, in cores (1.0 = one core busy): user + system. */
+export interface CpuUse {
+  user: number;
+  system: number;
+  /** Minor page faults per second. */
+  faults?: number;
+}
+
 export interface CpuShare {
   seconds: number;
-  generator: number;
-  target: number;
-  proxy?: number;
+  generator: CpuUse;
+  target: CpuUse;
+  proxy?: CpuUse;
 }
 
 /** The measured window: CPU accounting per process and monotonic bounds for profiles. */
 class Window {
   private startNs = 0n;
-  private readonly startCpu: number[] = [];
+  private readonly startCpu: ReturnType<typeof cpuSeconds>[] = [];
   private startSelf = process.cpuUsage();
   cpu?: CpuShare;
   windowUs?: [number, number];
@@ -566,10 +616,17 @@ class Window {
     }
     const seconds = Number(now - this.startNs) / 1e9;
     const self = process.cpuUsage(this.startSelf);
-    const used = this.s.procs.map((p, i) => (cpuSeconds(p.pid) - this.startCpu[i]!) / seconds);
+    const used = this.s.procs.map((p, i): CpuUse => {
+      const c = cpuSeconds(p.pid);
+      return {
+        user: (c.user - this.startCpu[i]!.user) / seconds,
+        system: (c.system - this.startCpu[i]!.system) / seconds,
+        faults: Math.round((c.faults - this.startCpu[i]!.faults) / seconds),
+      };
+    });
     this.cpu = {
       seconds,
-      generator: (self.user + self.system) / 1e6 / seconds,
+      generator: { user: self.user / 1e6 / seconds, system: self.system / 1e6 / seconds },
       target: used[0]!,
       proxy: used[1],
     };
@@ -583,7 +640,9 @@ class Window {
 
 function cpuBrief(cpu: CpuShare | undefined): string {
   if (!cpu) return '';
-  const f = (x: number) => x.toFixed(2);
+  const f = (x: CpuUse) =>
+    (x.faults ? `${Math.round(x.faults / 1000)}k faults/s ` : '') +
+    `${(x.user + x.system).toFixed(2)} (${Math.round((100 * x.system) / (x.user + x.system || 1))}% sys)`;
   return `; CPU cores: generator ${f(cpu.generator)}, target ${f(cpu.target)}${cpu.proxy === undefined ? '' : `, proxy ${f(cpu.proxy)}`}`;
 }
 
