@@ -260,3 +260,12 @@ export function cpuSeconds(pid: number): { user: number; system: number; faults:
 
 /** USER_HZ: 100 on every Linux architecture Node supports. */
 const CLOCK_TICKS = 100;
+
+/** CPU seconds all CPUs have spent busy (not idle or waiting for I/O), from /proc/stat. */
+export function systemBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  // cpu user nice system idle iowait irq softirq steal ...
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return (total - f[3]! - f[4]!) / CLOCK_TICKS;
+}

@@ -20,6 +20,8 @@ export interface Results {
   cpus: number;
   cpuModel: string;
   loadStart: string;
+  /** Cores busy during the second before the run started. */
+  busyBeforeStart?: number;
   git: string;
   loadEnd?: string;
   seconds?: number;

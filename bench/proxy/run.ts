@@ -27,6 +27,7 @@ import {
 } from './load.js';
 import {
   cpuSeconds,
+  systemBusySeconds,
   freePort,
   killAllNow,
   memory,
@@ -60,6 +61,8 @@ interface Options {
   systems: SystemName[];
   workers: number;
   cpuProf: boolean;
+  /** The wsgate launcher to run (another checkout's bin/wsgate.js, for A/B runs). */
+  wsgateBin: string;
   /** Extra Node flags for the wsgate process (e.g. --max-semi-space-size=2). */
   proxyNodeArgs: string[];
   /** Bytes in flight per connection in the bulk test. */
@@ -85,6 +88,7 @@ const USAGE = `Usage: npm run bench -- [options]
                        client that costs the generator less CPU
   --phases LIST        comma-separated subset of bulk1,bulk32,rtt,rate,idle
   --window KIB         bytes in flight per connection in the bulk test (default 1024)
+  --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
   --proxy-node-arg ARG Node flag for the wsgate process, e.g. --max-semi-space-size=2
                        (repeatable)
   --cpu-prof           run wsgate under --cpu-prof (one profile per measurement) and
@@ -102,6 +106,7 @@ function parseArgs(argv: readonly string[]): Options {
     workers: 1,
     cpuProf: false,
     proxyNodeArgs: [],
+    wsgateBin: join(ROOT, 'bin/wsgate.js'),
     window: BULK_WINDOW,
     client: 'ws',
     json: join(OUT_DIR, 'latest.json'),
@@ -164,6 +169,9 @@ function parseArgs(argv: readonly string[]): Options {
         break;
       case '--window':
         o.window = num(a, argv[++i], 1) * 1024;
+        break;
+      case '--wsgate-bin':
+        o.wsgateBin = resolve(argv[++i] ?? o.wsgateBin);
         break;
       case '--proxy-node-arg':
         o.proxyNodeArgs.push(argv[++i] ?? '');
@@ -276,7 +284,7 @@ class Bench {
         const metricsPort = await freePort();
         proc = start('wsgate', process.execPath, [
           ...nodeArgs,
-          join(ROOT, 'bin/wsgate.js'),
+          this.o.wsgateBin,
           'proxy',
           '--listen',
           `127.0.0.1:${port}`,
@@ -465,8 +473,12 @@ async function main(): Promise<void> {
   log(
     `node ${process.version}, ${results.cpus} CPUs, load ${results.loadStart}; ${o.durationMs / 1000} s per measurement`,
   );
-  if (loadavg()[0]! > 1)
-    log('warning: the machine is busy (1-minute load > 1); figures will be noisy');
+  // The load average trails (and counts earlier bench runs): sample actual CPU use now.
+  const busy0 = systemBusySeconds();
+  await sleep(1000);
+  results.busyBeforeStart = systemBusySeconds() - busy0;
+  log(`CPU busy before start: ${results.busyBeforeStart.toFixed(2)} of ${results.cpus} cores`);
+  if (results.busyBeforeStart > 0.25) log('warning: the machine is busy; figures will be noisy');
 
   const t0 = performance.now();
   type Phase = {
@@ -594,6 +606,8 @@ export interface CpuShare {
   generator: CpuUse;
   target: CpuUse;
   proxy?: CpuUse;
+  /** Cores busy with processes not part of this measurement (other users of the machine). */
+  other: number;
 }
 
 /** The measured window: CPU accounting per process and monotonic bounds for profiles. */
@@ -601,6 +615,7 @@ class Window {
   private startNs = 0n;
   private readonly startCpu: ReturnType<typeof cpuSeconds>[] = [];
   private startSelf = process.cpuUsage();
+  private startBusy = 0;
   cpu?: CpuShare;
   windowUs?: [number, number];
 
@@ -612,9 +627,11 @@ class Window {
       this.startNs = now;
       this.startSelf = process.cpuUsage();
       this.s.procs.forEach((p, i) => (this.startCpu[i] = cpuSeconds(p.pid)));
+      this.startBusy = systemBusySeconds();
       return;
     }
     const seconds = Number(now - this.startNs) / 1e9;
+    const busy = (systemBusySeconds() - this.startBusy) / seconds;
     const self = process.cpuUsage(this.startSelf);
     const used = this.s.procs.map((p, i): CpuUse => {
       const c = cpuSeconds(p.pid);
@@ -629,7 +646,10 @@ class Window {
       generator: { user: self.user / 1e6 / seconds, system: self.system / 1e6 / seconds },
       target: used[0]!,
       proxy: used[1],
+      other: 0,
     };
+    const ours = [this.cpu.generator, ...used].reduce((a, c) => a + c.user + c.system, 0);
+    this.cpu.other = Math.max(0, busy - ours);
     this.windowUs = [Number(this.startNs / 1000n), Number(now / 1000n)];
   }
 
@@ -643,7 +663,7 @@ function cpuBrief(cpu: CpuShare | undefined): string {
   const f = (x: CpuUse) =>
     (x.faults ? `${Math.round(x.faults / 1000)}k faults/s ` : '') +
     `${(x.user + x.system).toFixed(2)} (${Math.round((100 * x.system) / (x.user + x.system || 1))}% sys)`;
-  return `; CPU cores: generator ${f(cpu.generator)}, target ${f(cpu.target)}${cpu.proxy === undefined ? '' : `, proxy ${f(cpu.proxy)}`}`;
+  return `; CPU cores: other ${cpu.other.toFixed(2)}, generator ${f(cpu.generator)}, target ${f(cpu.target)}${cpu.proxy === undefined ? '' : `, proxy ${f(cpu.proxy)}`}`;
 }
 
 function brief(r: Measured): string {
