@@ -136,6 +136,15 @@ describe('loadConfig', () => {
     });
   }
 
+  test('the shipped examples/proxy.yaml (npm start) is valid', () => {
+    const path = new URL('../../../examples/proxy.yaml', import.meta.url).pathname;
+    const c = loadConfig({ argv: ['--config', path], env: {} }).config;
+    assert.equal(c.listen, '127.0.0.1:6080');
+    assert.equal(c.tokenFile, 'examples/tokens.txt');
+    assert.deepEqual(c.allowOrigin, ['http://127.0.0.1:8080', 'http://localhost:8080']);
+    assert.equal(c.idleTimeout, 900);
+  });
+
   test('--help and the README list every setting', () => {
     const help = helpText();
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
