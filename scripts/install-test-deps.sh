@@ -10,6 +10,7 @@ declare -A NEEDED=(
   [Xvfb]=xvfb         # a real X display for the VNC server to export
   [x11vnc]=x11vnc     # a real VNC server
   [xdotool]=xdotool   # draws on the test display
+  [xsetroot]=x11-xserver-utils # paints the test display's root window a known colour
 )
 
 missing=()

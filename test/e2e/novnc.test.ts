@@ -1,0 +1,298 @@
+/**
+ * The real thing, end to end: noVNC (@novnc/novnc's ES modules) in Debian's headless
+ * Chromium, served from a page on http://127.0.0.1:<port>, connects through the `wsgate`
+ * CLI (a subprocess, token file, origin allow-list) to x11vnc exporting an Xvfb display.
+ * The test reads noVNC's canvas back and checks it shows the colour painted on the X
+ * display, then repaints the display and checks the canvas follows (live frames through
+ * the relay). Refusals are checked as the browser sees them (the handshake error
+ * Chromium reports, noVNC's unclean disconnect) and as the proxy logs them.
+ *
+ * Screenshots go to $WSGATE_E2E_ARTIFACTS (default: <tmpdir>/wsgate-e2e).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchBrowser, spkiHash, type TestBrowser } from '../helpers/browser.js';
+import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
+import {
+  openNoVnc,
+  startNoVncSite,
+  type NoVncSite,
+  type NoVncView,
+} from '../helpers/novnc-page.js';
+import { startVncServer, type VncServer } from '../helpers/vnc.js';
+
+const RED = '#ff0000';
+const BLUE = '#0000ff';
+const GREEN = '#00c000';
+const ARTIFACTS = process.env.WSGATE_E2E_ARTIFACTS || join(tmpdir(), 'wsgate-e2e');
+
+let dir: string;
+let vnc: VncServer | undefined;
+let site: NoVncSite | undefined;
+let foreign: NoVncSite | undefined;
+let browser: TestBrowser | undefined;
+let proxy: Daemon | undefined;
+let proxyPort = 0;
+let tokenFile: string;
+
+/** Stops a wsgate daemon we started (SIGTERM, then SIGKILL after 5 s). */
+async function stopDaemon(d: Daemon | undefined): Promise<void> {
+  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
+  d.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 5000)));
+  if ((await Promise.race([d.exited, late])) === 'late') {
+    d.child.kill('SIGKILL');
+    await d.exited;
+  }
+  clearTimeout(timer);
+}
+
+/** Runs `fn` after the others even when one throws; rethrows the first error. */
+async function all(...steps: (() => Promise<unknown> | undefined)[]): Promise<void> {
+  const results = await Promise.allSettled(steps.map(async (s) => s()));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+async function screenshot(page: Page, name: string, t: TestContext): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, timeout: 10_000 });
+  t.diagnostic(`screenshot: ${path}`);
+}
+
+/** Runs a test body with a fresh page; on failure saves a screenshot; always closes it. */
+async function withPage(
+  t: TestContext,
+  b: TestBrowser,
+  from: NoVncSite,
+  body: (view: NoVncView) => Promise<void>,
+): Promise<void> {
+  const page = await b.newPage();
+  try {
+    const view = await openNoVnc(page, from);
+    try {
+      await body(view);
+    } catch (e) {
+      await screenshot(page, `failed-${t.name.replace(/\W+/g, '-')}`, t).catch(() => {});
+      throw e;
+    }
+  } finally {
+    await page.context().close();
+  }
+}
+
+const since = (start: number) => `${Math.round(performance.now() - start)} ms`;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'wsgate-e2e-'));
+  const start = performance.now();
+  // Started in parallel: each is bounded by its own timeout.
+  const [v, s, f, b] = await Promise.allSettled([
+    startVncServer({ width: 320, height: 240, colour: RED }),
+    startNoVncSite(),
+    startNoVncSite(),
+    launchBrowser(),
+  ]);
+  vnc = v.status === 'fulfilled' ? v.value : undefined;
+  site = s.status === 'fulfilled' ? s.value : undefined;
+  foreign = f.status === 'fulfilled' ? f.value : undefined;
+  browser = b.status === 'fulfilled' ? b.value : undefined;
+  for (const r of [v, s, f, b]) if (r.status === 'rejected') throw r.reason;
+
+  tokenFile = join(dir, 'tokens.txt');
+  writeFileSync(tokenFile, `# x11vnc on Xvfb :${vnc!.display}\nvm1: 127.0.0.1:${vnc!.port}\n`);
+  proxy = startWsgate([
+    'proxy',
+    '--listen',
+    '127.0.0.1:0',
+    '--token-file',
+    tokenFile,
+    '--metrics-listen',
+    '',
+    '--allow-origin',
+    site!.origin,
+  ]);
+  proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
+  process.stdout.write(`# e2e setup (Xvfb, x11vnc, Chromium, wsgate) took ${since(start)}\n`);
+});
+
+after(async () => {
+  await all(
+    () => browser?.close(),
+    () => stopDaemon(proxy),
+    () => vnc?.stop(),
+    () => site?.close(),
+    () => foreign?.close(),
+  );
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('noVNC in Chromium through the wsgate CLI to x11vnc', () => {
+  test('shows the X display, follows it live, and the session is logged', async (t) => {
+    await withPage(t, browser!, site!, async (view) => {
+      let start = performance.now();
+      await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
+      await view.waitForStatus('connected');
+      t.diagnostic(`connected in ${since(start)}`);
+
+      start = performance.now();
+      const red = await view.waitForColour(RED);
+      t.diagnostic(`first frame in ${since(start)}: ${JSON.stringify(red)}`);
+      assert.equal(red.width, vnc!.width);
+      assert.equal(red.height, vnc!.height);
+      assert.deepEqual(red.centre, [255, 0, 0]);
+      await screenshot(view.page, 'novnc-red', t);
+
+      // The page's WebSocket went through the proxy, with noVNC's subprotocol.
+      const [socket] = await view.sockets();
+      assert.equal(socket?.url, `ws://127.0.0.1:${proxyPort}/?token=vm1`);
+      assert.equal(socket?.protocol, 'binary');
+      const opened = await proxy!.waitFor((l) => l.msg === 'connection opened');
+      assert.equal(opened.target, `127.0.0.1:${vnc!.port}`, JSON.stringify(opened));
+      assert.equal(opened.protocol, 'binary');
+
+      for (const colour of [BLUE, GREEN]) {
+        start = performance.now();
+        await vnc!.setColour(colour);
+        const sample = await view.waitForColour(colour);
+        t.diagnostic(`canvas turned ${colour} in ${since(start)}`);
+        assert.equal(sample.matching, 1);
+      }
+      await screenshot(view.page, 'novnc-green', t);
+
+      await view.disconnect();
+      await view.waitForStatus('disconnected');
+      const events = await view.events();
+      const disconnect = events.find((e) => e.type === 'disconnect');
+      assert.deepEqual(disconnect?.detail, { clean: true });
+      await proxy!.waitFor((l) => l.msg === 'connection closed');
+      assert.deepEqual(view.socketErrors, []);
+    });
+  });
+
+  test('a wrong token is refused: 401 in the browser, PROXY_ERR_UNKNOWN_TOKEN in the log', async (t) => {
+    await withPage(t, browser!, site!, async (view) => {
+      await view.connect(`ws://127.0.0.1:${proxyPort}/?token=nope`);
+      await view.waitForStatus('disconnected');
+      const events = await view.events();
+      assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
+      assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
+      const [socket] = await view.sockets();
+      assert.deepEqual(socket?.events, ['error', 'close 1006']);
+      // Chromium words a 401 to a WebSocket as an authentication failure.
+      assert.match(view.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
+      const refused = await proxy!.waitFor(
+        (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_UNKNOWN_TOKEN',
+      );
+      assert.equal(refused.status, 401);
+    });
+  });
+
+  test('a page from a foreign origin is refused: 403, PROXY_ERR_ORIGIN_FORBIDDEN', async (t) => {
+    assert.notEqual(foreign!.origin, site!.origin);
+    await withPage(t, browser!, foreign!, async (view) => {
+      await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
+      await view.waitForStatus('disconnected');
+      const events = await view.events();
+      assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
+      assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
+      assert.match(view.socketErrors.join('\n'), /\b403\b/);
+      const refused = await proxy!.waitFor(
+        (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_ORIGIN_FORBIDDEN',
+      );
+      assert.equal(refused.status, 403);
+    });
+  });
+});
+
+describe('wss:// with a private certificate trusted by its key (the Kubernetes setup)', () => {
+  let tls: Daemon | undefined;
+  let tlsPort = 0;
+  let trusting: TestBrowser | undefined;
+  let cert: string;
+
+  before(async () => {
+    const key = join(dir, 'tls.key');
+    const crt = join(dir, 'tls.crt');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        crt,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'pipe', timeout: 10_000 },
+    );
+    cert = readFileSync(crt, 'utf8');
+    tls = startWsgate([
+      'proxy',
+      '--listen',
+      '127.0.0.1:0',
+      '--token-file',
+      tokenFile,
+      '--metrics-listen',
+      '',
+      '--allow-origin',
+      site!.origin,
+      '--tls-cert',
+      crt,
+      '--tls-key',
+      key,
+    ]);
+    tlsPort = portOf(await tls.waitFor((l) => l.msg === 'proxy listening'));
+    trusting = await launchBrowser({ trustSpki: [spkiHash(cert)] });
+  });
+
+  after(async () => {
+    await all(
+      () => trusting?.close(),
+      () => stopDaemon(tls),
+    );
+  });
+
+  test('a browser that trusts the key connects over wss:// and sees the display', async (t) => {
+    await withPage(t, trusting!, site!, async (view) => {
+      await vnc!.setColour(RED);
+      const start = performance.now();
+      await view.connect(`wss://127.0.0.1:${tlsPort}/?token=vm1`);
+      await view.waitForStatus('connected');
+      await view.waitForColour(RED);
+      t.diagnostic(`wss:// connected and drew in ${since(start)}`);
+      await vnc!.setColour(BLUE);
+      await view.waitForColour(BLUE);
+      await view.disconnect();
+      await view.waitForStatus('disconnected');
+    });
+  });
+
+  test('a browser that does not trust it fails the TLS handshake', async (t) => {
+    await withPage(t, browser!, site!, async (view) => {
+      await view.connect(`wss://127.0.0.1:${tlsPort}/?token=vm1`);
+      await view.waitForStatus('disconnected');
+      const events = await view.events();
+      assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
+      assert.match(view.socketErrors.join('\n'), /CERT/);
+    });
+  });
+});
