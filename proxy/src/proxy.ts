@@ -48,7 +48,10 @@ function named<T>(flag: string, make: () => T): T {
     const err = e as NodeJS.ErrnoException;
     // Resolvers prefix their messages with the config key; the CLI names the flag.
     const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const message = err.code && err.path ? `cannot read ${err.path}: ${err.code}` : err.message.replace(`${key}: `, '');
+    const message =
+      err.code && err.path
+        ? `cannot read ${err.path}: ${err.code}`
+        : err.message.replace(`${key}: `, '');
     throw new ConfigError(message.startsWith('--') ? message : `${flag}: ${message}`, { cause: e });
   }
 }
