@@ -28,8 +28,12 @@ export const ROOT = findRoot();
 /** Go wrapper modules, one directory per built component. */
 export const GO_DIR = join(ROOT, 'test', 'cluster', 'go');
 
-/** Built binaries, one directory per component and version key (outside git). */
-export const KUBE_CACHE = join(ROOT, '.cache', 'kube');
+/**
+ * Built binaries, one directory per component and version key (outside git).
+ * `WSGATE_KUBE_CACHE` moves it out of the checkout, so fresh clones on the same machine
+ * (CI) reuse binaries already built for the same versions.
+ */
+export const KUBE_CACHE = process.env.WSGATE_KUBE_CACHE || join(ROOT, '.cache', 'kube');
 
 /** Running control plane: state, PKI, data, PID files and logs (outside git). */
 export const CLUSTER_DIR = join(ROOT, '.cache', 'cluster');
