@@ -6,11 +6,12 @@ set -euo pipefail
 # command -> package
 declare -A NEEDED=(
   [openssl]=openssl
-  [chromium]=chromium # browser tests: noVNC in headless Chromium via playwright-core
-  [Xvfb]=xvfb         # a real X display for the VNC server to export
-  [x11vnc]=x11vnc     # a real VNC server
-  [xdotool]=xdotool   # draws on the test display
-  [xsetroot]=x11-xserver-utils # paints the test display's root window a known colour
+  [chromium]=chromium           # browser tests: noVNC in headless Chromium via playwright-core
+  [Xvfb]=xvfb                   # a real X display for the VNC server to export
+  [x11vnc]=x11vnc               # a real VNC server
+  [xdotool]=xdotool             # draws on the test display
+  [xsetroot]=x11-xserver-utils  # paints the test display's root window a known colour
+  [certutil]=libnss3-tools      # a private NSS database so Chromium trusts a test CA
 )
 
 missing=()

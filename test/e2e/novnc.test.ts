@@ -212,39 +212,76 @@ describe('noVNC in Chromium through the wsgate CLI to x11vnc', () => {
   });
 });
 
-describe('wss:// with a private certificate trusted by its key (the Kubernetes setup)', () => {
+/** openssl, bounded; throws with its stderr. */
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { stdio: 'pipe', timeout: 10_000 });
+}
+
+/**
+ * A test CA and a server certificate it issues for `sans` (like cert-manager's CA
+ * issuer): returns the paths of ca.crt, tls.crt and tls.key.
+ */
+function issueCertificate(into: string, sans: string): { ca: string; crt: string; key: string } {
+  const ca = join(into, 'ca.crt');
+  const caKey = join(into, 'ca.key');
+  const key = join(into, 'tls.key');
+  const csr = join(into, 'tls.csr');
+  const crt = join(into, 'tls.crt');
+  const ext = join(into, 'tls.ext');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKey,
+    '-out',
+    ca,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=wsgate e2e test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  openssl(['req', '-new', ...ec, '-keyout', key, '-out', csr, '-subj', '/CN=wsgate e2e']);
+  writeFileSync(
+    ext,
+    `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
+  );
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    crt,
+    '-days',
+    '1',
+    '-extfile',
+    ext,
+  ]);
+  return { ca, crt, key };
+}
+
+describe('wss:// with a certificate from a private CA (the Kubernetes setup)', () => {
+  const NAME = 'wsgate.e2e.test';
+  const WRONG = 'other.e2e.test';
+  const hostMap = { [NAME]: '127.0.0.1', [WRONG]: '127.0.0.1' };
   let tls: Daemon | undefined;
   let tlsPort = 0;
-  let trusting: TestBrowser | undefined;
-  let cert: string;
+  let trustingCa: TestBrowser | undefined;
+  let trustingKey: TestBrowser | undefined;
 
   before(async () => {
-    const key = join(dir, 'tls.key');
-    const crt = join(dir, 'tls.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        crt,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'pipe', timeout: 10_000 },
-    );
-    cert = readFileSync(crt, 'utf8');
+    const certs = issueCertificate(dir, `DNS:${NAME},IP:127.0.0.1`);
     tls = startWsgate([
       'proxy',
       '--listen',
@@ -256,43 +293,71 @@ describe('wss:// with a private certificate trusted by its key (the Kubernetes s
       '--allow-origin',
       site!.origin,
       '--tls-cert',
-      crt,
+      certs.crt,
       '--tls-key',
-      key,
+      certs.key,
     ]);
-    tlsPort = portOf(await tls.waitFor((l) => l.msg === 'proxy listening'));
-    trusting = await launchBrowser({ trustSpki: [spkiHash(cert)] });
+    const [port, caBrowser, keyBrowser] = await Promise.allSettled([
+      tls.waitFor((l) => l.msg === 'proxy listening').then(portOf),
+      launchBrowser({ trustCa: readFileSync(certs.ca), hostMap }),
+      launchBrowser({ trustSpki: [spkiHash(readFileSync(certs.crt))], hostMap }),
+    ]);
+    trustingCa = caBrowser.status === 'fulfilled' ? caBrowser.value : undefined;
+    trustingKey = keyBrowser.status === 'fulfilled' ? keyBrowser.value : undefined;
+    for (const r of [port, caBrowser, keyBrowser]) if (r.status === 'rejected') throw r.reason;
+    tlsPort = (port as PromiseFulfilledResult<number>).value;
   });
 
   after(async () => {
     await all(
-      () => trusting?.close(),
+      () => trustingCa?.close(),
+      () => trustingKey?.close(),
       () => stopDaemon(tls),
     );
   });
 
-  test('a browser that trusts the key connects over wss:// and sees the display', async (t) => {
-    await withPage(t, trusting!, site!, async (view) => {
+  /** Connects over wss:// to `host`, checks the canvas shows the display and follows it. */
+  async function showsDisplay(t: TestContext, b: TestBrowser, host: string): Promise<void> {
+    await withPage(t, b, site!, async (view) => {
       await vnc!.setColour(RED);
       const start = performance.now();
-      await view.connect(`wss://127.0.0.1:${tlsPort}/?token=vm1`);
+      await view.connect(`wss://${host}:${tlsPort}/?token=vm1`);
       await view.waitForStatus('connected');
       await view.waitForColour(RED);
-      t.diagnostic(`wss:// connected and drew in ${since(start)}`);
+      t.diagnostic(`wss://${host} connected and drew in ${since(start)}`);
       await vnc!.setColour(BLUE);
       await view.waitForColour(BLUE);
       await view.disconnect();
       await view.waitForStatus('disconnected');
+      assert.deepEqual(view.socketErrors, []);
     });
-  });
+  }
 
-  test('a browser that does not trust it fails the TLS handshake', async (t) => {
-    await withPage(t, browser!, site!, async (view) => {
-      await view.connect(`wss://127.0.0.1:${tlsPort}/?token=vm1`);
+  /** Connects over wss:// to `host` and expects Chromium to refuse the certificate. */
+  async function certificateRefused(
+    t: TestContext,
+    b: TestBrowser,
+    host: string,
+    error: RegExp,
+  ): Promise<void> {
+    await withPage(t, b, site!, async (view) => {
+      await view.connect(`wss://${host}:${tlsPort}/?token=vm1`);
       await view.waitForStatus('disconnected');
       const events = await view.events();
       assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
-      assert.match(view.socketErrors.join('\n'), /CERT/);
+      assert.match(view.socketErrors.join('\n'), error);
     });
-  });
+  }
+
+  test('a browser trusting the CA connects by name and sees the display', (t) =>
+    showsDisplay(t, trustingCa!, NAME));
+
+  test('a browser trusting the CA still checks the name', (t) =>
+    certificateRefused(t, trustingCa!, WRONG, /ERR_CERT_COMMON_NAME_INVALID/));
+
+  test('a browser that does not trust the CA refuses the certificate', (t) =>
+    certificateRefused(t, browser!, '127.0.0.1', /ERR_CERT_AUTHORITY_INVALID/));
+
+  test("a browser trusting the certificate's key (SPKI) connects too", (t) =>
+    showsDisplay(t, trustingKey!, NAME));
 });
