@@ -92,6 +92,8 @@ export class ProxyServer {
   private readonly front: NetServer | undefined;
   private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, ConnectionState>();
+  /** TLS sockets whose handshake failed (see the tlsClientError listener). */
+  private readonly tlsFailed = new WeakSet<object>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly sessionInfo = new WeakMap<
     Relay,
@@ -112,11 +114,19 @@ export class ProxyServer {
     if (options.tls) {
       const https = createHttpsServer(options.tls.serverOptions());
       options.tls.attach(https);
-      https.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      // Prepended: https.Server re-emits every tlsClientError as a clientError, whose
+      // handler below must know this failure has been counted and logged already.
+      https.prependListener('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
         // Scanners, plain HTTP on the TLS port, clients without an acceptable certificate.
+        this.tlsFailed.add(socket);
         this.options.metrics.connection('bad_request');
         this.options.logger.info(
-          { client: socket.remoteAddress, err: err.code ?? err.message },
+          {
+            client: socket.remoteAddress,
+            err: err.code ?? err.message,
+            // An untrusted client certificate ends in a bare reset; this says why.
+            authorizationError: socket.authorizationError ?? undefined,
+          },
           'TLS handshake failed',
         );
       });
@@ -144,6 +154,10 @@ export class ProxyServer {
       });
     });
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (this.tlsFailed.has(socket)) {
+        socket.destroy(); // a failed TLS handshake, counted above
+        return;
+      }
       // Garbage instead of HTTP, oversized headers, or a reset mid-request.
       if (err.code !== 'ECONNRESET') {
         this.options.metrics.connection('bad_request');
@@ -275,7 +289,10 @@ export class ProxyServer {
       const rest = buffered.subarray(header.length);
       if (rest.length) socket.unshift(rest);
       this.http.emit('connection', socket);
-      socket.resume();
+      // A TLS server reads the handle itself and takes the bytes already buffered (a
+      // ClientHello that came in the same segment as the header) on its first read, a
+      // tick later; resuming would flow them out first as 'data' nobody listens to.
+      if (!this.options.tls) socket.resume();
     };
     socket.on('data', onData);
   }
