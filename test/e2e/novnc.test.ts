@@ -88,6 +88,10 @@ async function withPage(
   }
 }
 
+/** Every wait inside is bounded; these only catch what is not (a hung browser call). */
+const TEST = { timeout: 60_000 };
+const SETUP = { timeout: 90_000 };
+
 const since = (start: number) => `${Math.round(performance.now() - start)} ms`;
 
 before(async () => {
@@ -121,7 +125,7 @@ before(async () => {
   ]);
   proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
   process.stdout.write(`# e2e setup (Xvfb, x11vnc, Chromium, wsgate) took ${since(start)}\n`);
-});
+}, SETUP);
 
 after(async () => {
   await all(
@@ -132,10 +136,10 @@ after(async () => {
     () => foreign?.close(),
   );
   rmSync(dir, { recursive: true, force: true });
-});
+}, SETUP);
 
 describe('noVNC in Chromium through the wsgate CLI to x11vnc', () => {
-  test('shows the X display, follows it live, and the session is logged', async (t) => {
+  test('shows the X display, follows it live, and the session is logged', TEST, async (t) => {
     await withPage(t, browser!, site!, async (view) => {
       let start = performance.now();
       await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
@@ -177,39 +181,49 @@ describe('noVNC in Chromium through the wsgate CLI to x11vnc', () => {
     });
   });
 
-  test('a wrong token is refused: 401 in the browser, PROXY_ERR_UNKNOWN_TOKEN in the log', async (t) => {
-    await withPage(t, browser!, site!, async (view) => {
-      await view.connect(`ws://127.0.0.1:${proxyPort}/?token=nope`);
-      await view.waitForStatus('disconnected');
-      const events = await view.events();
-      assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
-      assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
-      const [socket] = await view.sockets();
-      assert.deepEqual(socket?.events, ['error', 'close 1006']);
-      // Chromium words a 401 to a WebSocket as an authentication failure.
-      assert.match(view.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
-      const refused = await proxy!.waitFor(
-        (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_UNKNOWN_TOKEN',
-      );
-      assert.equal(refused.status, 401);
-    });
-  });
+  test(
+    'a wrong token is refused: 401 in the browser, PROXY_ERR_UNKNOWN_TOKEN in the log',
+    TEST,
+    async (t) => {
+      await withPage(t, browser!, site!, async (view) => {
+        await view.connect(`ws://127.0.0.1:${proxyPort}/?token=nope`);
+        await view.waitForStatus('disconnected');
+        const events = await view.events();
+        assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
+        assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
+        const [socket] = await view.sockets();
+        assert.deepEqual(socket?.events, ['error', 'close 1006']);
+        // Chromium words a 401 to a WebSocket as an authentication failure.
+        assert.match(view.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
+        const refused = await proxy!.waitFor(
+          (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_UNKNOWN_TOKEN',
+        );
+        assert.equal(refused.status, 401);
+      });
+    },
+  );
 
-  test('a page from a foreign origin is refused: 403, PROXY_ERR_ORIGIN_FORBIDDEN', async (t) => {
-    assert.notEqual(foreign!.origin, site!.origin);
-    await withPage(t, browser!, foreign!, async (view) => {
-      await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
-      await view.waitForStatus('disconnected');
-      const events = await view.events();
-      assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
-      assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
-      assert.match(view.socketErrors.join('\n'), /\b403\b/);
-      const refused = await proxy!.waitFor(
-        (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_ORIGIN_FORBIDDEN',
-      );
-      assert.equal(refused.status, 403);
-    });
-  });
+  test(
+    'a page from a foreign origin is refused: 403, PROXY_ERR_ORIGIN_FORBIDDEN',
+    TEST,
+    async (t) => {
+      assert.notEqual(foreign!.origin, site!.origin);
+      await withPage(t, browser!, foreign!, async (view) => {
+        await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
+        await view.waitForStatus('disconnected');
+        const events = await view.events();
+        assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
+        assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
+        const [socket] = await view.sockets();
+        assert.deepEqual(socket?.events, ['error', 'close 1006']);
+        assert.match(view.socketErrors.join('\n'), /\b403\b/);
+        const refused = await proxy!.waitFor(
+          (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_ORIGIN_FORBIDDEN',
+        );
+        assert.equal(refused.status, 403);
+      });
+    },
+  );
 });
 
 /** openssl, bounded; throws with its stderr. */
@@ -306,7 +320,7 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
     trustingKey = keyBrowser.status === 'fulfilled' ? keyBrowser.value : undefined;
     for (const r of [port, caBrowser, keyBrowser]) if (r.status === 'rejected') throw r.reason;
     tlsPort = (port as PromiseFulfilledResult<number>).value;
-  });
+  }, SETUP);
 
   after(async () => {
     await all(
@@ -314,7 +328,7 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
       () => trustingKey?.close(),
       () => stopDaemon(tls),
     );
-  });
+  }, SETUP);
 
   /** Connects over wss:// to `host`, checks the canvas shows the display and follows it. */
   async function showsDisplay(t: TestContext, b: TestBrowser, host: string): Promise<void> {
@@ -349,15 +363,19 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
     });
   }
 
-  test('a browser trusting the CA connects by name and sees the display', (t) =>
-    showsDisplay(t, trustingCa!, NAME));
+  test('a browser trusting the CA connects by name and sees the display', TEST, (t) =>
+    showsDisplay(t, trustingCa!, NAME),
+  );
 
-  test('a browser trusting the CA still checks the name', (t) =>
-    certificateRefused(t, trustingCa!, WRONG, /ERR_CERT_COMMON_NAME_INVALID/));
+  test('a browser trusting the CA still checks the name', TEST, (t) =>
+    certificateRefused(t, trustingCa!, WRONG, /ERR_CERT_COMMON_NAME_INVALID/),
+  );
 
-  test('a browser that does not trust the CA refuses the certificate', (t) =>
-    certificateRefused(t, browser!, '127.0.0.1', /ERR_CERT_AUTHORITY_INVALID/));
+  test('a browser that does not trust the CA refuses the certificate', TEST, (t) =>
+    certificateRefused(t, browser!, '127.0.0.1', /ERR_CERT_AUTHORITY_INVALID/),
+  );
 
-  test("a browser trusting the certificate's key (SPKI) connects too", (t) =>
-    showsDisplay(t, trustingKey!, NAME));
+  test("a browser trusting the certificate's key (SPKI) connects too", TEST, (t) =>
+    showsDisplay(t, trustingKey!, NAME),
+  );
 });
