@@ -3,6 +3,7 @@
  * others ahead of the client's own bytes. `parseProxyHeader` is pure: it says whether
  * more bytes are needed, what the source address is, and how many bytes to consume.
  */
+import { isIP } from 'node:net';
 
 export type ProxyHeader =
   | { state: 'incomplete' }
@@ -43,6 +44,11 @@ function parseV1(buf: Buffer): ProxyHeader {
   const port = Number(parts[4]);
   if (!/^\d{1,5}$/.test(parts[4]!) || port > 65535)
     return { state: 'invalid', reason: 'bad PROXY v1 source port' };
+  // The source becomes the client IP in logs and per-IP limits: it must be an address
+  // of the family named, not any word the line happens to hold.
+  const family = parts[1] === 'TCP4' ? 4 : 6;
+  if (isIP(parts[2]!) !== family || isIP(parts[3]!) !== family)
+    return { state: 'invalid', reason: 'bad PROXY v1 address' };
   return { state: 'done', length, source: { address: parts[2]!, port } };
 }
 
@@ -61,11 +67,15 @@ function parseV2(buf: Buffer): ProxyHeader {
   if (buf.length < length) return { state: 'incomplete' };
   if (command === 0) return { state: 'done', length }; // LOCAL
   const family = buf[13]! >> 4;
-  if (family === 1 && length >= 16 + 12) {
+  // An address block shorter than its family needs is malformed, not "no address":
+  // taking the balancer's own address as the client's would be silently wrong.
+  if ((family === 1 && length < 16 + 12) || (family === 2 && length < 16 + 36))
+    return { state: 'invalid', reason: 'PROXY v2 address block too short' };
+  if (family === 1) {
     const a = buf.subarray(16, 20);
     return { state: 'done', length, source: { address: a.join('.'), port: buf.readUInt16BE(24) } };
   }
-  if (family === 2 && length >= 16 + 36) {
+  if (family === 2) {
     const groups: string[] = [];
     for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(16 + i).toString(16));
     return {

@@ -140,19 +140,39 @@ export class ProxyServer {
     this.http.on('request', (req: IncomingMessage, res) => {
       this.clearHandshakeTimer(req.socket);
       const refusal = this.draining ? REFUSALS.draining : REFUSALS.notWebSocket;
+      // Counted and logged like every other refusal (README: 426 is `bad_request`).
+      this.options.metrics.connection(refusal.result);
+      this.options.logger.info(
+        {
+          client:
+            this.connections.get(connectionKey(req.socket))?.source ?? req.socket.remoteAddress,
+          method: req.method,
+          code: refusal.code,
+          status: refusal.status,
+        },
+        'handshake refused',
+      );
       res.writeHead(refusal.status, {
         'content-type': 'text/plain; charset=utf-8',
         'x-wsgate-error': refusal.code,
-        ...(refusal.status === 426 ? { upgrade: 'websocket', connection: 'Upgrade' } : {}),
+        // `close`: with the handshake timer cleared, a kept-alive connection could
+        // dribble a second request for as long as Node's own header timeout allows.
+        ...(refusal.status === 426
+          ? { upgrade: 'websocket', connection: 'Upgrade, close' }
+          : { connection: 'close' }),
       });
       res.end(refusal.message + '\n');
     });
-    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.onUpgrade(req, socket, head).catch((err: Error) => {
         this.options.logger.error({ err: err.message }, 'upgrade failed');
         socket.destroy();
       });
-    });
+    };
+    this.http.on('upgrade', upgrade);
+    // CONNECT never reaches 'upgrade' or 'request', and without a listener Node drops
+    // the socket unanswered and uncounted; the handshake checks answer it 405.
+    this.http.on('connect', upgrade);
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (this.tlsFailed.has(socket)) {
         socket.destroy(); // a failed TLS handshake, counted above

@@ -91,14 +91,16 @@ function statusOf(raw: Buffer): number | undefined {
 }
 
 /**
- * Connects, writes `data` (chunks are written one after another), and collects the
- * answer until the server closes, a complete non-101 response has arrived, a 101 has
- * arrived (the socket is handed back), or `timeoutMs` passes.
+ * Connects, writes `data` (chunks one after another, `gapMs` apart so they arrive as
+ * separate segments), and collects the answer until the server closes, a complete
+ * non-101 response has arrived, a 101 has arrived (the socket is handed back), or
+ * `timeoutMs` passes.
  */
 export function rawRequest(
   port: number,
   data: string | Buffer | (string | Buffer)[],
   timeoutMs = 5000,
+  gapMs = 0,
 ): Promise<RawResponse> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1', noDelay: true });
@@ -135,7 +137,16 @@ export function rawRequest(
     socket.on('data', onData);
     socket.on('error', () => {});
     socket.on('close', () => finish({ closed: true }));
-    for (const chunk of Array.isArray(data) ? data : [data]) socket.write(chunk);
+    const chunks = Array.isArray(data) ? [...data] : [data];
+    const writeNext = () => {
+      if (done || socket.destroyed) return;
+      const chunk = chunks.shift();
+      if (chunk === undefined) return;
+      socket.write(chunk);
+      if (gapMs > 0) setTimeout(writeNext, gapMs);
+      else writeNext();
+    };
+    writeNext();
   });
 }
 
