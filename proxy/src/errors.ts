@@ -31,6 +31,13 @@ export const REFUSALS = {
     'bad_request',
     'WebSocket upgrade required',
   ),
+  malformed: refusal('PROXY_ERR_MALFORMED', 400, 'bad_request', 'Malformed HTTP request'),
+  headersTooLarge: refusal(
+    'PROXY_ERR_HEADERS_TOO_LARGE',
+    431,
+    'bad_request',
+    'Request headers too large',
+  ),
   badMethod: refusal('PROXY_ERR_BAD_METHOD', 405, 'bad_request', 'WebSocket upgrades use GET'),
   badKey: refusal('PROXY_ERR_BAD_KEY', 400, 'bad_request', 'Missing or invalid Sec-WebSocket-Key'),
   badVersion: refusal(

@@ -179,12 +179,16 @@ export class ProxyServer {
         return;
       }
       // Garbage instead of HTTP, oversized headers, or a reset mid-request.
-      if (err.code !== 'ECONNRESET') {
-        this.options.metrics.connection('bad_request');
-        this.options.logger.info({ err: err.code ?? err.message }, 'malformed request');
-      }
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      socket.destroy();
+      if (err.code === 'ECONNRESET') return void socket.destroy();
+      const refusal =
+        err.code === 'HPE_HEADER_OVERFLOW' ? REFUSALS.headersTooLarge : REFUSALS.malformed;
+      this.options.metrics.connection(refusal.result);
+      this.options.logger.info(
+        { err: err.code ?? err.message, code: refusal.code },
+        'malformed request',
+      );
+      // Ends, then destroys once flushed, so the answer is not lost on TLS sockets.
+      writeRefusal(socket, refusal);
     });
     if (options.proxyProtocol) {
       this.front = createNetServer((socket) => this.readProxyHeader(socket));

@@ -58,7 +58,26 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
       );
     }
   }
-  const socket = await connectTcp(addresses[0]!, target.port, Math.max(1, deadline - Date.now()));
+  // Like websockify (and browsers), try each address in turn: `localhost` may resolve
+  // to ::1 first while the target listens on 127.0.0.1 only.
+  let socket: Socket | undefined;
+  let failure: unknown;
+  for (const address of addresses) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    try {
+      socket = await connectTcp(address, target.port, left);
+      break;
+    } catch (e) {
+      failure = e;
+    }
+  }
+  if (!socket) {
+    throw (
+      failure ??
+      new UpstreamError(REFUSALS.targetTimeout, `no answer within ${options.timeoutMs} ms`)
+    );
+  }
   if (!(options.tls || target.tls)) return socket;
   return wrapTls(socket, target.host, options.ca, Math.max(1, deadline - Date.now()));
 }

@@ -132,7 +132,10 @@ export function rawRequest(
         return;
       }
       const length = Number(head.headers['content-length'] ?? NaN);
-      if (Number.isFinite(length) && raw.length >= head.end + length) finish({});
+      // A complete answer that announces `Connection: close` is followed by the close
+      // itself; wait for it (bounded by the deadline) so `closed` says whether it came.
+      const closing = /close/i.test(String(head.headers.connection ?? ''));
+      if (Number.isFinite(length) && raw.length >= head.end + length && !closing) finish({});
     };
     socket.on('data', onData);
     socket.on('error', () => {});
