@@ -4,13 +4,14 @@
  * origins, limits, trusted client IPs and the maximum session length.
  */
 import assert from 'node:assert/strict';
-import { constants, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runWsgate } from '../helpers/cli.js';
+import { engineTicket } from '../helpers/ovirt.js';
 import {
   closed,
   eventually,
@@ -205,35 +206,6 @@ describe('JWT tickets minted by `wsgate token`', () => {
     }
   });
 });
-
-/** Signs like the engine's TicketEncoder: RSASSA-PSS/SHA-256 over the signed fields' values. */
-function engineTicket(
-  key: ReturnType<typeof generateKeyPairSync>['privateKey'],
-  data: object,
-  validForMs = 60_000,
-) {
-  const t = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  const fields: Record<string, string> = {
-    salt: randomBytes(8).toString('base64'),
-    digest: 'sha1',
-    validFrom: t(Date.now() - 1000),
-    validTo: t(Date.now() + validForMs),
-    data: encodeURIComponent(JSON.stringify(data)),
-  };
-  const signedFields = 'salt,data,digest,validFrom,validTo';
-  const payload = signedFields
-    .split(',')
-    .map((f) => fields[f])
-    .join('');
-  const v2 = sign('sha256', Buffer.from(payload), {
-    key,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
-  }).toString('base64');
-  return Buffer.from(JSON.stringify({ ...fields, signedFields, v2_signature: v2 })).toString(
-    'base64',
-  );
-}
 
 describe('oVirt engine tickets', () => {
   test('a ticket signed by the engine key relays; the ticket travels in the path', async () => {

@@ -5,7 +5,7 @@
  * verified TLS from the proxy to targets, for every session or per ticket.
  */
 import assert from 'node:assert/strict';
-import { constants, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
+import { engineTicket } from '../helpers/ovirt.js';
 import { proxyProtocolFront, proxyV1 } from '../helpers/raw.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { makePki, type Issued, type Pki } from '../helpers/tls.js';
@@ -811,28 +812,3 @@ describe('TLS to the target', () => {
     }
   });
 });
-
-/** Signs like the oVirt engine's TicketEncoder (as in security.test.ts). */
-function engineTicket(key: ReturnType<typeof generateKeyPairSync>['privateKey'], data: object) {
-  const t = (ms: number) => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  const fields: Record<string, string> = {
-    salt: randomBytes(8).toString('base64'),
-    digest: 'sha1',
-    validFrom: t(Date.now() - 1000),
-    validTo: t(Date.now() + 60_000),
-    data: encodeURIComponent(JSON.stringify(data)),
-  };
-  const signedFields = 'salt,data,digest,validFrom,validTo';
-  const payload = signedFields
-    .split(',')
-    .map((f) => fields[f])
-    .join('');
-  const v2 = sign('sha256', Buffer.from(payload), {
-    key,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
-  }).toString('base64');
-  return Buffer.from(JSON.stringify({ ...fields, signedFields, v2_signature: v2 })).toString(
-    'base64',
-  );
-}
