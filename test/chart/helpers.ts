@@ -1,0 +1,165 @@
+/** Shared helpers for the chart tests: paths, rendering, and objects of rendered manifests. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+import { runTool, type TestCluster } from '../cluster/harness.js';
+
+/** The repository root (tests run from dist/test/chart). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The chart directory. */
+export const CHART = join(ROOT, 'charts', 'wsgate');
+/** Values files under charts/wsgate/ci, each rendered and dry-run by the tests. */
+export const CI_VALUES = ['default', 'ha', 'namespaced'] as const;
+
+/** A Kubernetes object as parsed from rendered YAML. */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  [key: string]: unknown;
+}
+
+/** Parses a multi-document YAML stream, dropping empty documents. */
+export function parseObjects(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object');
+}
+
+/** The one object of `kind` (and `name`, when given) among `objects`. */
+export function find(objects: K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objects.filter(
+    (o) => o.kind === kind && (name === undefined || o.metadata.name === name),
+  );
+  assert.equal(found.length, 1, `expected one ${kind} ${name ?? ''}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** Writes `values` to a temporary values file, removed after the test. */
+export function valuesFile(t: TestContext, values: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wsgate-values-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'values.yaml');
+  writeFileSync(path, stringify(values));
+  return path;
+}
+
+/** `helm template` of the chart; resolves to the manifest, or rejects with helm's stderr. */
+export async function template(
+  cluster: TestCluster,
+  release: string,
+  namespace: string,
+  args: readonly string[] = [],
+): Promise<string> {
+  const res = await runTool(cluster, 'helm', [
+    'template',
+    release,
+    CHART,
+    '--namespace',
+    namespace,
+    ...args,
+  ]);
+  if (res.code !== 0) throw new Error(res.stderr || `helm template exited ${res.code}`);
+  return res.stdout;
+}
+
+/** Runs a tool and asserts it succeeded; resolves to stdout. */
+export async function ok(
+  cluster: TestCluster,
+  tool: 'kubectl' | 'helm',
+  args: readonly string[],
+  opts: { input?: string; kubeconfig?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const res = await runTool(cluster, tool, args, opts);
+  assert.equal(res.code, 0, `${tool} ${args.join(' ')}\n${res.stderr}${res.stdout}`);
+  return res.stdout;
+}
+
+/** The release's base name as the chart computes it (the release contains no "wsgate"). */
+export function operatorName(release: string): string {
+  return `${release}-wsgate-operator`;
+}
+
+/**
+ * Makes an existing WebSocketProxy CRD adoptable by `release`: Helm refuses to install
+ * over an object another release (or none) owns. A CRD kept by an earlier uninstall, or
+ * applied by another test, is re-annotated rather than deleted, because deleting it
+ * would delete every WebSocketProxy of tests running alongside.
+ */
+export async function adoptCrd(
+  cluster: TestCluster,
+  release: string,
+  namespace: string,
+): Promise<void> {
+  const crd = 'customresourcedefinition/websocketproxies.wsgate.dev';
+  const get = await runTool(cluster, 'kubectl', ['get', crd, '--ignore-not-found', '-o', 'name']);
+  if (get.stdout.trim() === '') return;
+  await ok(cluster, 'kubectl', [
+    'annotate',
+    '--overwrite',
+    crd,
+    `meta.helm.sh/release-name=${release}`,
+    `meta.helm.sh/release-namespace=${namespace}`,
+  ]);
+  await ok(cluster, 'kubectl', ['label', '--overwrite', crd, 'app.kubernetes.io/managed-by=Helm']);
+}
+
+/**
+ * A minimal ServiceMonitor CRD (monitoring.coreos.com/v1, schema open), so manifests with
+ * a ServiceMonitor can be dry-run where prometheus-operator is not installed. Applied only
+ * when no ServiceMonitor CRD exists, so a real one is never replaced.
+ */
+export async function ensureServiceMonitorCrd(cluster: TestCluster): Promise<void> {
+  const name = 'servicemonitors.monitoring.coreos.com';
+  const get = await runTool(cluster, 'kubectl', [
+    'get',
+    `customresourcedefinition/${name}`,
+    '--ignore-not-found',
+    '-o',
+    'name',
+  ]);
+  if (get.stdout.trim() !== '') return;
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name, labels: { 'wsgate.dev/test': 'minimal-servicemonitor' } },
+    spec: {
+      group: 'monitoring.coreos.com',
+      names: {
+        kind: 'ServiceMonitor',
+        listKind: 'ServiceMonitorList',
+        plural: 'servicemonitors',
+        singular: 'servicemonitor',
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          },
+        },
+      ],
+    },
+  };
+  await ok(cluster, 'kubectl', ['apply', '--server-side', '-f', '-'], {
+    input: JSON.stringify(crd),
+  });
+  await ok(cluster, 'kubectl', [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    `customresourcedefinition/${name}`,
+  ]);
+}
