@@ -26,6 +26,7 @@ import {
   adoptCrd,
   ensureServiceMonitorCrd,
   find,
+  matchSnapshot,
   ok,
   operatorName,
   parseObjects,
@@ -201,6 +202,20 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
   });
 
   describe('rendering', () => {
+    // Snapshots of every object but the CRD (which generated.unit.test.ts covers).
+    for (const name of CI_VALUES) {
+      it(`matches the ${name} snapshot`, async () => {
+        const file = join(CHART, 'ci', `${name}-values.yaml`);
+        const objects = parseObjects(
+          await template(cluster, 'wsgate', 'wsgate-system', ['-f', file]),
+        );
+        matchSnapshot(
+          name,
+          objects.filter((o) => o.kind !== 'CustomResourceDefinition'),
+        );
+      });
+    }
+
     it('renders the CRD from crds/ unchanged, kept on uninstall, and can leave it out', async () => {
       const source = parse(
         readFileSync(join(ROOT, 'crds', 'wsgate.dev_websocketproxies.yaml'), 'utf8'),

@@ -1,6 +1,6 @@
 /** Shared helpers for the chart tests: paths, rendering, and objects of rendered manifests. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -162,4 +162,25 @@ export async function ensureServiceMonitorCrd(cluster: TestCluster): Promise<voi
     '--timeout=30s',
     `customresourcedefinition/${name}`,
   ]);
+}
+
+/**
+ * Compares rendered objects, as YAML, with test/chart/snapshots/NAME.yaml. Run with
+ * UPDATE_SNAPSHOTS=1 to (re)write the file; review the diff before committing it.
+ */
+export function matchSnapshot(name: string, objects: K8sObject[]): void {
+  const dir = join(ROOT, 'test', 'chart', 'snapshots');
+  const path = join(dir, `${name}.yaml`);
+  const text = objects.map((o) => stringify(o, { lineWidth: 0, singleQuote: true })).join('---\n');
+  if (process.env['UPDATE_SNAPSHOTS'] === '1' || !existsSync(path)) {
+    if (process.env['CI']) assert.fail(`snapshot ${name} is missing; run with UPDATE_SNAPSHOTS=1`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path, text);
+    return;
+  }
+  assert.equal(
+    text,
+    readFileSync(path, 'utf8'),
+    `snapshot ${name} differs (UPDATE_SNAPSHOTS=1 rewrites it)`,
+  );
 }
