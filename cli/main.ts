@@ -20,6 +20,10 @@ async function main(argv: string[]): Promise<number> {
       const { tokenCommand } = await import('./token.js');
       return tokenCommand(rest);
     }
+    case 'operator': {
+      const { operatorCommand } = await import('../operator/src/main.js');
+      return operatorCommand(rest);
+    }
     case undefined:
     case '-h':
     case '--help':

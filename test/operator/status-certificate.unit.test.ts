@@ -108,6 +108,28 @@ describe('certificateReadyCondition', () => {
       /^cert-manager: DoesNotExist: Issuing certificate/,
     ],
     [
+      'first issuance in progress (Ready False, Issuing True)',
+      issued,
+      {
+        certificate: {
+          ...cert({ status: 'False', reason: 'DoesNotExist', message: 'Secret does not exist' }),
+          status: {
+            conditions: [
+              { type: 'Ready', status: 'False', reason: 'DoesNotExist' },
+              {
+                type: 'Issuing',
+                status: 'True',
+                message: 'Issuing certificate as Secret does not exist',
+              },
+            ],
+          },
+        },
+      },
+      'False',
+      'CertificatePending',
+      /^cert-manager is issuing the certificate: Issuing certificate as Secret/,
+    ],
+    [
       'issued',
       issued,
       { issuer: issuer('True'), certificate: cert({ observedGeneration: 1 }) },

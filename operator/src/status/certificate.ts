@@ -68,13 +68,21 @@ export const issuerPolicies: readonly Policy<CertificateInput>[] = [
         message: 'waiting for cert-manager to issue the certificate',
       };
     }
-    return condition.status === 'True'
-      ? null
-      : {
-          reason: Reason.CertificateNotReady,
-          message:
-            `cert-manager: ${condition.reason ?? 'NotReady'}: ${condition.message ?? ''}`.trim(),
-        };
+    if (condition.status === 'True') return null;
+    // Ready is False while cert-manager issues (DoesNotExist, then InProgress): that is
+    // progress, not failure, as long as the Issuing condition says it is working on it.
+    const issuing = cert.status?.conditions?.find((c) => c.type === 'Issuing');
+    if (issuing?.status === 'True') {
+      return {
+        reason: Reason.CertificatePending,
+        message:
+          `cert-manager is issuing the certificate: ${issuing.message ?? issuing.reason ?? ''}`.trim(),
+      };
+    }
+    return {
+      reason: Reason.CertificateNotReady,
+      message: `cert-manager: ${condition.reason ?? 'NotReady'}: ${condition.message ?? ''}`.trim(),
+    };
   },
 ];
 

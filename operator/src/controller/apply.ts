@@ -1,0 +1,103 @@
+/**
+ * Writes the desired state: server-side apply of every rendered object (field manager
+ * wsgate-operator, conflicts forced, so a field someone else changed is taken back), and
+ * deletion of owned objects no longer wanted. Applying an unchanged object is a no-op on
+ * the server: nothing is written and its resourceVersion stays.
+ */
+import { FIELD_MANAGER } from '../api/index.js';
+import type { OwnedObject } from '../api/external-types.js';
+import { isStatus, KubeError, type KubeClient } from '../kube/client.js';
+import { objectPath, resourceFor } from '../kube/resources.js';
+import type { ObjectRef } from '../render/common.js';
+import type { ClusterView } from './informers.js';
+
+/** The API server refused a rendered object as invalid (400/422): the spec is at fault. */
+export class ApplyRejected extends Error {
+  /** `Kind/name` of the refused object. */
+  readonly object: string;
+
+  constructor(object: string, cause: KubeError) {
+    super(`${object}: ${cause.message.replace(/^PATCH \S+: /, '')}`);
+    this.name = 'ApplyRejected';
+    this.object = object;
+  }
+}
+
+/** `Kind/name`, the key of {@link applyAll}'s answer. */
+export function objectKey(kind: string, name: string): string {
+  return `${kind}/${name}`;
+}
+
+async function applyOne(client: KubeClient, object: OwnedObject): Promise<OwnedObject> {
+  const { apiVersion, kind, metadata } = object;
+  const path = objectPath(resourceFor(apiVersion, kind), metadata.namespace, metadata.name);
+  try {
+    return await client.apply<OwnedObject>(path, object, FIELD_MANAGER);
+  } catch (err) {
+    if (err instanceof KubeError && (err.code === 422 || err.code === 400)) {
+      throw new ApplyRejected(objectKey(kind, metadata.name), err);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Applies `objects`: all but the Deployment at once, then the Deployment, so its pods
+ * find their ConfigMap (and Certificate) already there. Returns what the server
+ * answered, by {@link objectKey}. Throws {@link ApplyRejected} for an invalid object.
+ */
+export async function applyAll(
+  client: KubeClient,
+  objects: readonly OwnedObject[],
+): Promise<Map<string, OwnedObject>> {
+  const result = new Map<string, OwnedObject>();
+  const waves = [
+    objects.filter((o) => o.kind !== 'Deployment'),
+    objects.filter((o) => o.kind === 'Deployment'),
+  ];
+  for (const wave of waves) {
+    const answers = await Promise.all(wave.map((o) => applyOne(client, o)));
+    wave.forEach((o, i) => result.set(objectKey(o.kind, o.metadata.name), answers[i]!));
+  }
+  return result;
+}
+
+/**
+ * Deletes those of `refs` that exist (per the caches) and are controlled by the
+ * resource with `ownerUid`; an object of the same name made by someone else is left
+ * alone. The uid precondition keeps a re-created object safe. Returns `Kind/name` of
+ * each object deleted.
+ */
+export async function deleteUnwanted(
+  client: KubeClient,
+  view: ClusterView,
+  refs: readonly ObjectRef[],
+  ownerUid: string,
+): Promise<string[]> {
+  const deleted: string[] = [];
+  await Promise.all(
+    refs.map(async (ref) => {
+      const cached = view.owned(ref.kind, ref.namespace, ref.name);
+      const controlled = cached?.metadata.ownerReferences?.some(
+        (r) => r.controller === true && r.uid === ownerUid,
+      );
+      if (!cached || !controlled) return;
+      const path = objectPath(resourceFor(ref.apiVersion, ref.kind), ref.namespace, ref.name);
+      try {
+        await client.request('DELETE', path, {
+          body: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            propagationPolicy: 'Background',
+            preconditions: { uid: cached.metadata.uid },
+          },
+        });
+        deleted.push(objectKey(ref.kind, ref.name));
+      } catch (err) {
+        // Gone already, or replaced by another object of that name.
+        if (!isStatus(err, 404) && !isStatus(err, 409)) throw err;
+      }
+    }),
+  );
+  return deleted;
+}

@@ -1,0 +1,180 @@
+/**
+ * The WebSocketProxy controller: informers feed the work queue, a fixed number of
+ * workers take keys from it and reconcile them, failures back off per key, and every
+ * resource is re-queued each resync period (catching what no watch reports, such as a
+ * Secret created later). Metrics use controller-runtime's names.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { KubeClient } from '../kube/client.js';
+import type { OperatorMetrics, ReconcileResultLabel } from '../metrics.js';
+import type { EventRecorder } from './events.js';
+import { ControllerInformers } from './informers.js';
+import { WorkQueue } from './queue.js';
+import { reconcile, type ReconcileContext } from './reconcile.js';
+
+/** The controller's name in metrics and logs (controller-runtime uses the lower-case kind). */
+export const CONTROLLER_NAME = 'websocketproxy';
+
+/** Options of {@link Controller}. */
+export interface ControllerOptions {
+  client: KubeClient;
+  log: Logger;
+  metrics: OperatorMetrics;
+  events: EventRecorder;
+  /** Image for proxies whose spec.image is unset. */
+  operatorImage: string;
+  /** Namespaces to watch; all when empty or undefined. */
+  namespaces?: readonly string[] | undefined;
+  /** Concurrent reconciles. Default 4. */
+  workers?: number;
+  /** Period of the full re-queue, in ms. Default 10 minutes. */
+  resyncMs?: number;
+  /** First back-off delay, in ms. Default 500. */
+  baseDelayMs?: number;
+  /** Longest back-off delay, in ms. Default 5 minutes. */
+  maxDelayMs?: number;
+  /** CRD names for the optional kinds; see informers.ts. */
+  crdNames?: { certificate?: string; serviceMonitor?: string };
+}
+
+/** Informers, queue and workers of the WebSocketProxy controller. */
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly informers: ControllerInformers;
+  private readonly options: ControllerOptions;
+  private readonly context: ReconcileContext;
+  private readonly workerCount: number;
+  private workers: Promise<void>[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private started = false;
+  private stopped = false;
+  private active = 0;
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+    this.workerCount = Math.max(1, options.workers ?? 4);
+    this.queue = new WorkQueue({
+      metrics: options.metrics.queue(CONTROLLER_NAME),
+      ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
+      ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
+    });
+    this.informers = new ControllerInformers({
+      client: options.client,
+      log: options.log,
+      namespaces: options.namespaces,
+      enqueue: (key) => this.queue.add(key),
+      onOptionalKinds: () => this.enqueueAll(),
+      ...(options.crdNames ? { crdNames: options.crdNames } : {}),
+      onRestart: (resource) => options.metrics.informerRestarts.inc({ resource }),
+    });
+    this.context = {
+      client: options.client,
+      view: this.informers,
+      events: options.events,
+      log: options.log,
+      operatorImage: options.operatorImage,
+      now: () => new Date(),
+      warned: new Map(),
+      written: new Map(),
+    };
+  }
+
+  /** Queues every cached resource. */
+  enqueueAll(): void {
+    for (const key of this.informers.proxyKeys()) this.queue.add(key);
+  }
+
+  /** Starts the informers, waits for their caches, then starts the workers. */
+  async start(): Promise<void> {
+    const { metrics, log } = this.options;
+    this.informers.start();
+    await this.informers.waitForSync();
+    if (this.stopped) return;
+    metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, this.workerCount);
+    for (let i = 0; i < this.workerCount; i++) this.workers.push(this.work());
+    const resync = setInterval(() => this.enqueueAll(), this.options.resyncMs ?? 600_000);
+    const gauges = setInterval(() => this.updateGauges(), 1000);
+    for (const t of [resync, gauges]) t.unref();
+    this.timers.push(resync, gauges);
+    this.started = true;
+    log.info(
+      {
+        controller: CONTROLLER_NAME,
+        workers: this.workerCount,
+        resources: this.informers.proxyKeys().length,
+      },
+      'caches synced; workers started',
+    );
+  }
+
+  /** Whether the caches are synced and the workers run. */
+  ready(): boolean {
+    return this.started && this.informers.hasSynced();
+  }
+
+  /**
+   * Stops: no new keys are handed out, reconciles in progress get up to `graceMs` to
+   * finish, then the informers stop.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.queue.shutDown();
+    await Promise.race([Promise.all(this.workers), sleep(graceMs, undefined, { ref: false })]);
+    await this.informers.stop();
+    this.started = false;
+  }
+
+  private updateGauges(): void {
+    const { metrics } = this.options;
+    const now = performance.now();
+    const running = this.queue.inFlight().map((t) => (now - t) / 1000);
+    const labels = { name: CONTROLLER_NAME, controller: CONTROLLER_NAME };
+    metrics.workqueueUnfinished.set(
+      labels,
+      running.reduce((a, b) => a + b, 0),
+    );
+    metrics.workqueueLongestRunning.set(labels, Math.max(0, ...running));
+  }
+
+  private async work(): Promise<void> {
+    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+      try {
+        await this.process(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const { metrics, log } = this.options;
+    const controller = CONTROLLER_NAME;
+    metrics.activeWorkers.set({ controller }, ++this.active);
+    const end = metrics.reconcileTime.startTimer({ controller });
+    let result: ReconcileResultLabel = 'success';
+    try {
+      const outcome = await reconcile(this.context, key);
+      if (outcome.requeue) {
+        result = 'requeue';
+        this.queue.addRateLimited(key);
+      } else {
+        this.queue.forget(key);
+      }
+    } catch (err) {
+      result = 'error';
+      metrics.reconcileErrors.inc({ controller });
+      const retries = this.queue.retries(key);
+      log.warn(
+        { err, controller, key, retryInMs: this.queue.backoff(retries) },
+        'reconcile failed',
+      );
+      this.queue.addRateLimited(key);
+    } finally {
+      end();
+      metrics.reconcileTotal.inc({ controller, result });
+      metrics.activeWorkers.set({ controller }, --this.active);
+    }
+  }
+}

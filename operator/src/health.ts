@@ -1,0 +1,68 @@
+/**
+ * The operator's HTTP endpoints: /metrics (Prometheus text), /healthz (the process
+ * answers) and /readyz (the leader's caches are synced, or this replica is a standby
+ * waiting for the Lease). One listener serves all three unless health gets its own
+ * address.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HostPort } from '../../proxy/src/util/address.js';
+
+/** What the endpoints report. */
+export interface HealthSources {
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Null when ready, else why not. */
+  notReady(): string | null;
+}
+
+/** Which paths a listener serves. */
+export type Endpoints = 'all' | 'metrics' | 'health';
+
+/** Starts one listener; resolves with the server and its bound address. */
+export function startHttpServer(
+  listen: HostPort,
+  sources: HealthSources,
+  endpoints: Endpoints = 'all',
+): Promise<{ server: Server; address: AddressInfo }> {
+  const metrics = endpoints !== 'health';
+  const health = endpoints !== 'metrics';
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (health && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (health && path === '/readyz') {
+      const why = sources.notReady();
+      res
+        .writeHead(why === null ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(why === null ? 'ready\n' : `not ready: ${why}\n`);
+    } else if (metrics && path === '/metrics') {
+      sources.metrics().then(
+        ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+        (err: Error) =>
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics: ${err.message}\n`),
+      );
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  // Scrapes and probes are short; do not let a stuck client hold a socket.
+  server.requestTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve({ server, address: server.address() as AddressInfo });
+    });
+  });
+}
+
+/** Closes `server`, ending idle keep-alive connections at once. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,260 @@
+/**
+ * `wsgate operator`: flags, then one operator process until SIGTERM/SIGINT (graceful:
+ * reconciles in progress finish, the Lease is released) or lost leadership (exit 1).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from '../../proxy/src/log.js';
+import { parseListen, type HostPort } from '../../proxy/src/util/address.js';
+import { parseDuration } from '../../proxy/src/util/duration.js';
+import { LEASE_NAME } from './leader.js';
+import { startOperator, type LeaderElectionSettings } from './operator.js';
+
+/** Where the in-cluster service account's namespace is written. */
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function packageVersion(): string {
+  try {
+    const url = new URL('../../../package.json', import.meta.url);
+    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Proxy image when neither --image nor WSGATE_IMAGE is given: the chart's default. */
+export const DEFAULT_IMAGE = `wsgate:${packageVersion()}`;
+
+const USAGE = `Usage: wsgate operator [options]
+
+Runs the Kubernetes operator for WebSocketProxy resources (wsgate.dev/v1alpha1).
+
+  --kubeconfig FILE              kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the
+                                 in-cluster service account)
+  --namespace NS                 watch only NS; repeat for several (also --watch-namespace;
+                                 default: every namespace)
+  --leader-elect                 elect one leader through a Lease before reconciling
+                                 (default off; needed with more than one replica)
+  --leader-election-namespace NS namespace of the Lease (default: $POD_NAMESPACE, else the
+                                 in-cluster service account's namespace)
+  --lease-name NAME              Lease name (default ${LEASE_NAME})
+  --lease-duration D             how long an unrenewed Lease holds (default 15s)
+  --renew-deadline D             the leader gives up after failing to renew this long (10s)
+  --retry-period D               pause between election attempts (default 2s)
+  --metrics-listen HOST:PORT     /metrics, and /healthz and /readyz (default 0.0.0.0:8080)
+  --health-listen HOST:PORT      serve /healthz and /readyz here instead
+  --image IMAGE                  proxy image when spec.image is unset (default $WSGATE_IMAGE,
+                                 else ${DEFAULT_IMAGE})
+  --resync D                     re-queue every resource this often (default 10m)
+  --workers N                    concurrent reconciles (default 4)
+  --log-level LEVEL              fatal, error, warn, info, debug, trace or silent (default
+                                 $WSGATE_LOG_LEVEL, else info)
+  -h, --help                     show this help
+
+Durations: 500ms, 10s, 15m, 2h. The identity in the Lease is $POD_NAME, else the host name
+plus a random suffix.
+`;
+
+const OPTIONS = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string', multiple: true },
+  'watch-namespace': { type: 'string', multiple: true },
+  'leader-elect': { type: 'boolean' },
+  'leader-election-namespace': { type: 'string' },
+  'lease-name': { type: 'string' },
+  'lease-duration': { type: 'string' },
+  'renew-deadline': { type: 'string' },
+  'retry-period': { type: 'string' },
+  'metrics-listen': { type: 'string' },
+  'health-listen': { type: 'string' },
+  image: { type: 'string' },
+  resync: { type: 'string' },
+  workers: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** A bad flag: exit 2 with a message naming it. */
+export class UsageError extends Error {}
+
+/** The parsed command line. */
+export interface OperatorFlags {
+  help: boolean;
+  kubeconfig: string | undefined;
+  namespaces: string[];
+  leaderElection: LeaderElectionSettings | undefined;
+  metricsListen: HostPort;
+  healthListen: HostPort | undefined;
+  image: string;
+  resyncMs: number;
+  workers: number;
+  logLevel: string;
+}
+
+function durationMs(flag: string, value: string | undefined, fallback: string): number {
+  try {
+    const ms = parseDuration(value ?? fallback) * 1000;
+    if (ms <= 0) throw new RangeError('must be above zero');
+    return ms;
+  } catch (e) {
+    throw new UsageError(`--${flag}: ${(e as Error).message}`);
+  }
+}
+
+function listen(flag: string, value: string): HostPort {
+  try {
+    return parseListen(value);
+  } catch (e) {
+    throw new UsageError(`--${flag}: ${(e as Error).message}`);
+  }
+}
+
+function inClusterNamespace(): string | undefined {
+  try {
+    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Parses `argv` (after `operator`). Environment: POD_NAMESPACE, POD_NAME, WSGATE_IMAGE,
+ * WSGATE_LOG_LEVEL. Throws {@link UsageError} naming the flag.
+ */
+export function parseFlags(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): OperatorFlags {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const namespaces = [...(values.namespace ?? []), ...(values['watch-namespace'] ?? [])];
+  for (const ns of namespaces) {
+    if (!DNS_LABEL.test(ns)) throw new UsageError(`--namespace: "${ns}" is not a namespace name`);
+  }
+  const workers = Number(values.workers ?? '4');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new UsageError(`--workers: "${values.workers}" is not a whole number from 1 to 64`);
+  }
+  const logLevel = values['log-level'] ?? env['WSGATE_LOG_LEVEL'] ?? 'info';
+  if (!LEVELS.includes(logLevel)) {
+    throw new UsageError(`--log-level: "${logLevel}" is not one of ${LEVELS.join(', ')}`);
+  }
+  const image = values.image ?? env['WSGATE_IMAGE'] ?? DEFAULT_IMAGE;
+  if (image.trim() === '') throw new UsageError('--image: must not be empty');
+  let leaderElection: LeaderElectionSettings | undefined;
+  if (values['leader-elect']) {
+    const namespace =
+      values['leader-election-namespace'] ?? env['POD_NAMESPACE'] ?? inClusterNamespace();
+    if (!namespace) {
+      throw new UsageError(
+        '--leader-election-namespace: required outside a cluster (or set POD_NAMESPACE)',
+      );
+    }
+    leaderElection = {
+      namespace,
+      name: values['lease-name'] ?? LEASE_NAME,
+      identity: env['POD_NAME'] || `${hostname()}_${randomUUID()}`,
+      leaseDurationMs: durationMs('lease-duration', values['lease-duration'], '15s'),
+      renewDeadlineMs: durationMs('renew-deadline', values['renew-deadline'], '10s'),
+      retryPeriodMs: durationMs('retry-period', values['retry-period'], '2s'),
+    };
+    const { leaseDurationMs: lease, renewDeadlineMs: renew, retryPeriodMs: retry } = leaderElection;
+    if (!(lease > renew && renew > retry)) {
+      throw new UsageError(
+        '--lease-duration, --renew-deadline, --retry-period: each must be longer than the next',
+      );
+    }
+  }
+  const metricsListen = listen('metrics-listen', values['metrics-listen'] ?? '0.0.0.0:8080');
+  const health = values['health-listen'];
+  return {
+    help: values.help ?? false,
+    kubeconfig: values.kubeconfig,
+    namespaces: [...new Set(namespaces)],
+    leaderElection,
+    metricsListen,
+    healthListen: health === undefined ? undefined : listen('health-listen', health),
+    image,
+    resyncMs: durationMs('resync', values.resync, '10m'),
+    workers,
+    logLevel,
+  };
+}
+
+function loadKubeConfig(file: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) {
+    throw new UsageError('--kubeconfig: no cluster found (no kubeconfig, and not in a cluster)');
+  }
+  return kc;
+}
+
+/**
+ * Runs `wsgate operator` with the arguments after the subcommand. Resolves with the exit
+ * code: 0 after SIGTERM/SIGINT, 1 when leadership was lost, 2 for a bad flag.
+ */
+export async function operatorCommand(argv: string[]): Promise<number> {
+  let flags: OperatorFlags;
+  let kubeConfig: KubeConfig;
+  try {
+    flags = parseFlags(argv);
+    if (flags.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    kubeConfig = loadKubeConfig(flags.kubeconfig);
+  } catch (e) {
+    if (!(e instanceof UsageError) && !(e as NodeJS.ErrnoException).code) throw e;
+    const message = e instanceof UsageError ? e.message : `--kubeconfig: ${(e as Error).message}`;
+    process.stderr.write(`wsgate operator: ${message}\n`);
+    return 2;
+  }
+  const log = createLogger(flags.logLevel);
+  let operator;
+  try {
+    operator = await startOperator({
+      kubeConfig,
+      log,
+      image: flags.image,
+      namespaces: flags.namespaces,
+      workers: flags.workers,
+      resyncMs: flags.resyncMs,
+      leaderElection: flags.leaderElection,
+      metricsListen: flags.metricsListen,
+      healthListen: flags.healthListen,
+      instance: flags.leaderElection?.identity ?? process.env['POD_NAME'] ?? hostname(),
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`wsgate operator: cannot listen: ${err.code} ${err.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  const outcome = await Promise.race([operator.done, signalled]);
+  if (typeof outcome === 'string') log.info({ signal: outcome }, 'signal received; stopping');
+  await operator.stop();
+  return typeof outcome === 'number' ? outcome : 0;
+}

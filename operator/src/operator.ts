@@ -1,0 +1,178 @@
+/**
+ * One operator process, wired: API client, metrics and health endpoints, optional leader
+ * election, and the controller, which starts when this process leads (at once without
+ * election). `wsgate operator` (main.ts) parses flags into {@link OperatorOptions}; tests
+ * call {@link startOperator} directly.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { HostPort } from '../../proxy/src/util/address.js';
+import { Controller } from './controller/controller.js';
+import { EventRecorder } from './controller/events.js';
+import { closeServer, startHttpServer, type HealthSources } from './health.js';
+import { KubeClient } from './kube/client.js';
+import { LeaderElector } from './leader.js';
+import { OperatorMetrics } from './metrics.js';
+
+/** Leader election settings; durations in milliseconds. */
+export interface LeaderElectionSettings {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+/** Everything an operator process needs. */
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  log: Logger;
+  /** Image for proxies whose spec.image is unset. */
+  image: string;
+  /** Namespaces to watch; every namespace when empty. */
+  namespaces: readonly string[];
+  workers: number;
+  resyncMs: number;
+  /** Undefined: no election, reconcile at once. */
+  leaderElection?: LeaderElectionSettings | undefined;
+  metricsListen: HostPort;
+  /** Undefined: /healthz and /readyz on the metrics listener. */
+  healthListen?: HostPort | undefined;
+  /** Identity in Events (reportingInstance). */
+  instance: string;
+  /** Back-off bounds of the work queue (ms); the queue's defaults when unset. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** CRD names standing for the optional kinds (tests only). */
+  crdNames?: { certificate?: string; serviceMonitor?: string };
+  /** Collect Node's process metrics too. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** A started operator. */
+export interface RunningOperator {
+  readonly metrics: OperatorMetrics;
+  /** Bound address of the metrics listener (and of health unless split). */
+  readonly metricsAddress: AddressInfo;
+  readonly healthAddress: AddressInfo;
+  /** The controller once this process leads (or at once without election). */
+  controller(): Controller | undefined;
+  isLeader(): boolean;
+  /** Resolves with the exit code once the operator stops: 1 when leadership was lost, 0 after stop(). */
+  readonly done: Promise<number>;
+  /** Stops reconciling, releases the Lease, closes the listeners. */
+  stop(): Promise<void>;
+}
+
+/** Starts an operator; see {@link RunningOperator}. */
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const { log } = options;
+  const metrics = new OperatorMetrics(options.defaultMetrics ?? true);
+  const host = new URL(options.kubeConfig.getCurrentCluster()?.server ?? 'https://unknown').host;
+  const client = await KubeClient.create(options.kubeConfig, {
+    onResponse: (method, code) =>
+      metrics.restClientRequests.inc({ code: String(code), method, host }),
+  });
+  const election = options.leaderElection;
+  const abort = new AbortController();
+  let controller: Controller | undefined;
+  let elector: LeaderElector | undefined;
+  const makeController = () =>
+    new Controller({
+      client,
+      log,
+      metrics,
+      events: new EventRecorder(client, log, options.instance),
+      operatorImage: options.image,
+      namespaces: options.namespaces,
+      workers: options.workers,
+      resyncMs: options.resyncMs,
+      ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
+      ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
+      ...(options.crdNames ? { crdNames: options.crdNames } : {}),
+    });
+
+  const sources: HealthSources = {
+    metrics: async () => ({
+      contentType: metrics.registry.contentType,
+      body: await metrics.registry.metrics(),
+    }),
+    notReady: () => {
+      if (abort.signal.aborted) return 'shutting down';
+      if (elector && !elector.isLeader()) return null; // a standby is ready to take over
+      return controller?.ready() ? null : 'caches not synced';
+    },
+  };
+  const servers: Server[] = [];
+  const main = await startHttpServer(
+    options.metricsListen,
+    sources,
+    options.healthListen ? 'metrics' : 'all',
+  );
+  servers.push(main.server);
+  let healthAddress = main.address;
+  if (options.healthListen) {
+    const health = await startHttpServer(options.healthListen, sources, 'health');
+    servers.push(health.server);
+    healthAddress = health.address;
+  }
+  log.info({ metrics: main.address, health: healthAddress }, 'listening');
+
+  const aborted = new Promise<void>((resolve) =>
+    abort.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  const run = async (): Promise<number> => {
+    if (!election) {
+      controller = makeController();
+      void controller.start();
+      await aborted;
+      return 0;
+    }
+    const leaderGauge = metrics.leaderStatus.labels({ name: election.name });
+    leaderGauge.set(0);
+    elector = new LeaderElector({
+      client,
+      log,
+      namespace: election.namespace,
+      name: election.name,
+      identity: election.identity,
+      leaseDurationMs: election.leaseDurationMs,
+      renewDeadlineMs: election.renewDeadlineMs,
+      retryPeriodMs: election.retryPeriodMs,
+      onChange: (leading) => leaderGauge.set(leading ? 1 : 0),
+    });
+    if (!(await elector.acquire(abort.signal))) return 0;
+    controller = makeController();
+    void controller.start();
+    if (await elector.hold(abort.signal)) return 0;
+    // Another process may lead now: stop at once; the restart campaigns again.
+    log.error({ lease: election.name }, 'leadership lost; exiting');
+    await controller.stop(0);
+    return 1;
+  };
+  const done = run();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      abort.abort();
+      await controller?.stop();
+      await done;
+      await elector?.release();
+      await Promise.all(servers.map(closeServer));
+      client.close();
+      log.info('operator stopped');
+    })());
+  return {
+    metrics,
+    metricsAddress: main.address,
+    healthAddress,
+    controller: () => controller,
+    isLeader: () => elector?.isLeader() ?? true,
+    done,
+    stop,
+  };
+}
