@@ -12,6 +12,9 @@ declare -A NEEDED=(
   [xdotool]=xdotool             # draws on the test display
   [xsetroot]=x11-xserver-utils  # paints the test display's root window a known colour
   [certutil]=libnss3-tools      # a private NSS database so Chromium trusts a test CA
+  [podman]=podman               # image test: builds and runs the Dockerfile (as root, host network)
+  [runc]=runc                   # image test: the OCI runtime it selects (--runtime runc)
+  [debootstrap]=debootstrap     # image test: the local Node base image (no registry reachable)
 )
 
 missing=()
