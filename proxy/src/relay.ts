@@ -1,7 +1,7 @@
 /**
  * One relayed session: WebSocket messages to the target's TCP stream and back, with
  * backpressure both ways. This is the hot path: every field is set in the constructor,
- * handlers are bound once, and nothing per chunk allocates, logs or reads config.
+ * handlers are shared by all sessions, and nothing per chunk allocates, logs or reads config.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -17,6 +17,42 @@ export interface SessionEnd {
 }
 
 const SEND_OPTIONS = { binary: true } as const;
+
+/**
+ * Listeners are module-level functions shared by every session: `this` is the emitter,
+ * and the emitter carries its Relay under this symbol. Per-session closures (and the
+ * contexts they keep alive) were a tenth of an idle session's heap.
+ */
+const kRelay = Symbol('wsgate.relay');
+const relayOf = (emitter: object) => (emitter as { [kRelay]: Relay })[kRelay];
+
+function onTargetData(this: object, chunk: Buffer): void {
+  relayOf(this).fromTarget(chunk);
+}
+function onTargetEnd(this: object): void {
+  relayOf(this).close(CLOSES.targetClosed, 'target');
+}
+function onTargetError(this: object, err: NodeJS.ErrnoException): void {
+  relayOf(this).close(
+    { code: CLOSES.targetError.code, reason: `target error: ${err.code ?? 'unknown'}` },
+    'target',
+  );
+}
+function onTargetClose(this: object): void {
+  relayOf(this).targetClosed();
+}
+function onClientMessage(this: object, data: Buffer): void {
+  relayOf(this).fromClient(data);
+}
+function onClientPong(this: object): void {
+  relayOf(this).alive = true;
+}
+function onClientError(this: object, err: Error): void {
+  relayOf(this).clientError(err);
+}
+function onClientClose(this: object, code: number, reason: Buffer): void {
+  relayOf(this).clientClosed(code, reason);
+}
 
 export class Relay {
   /** Payload bytes from the client to the target. */
@@ -41,11 +77,6 @@ export class Relay {
   private wsClosed = false;
   private tcpClosed = false;
 
-  private readonly onTargetData: (chunk: Buffer) => void;
-  private readonly onClientMessage: (data: Buffer) => void;
-  private readonly resumeTarget: () => void;
-  private readonly resumeClient: () => void;
-
   constructor(
     readonly ws: WebSocket,
     /** The client's raw socket (TCP or TLS): its write buffer is what we bound. */
@@ -56,69 +87,70 @@ export class Relay {
   ) {
     this.startedAt = performance.now();
     this.idleSince = this.startedAt;
+    (target as Socket & { [kRelay]?: Relay })[kRelay] = this;
+    (ws as WebSocket & { [kRelay]?: Relay })[kRelay] = this;
+    target.on('data', onTargetData);
+    target.on('end', onTargetEnd);
+    target.on('error', onTargetError);
+    target.on('close', onTargetClose);
+    ws.on('message', onClientMessage);
+    ws.on('pong', onClientPong);
+    ws.on('error', onClientError);
+    ws.on('close', onClientClose);
+  }
 
-    this.onTargetData = (chunk) => {
-      this.bytesTargetToClient += chunk.length;
-      this.ws.send(chunk, SEND_OPTIONS);
-      if (this.clientSocket.writableLength > this.highWaterMark && !this.targetPaused) {
-        this.targetPaused = true;
-        this.target.pause();
-        this.clientSocket.once('drain', this.resumeTarget);
-      }
-    };
-    this.resumeTarget = () => {
-      this.targetPaused = false;
-      this.target.resume();
-    };
-    this.onClientMessage = (data) => {
-      this.bytesClientToTarget += data.length;
-      if (!this.target.write(data) && !this.clientPaused) {
-        this.clientPaused = true;
-        this.ws.pause();
-        this.target.once('drain', this.resumeClient);
-      }
-    };
-    this.resumeClient = () => {
-      this.clientPaused = false;
-      this.ws.resume();
-    };
+  fromTarget(chunk: Buffer): void {
+    this.bytesTargetToClient += chunk.length;
+    this.ws.send(chunk, SEND_OPTIONS);
+    if (this.clientSocket.writableLength > this.highWaterMark && !this.targetPaused) {
+      this.targetPaused = true;
+      this.target.pause();
+      // Only under backpressure: a closure here costs nothing in the idle case.
+      this.clientSocket.once('drain', () => {
+        this.targetPaused = false;
+        this.target.resume();
+      });
+    }
+  }
 
-    target.on('data', this.onTargetData);
-    target.on('end', () => this.close(CLOSES.targetClosed, 'target'));
-    target.on('error', (err: NodeJS.ErrnoException) =>
-      this.close(
-        { code: CLOSES.targetError.code, reason: `target error: ${err.code ?? 'unknown'}` },
-        'target',
-      ),
-    );
-    target.on('close', () => {
-      this.tcpClosed = true;
-      if (this.ws.readyState === this.ws.OPEN) this.close(CLOSES.targetClosed, 'target');
-      this.maybeEnd();
-    });
+  fromClient(data: Buffer): void {
+    this.bytesClientToTarget += data.length;
+    if (!this.target.write(data) && !this.clientPaused) {
+      this.clientPaused = true;
+      this.ws.pause();
+      this.target.once('drain', () => {
+        this.clientPaused = false;
+        this.ws.resume();
+      });
+    }
+  }
 
-    ws.on('message', this.onClientMessage);
-    ws.on('pong', () => (this.alive = true));
-    ws.on('error', (err: Error & { code?: string }) => {
-      // ws has already chosen the close code (1009 for oversize, 1002/1007 for bad
-      // frames) and is closing; remember it for the log line.
-      if (!this.closeCode) {
-        this.closeCode = (err as unknown as Record<symbol, number>)[kStatusCode(err)] ?? 1002;
-        this.closeReason = err.message;
-        this.closedBy = 'client';
-      }
-    });
-    ws.on('close', (code, reason) => {
-      this.wsClosed = true;
-      if (!this.closeCode) {
-        this.closeCode = code;
-        this.closeReason = reason.toString();
-        this.closedBy = 'client';
-      }
-      // Let queued bytes reach the target, then close our side.
-      if (!this.tcpClosed) this.target.end();
-      this.maybeEnd();
-    });
+  targetClosed(): void {
+    this.tcpClosed = true;
+    if (this.ws.readyState === this.ws.OPEN) this.close(CLOSES.targetClosed, 'target');
+    this.maybeEnd();
+  }
+
+  clientError(err: Error): void {
+    // ws has already chosen the close code (1009 for oversize, 1002/1007 for bad
+    // frames) and is closing; remember it for the log line.
+    if (!this.closeCode) {
+      this.closeCode = (err as unknown as Record<symbol, number>)[kStatusCode(err)] ?? 1002;
+      this.closeReason = err.message;
+      this.closedBy = 'client';
+    }
+  }
+
+  clientClosed(code: number, reason: Buffer): void {
+    this.wsClosed = true;
+    if (!this.closeCode) {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+      this.closedBy = 'client';
+    }
+    // Let queued bytes reach the target, then close our side.
+    if (!this.tcpClosed) this.target.end();
+    this.maybeEnd();
   }
 
   /** Ends the session from the proxy's or the target's side with a close frame. */

@@ -84,6 +84,13 @@ export function tokenHash(token: string): string {
   return 'sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 12);
 }
 
+const kServer = Symbol('wsgate.server');
+/** Shared listeners: a per-connection closure would keep its scope alive for the session. */
+const ignoreError = () => {};
+function onSocketClose(this: Socket & { [kServer]: ProxyServer }): void {
+  this[kServer].socketClosed(this);
+}
+
 export class ProxyServer {
   readonly http: Server;
   readonly sessions = new Set<Relay>();
@@ -263,7 +270,7 @@ export class ProxyServer {
     const key = connectionKey(socket);
     if (this.connections.get(key)?.timer) return; // already seen by the PROXY front
     socket.setNoDelay(true);
-    socket.on('error', () => {}); // resets are routine; the session's own handlers report.
+    socket.on('error', ignoreError); // resets are routine; the session's own handlers report.
     const state: ConnectionState = this.connections.get(key) ?? { timer: undefined };
     state.timer = setTimeout(() => {
       state.timer = undefined;
@@ -275,10 +282,8 @@ export class ProxyServer {
       socket.destroy();
     }, this.options.handshakeTimeoutMs);
     this.connections.set(key, state);
-    socket.once('close', () => {
-      clearTimeout(this.connections.get(key)?.timer);
-      this.connections.delete(key);
-    });
+    (socket as Socket & { [kServer]: ProxyServer })[kServer] = this;
+    socket.on('close', onSocketClose);
   }
 
   private clearHandshakeTimer(socket: Socket): void {
@@ -440,7 +445,7 @@ export class ProxyServer {
     info: { conn: string; client: string; target: string },
     token: string | undefined,
   ): void {
-    const relay = new Relay(ws, socket, tcp, HIGH_WATER_MARK, (r, end) => this.endSession(r, end));
+    const relay = new Relay(ws, socket, tcp, HIGH_WATER_MARK, this.onSessionEnd);
     this.sessions.add(relay);
     this.sessionInfo.set(relay, info);
     this.options.metrics.connection('ok');
@@ -458,6 +463,15 @@ export class ProxyServer {
     s.flushedClientToTarget = s.bytesClientToTarget;
     s.flushedTargetToClient = s.bytesTargetToClient;
   }
+
+  /** The accepted socket closed: forget its handshake state (see onConnection). */
+  socketClosed(socket: Socket): void {
+    const key = connectionKey(socket);
+    clearTimeout(this.connections.get(key)?.timer);
+    this.connections.delete(key);
+  }
+
+  private readonly onSessionEnd = (s: Relay, end: SessionEnd) => this.endSession(s, end);
 
   private endSession(s: Relay, end: SessionEnd): void {
     if (!this.sessions.delete(s)) return;

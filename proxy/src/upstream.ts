@@ -11,6 +11,9 @@ import { REFUSALS, type Refusal } from './errors.js';
 import type { TargetPolicy } from './policy/targets.js';
 import type { Target } from './tokens/types.js';
 
+/** Shared, so the listener does not keep the dial's closure scope (timer, promise) alive. */
+const ignoreError = () => {};
+
 export class UpstreamError extends Error {
   constructor(
     readonly refusal: Refusal,
@@ -100,7 +103,7 @@ function connectTcp(address: string, port: number, timeoutMs: number): Promise<S
       clearTimeout(timer);
       socket.off('error', onError);
       // Until the relay attaches its own handler, an error must not crash the process.
-      socket.on('error', () => {});
+      socket.on('error', ignoreError);
       resolve(socket);
     });
   });
