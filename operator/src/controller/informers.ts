@@ -72,7 +72,8 @@ function slim<T extends KubeObject>(object: T): T {
 
 /** CRD schemas can be megabytes; only the conditions are kept. */
 function crdConditions(object: CrdObject): CrdObject {
-  return { metadata: { name: object.metadata?.name }, status: object.status };
+  const { name, resourceVersion } = object.metadata ?? {};
+  return { metadata: { name, resourceVersion }, status: object.status };
 }
 
 function established(crd: CrdObject | undefined): boolean {

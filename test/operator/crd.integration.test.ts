@@ -1,0 +1,105 @@
+/**
+ * The API server itself refuses invalid WebSocketProxies with the CRD's CEL messages
+ * (server-side dry run: validation runs in full, nothing is stored), so the operator
+ * never sees them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  createNamespace,
+  runTool,
+  skipCluster,
+  startCluster,
+  type TestCluster,
+} from '../cluster/harness.js';
+import { installCrd, proxy } from './integration.js';
+
+const issuer = { issuerRef: { name: 'ca' }, dnsNames: ['console.example.com'] };
+
+/** [what, name, spec, message the API server must answer with] */
+const CASES: [string, string, Record<string, unknown>, RegExp][] = [
+  [
+    'both issuerRef and secretName',
+    'console',
+    { tls: { ...issuer, secretName: 'mine' } },
+    /exactly one of tls\.issuerRef and tls\.secretName must be set/,
+  ],
+  [
+    'neither issuerRef nor secretName',
+    'console',
+    { tls: { dnsNames: ['console.example.com'] } },
+    /exactly one of tls\.issuerRef and tls\.secretName must be set/,
+  ],
+  [
+    'issuerRef without names',
+    'console',
+    { tls: { issuerRef: { name: 'ca' } } },
+    /tls\.issuerRef needs at least one of tls\.dnsNames and tls\.ipAddresses/,
+  ],
+  [
+    'renewBefore not shorter than duration',
+    'console',
+    { tls: { ...issuer, duration: '24h', renewBefore: '48h' } },
+    /tls\.renewBefore must be shorter than tls\.duration/,
+  ],
+  [
+    'no token source',
+    'console',
+    { tokens: {} },
+    /tokens needs at least one of file, jwt, ovirt and http/,
+  ],
+  [
+    'JWT tokens without allowed targets',
+    'console',
+    { tokens: { jwt: { keySecretRef: { name: 'k', key: 'public.pem' } } } },
+    /tokens\.jwt, tokens\.ovirt and tokens\.http need targets\.allow/,
+  ],
+  ['the metrics port', 'console', { port: 9090 }, /port 9090 is the proxy's metrics listener/],
+  [
+    'source ranges on a ClusterIP Service',
+    'console',
+    { service: { loadBalancerSourceRanges: ['10.0.0.0/8'] } },
+    /loadBalancerSourceRanges needs type LoadBalancer/,
+  ],
+  [
+    'a name that cannot name a Service',
+    '9lives',
+    {},
+    /metadata\.name must be a DNS-1035 label of at most 55 characters/,
+  ],
+];
+
+describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipCluster }, () => {
+  let cluster: TestCluster;
+  let ns: string;
+
+  before(async () => {
+    cluster = await startCluster();
+    await installCrd(cluster);
+    ns = await createNamespace(cluster, undefined, 'wsp-crd');
+  });
+
+  after(async () => {
+    await runTool(cluster, 'kubectl', ['delete', 'namespace', ns, '--wait=false']);
+  });
+
+  const dryRun = (object: unknown) =>
+    runTool(cluster, 'kubectl', ['create', '--dry-run=server', '-o', 'name', '-f', '-'], {
+      input: JSON.stringify(object),
+    });
+
+  it('accepts a valid resource', async () => {
+    const res = await dryRun(proxy(ns, 'console', { tls: issuer }));
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /websocketproxy\.wsgate\.dev\/console/);
+  });
+
+  for (const [what, name, spec, message] of CASES) {
+    it(`refuses ${what}`, async () => {
+      const res = await dryRun(proxy(ns, name, spec));
+      assert.notEqual(res.code, 0, `accepted: ${res.stdout}`);
+      assert.match(res.stderr, /is invalid/);
+      assert.match(res.stderr, message);
+    });
+  }
+});
