@@ -20,6 +20,7 @@ import {
   serviceAccountKubeconfig,
   type TestCluster,
 } from '../cluster/harness.js';
+import { freePorts } from '../cluster/ports.js';
 import { get } from '../cluster/probe.js';
 import { KubeClient, isStatus } from '../../operator/src/kube/client.js';
 import {
@@ -226,15 +227,16 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `wsgate operator` with `args` (plus a free metrics port); waits until it listens. */
+/** Starts `wsgate operator` with `args` (plus a free metrics port); waits until it answers. */
 export async function spawnOperator(
   args: string[],
   env: Record<string, string> = {},
   t?: { after(fn: () => Promise<unknown>): void },
 ): Promise<OperatorProcess> {
+  const [port] = await freePorts(1);
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin', 'wsgate.js'), 'operator', '--metrics-listen', '127.0.0.1:0', ...args],
+    [join(ROOT, 'bin', 'wsgate.js'), 'operator', '--metrics-listen', `127.0.0.1:${port}`, ...args],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   let out = '';
@@ -257,12 +259,11 @@ export async function spawnOperator(
     return code;
   };
   t?.after(() => stop('SIGKILL'));
-  const port = await until(
-    'the operator to listen',
+  await until(
+    'the operator to answer /healthz',
     async () => {
       if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}:\n${out}`);
-      const line = records().find((r) => r['msg'] === 'listening');
-      return (line?.['metrics'] as { port?: number } | undefined)?.port;
+      return (await get(`http://127.0.0.1:${port}/healthz`)).status === 200 ? true : undefined;
     },
     30_000,
     100,

@@ -4,6 +4,7 @@
  * deletion of owned objects no longer wanted. Applying an unchanged object is a no-op on
  * the server: nothing is written and its resourceVersion stays.
  */
+import { createHash } from 'node:crypto';
 import { FIELD_MANAGER } from '../api/index.js';
 import type { OwnedObject } from '../api/external-types.js';
 import { isStatus, KubeError, type KubeClient } from '../kube/client.js';
@@ -42,22 +43,71 @@ async function applyOne(client: KubeClient, object: OwnedObject): Promise<OwnedO
 }
 
 /**
+ * Whether `live` already holds every field of `desired` with the same value: objects
+ * field by field (extra fields in `live`, such as server defaults and status, are
+ * fine), arrays element by element at the same length, anything else strictly equal.
+ * A value the server normalizes (a quantity "0.5" stored as "500m") does not match, so
+ * such an object is simply applied again (harmlessly).
+ */
+export function covers(live: unknown, desired: unknown): boolean {
+  if (Array.isArray(desired)) {
+    return (
+      Array.isArray(live) &&
+      live.length === desired.length &&
+      desired.every((d, i) => covers(live[i], d))
+    );
+  }
+  if (desired !== null && typeof desired === 'object') {
+    if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
+    const have = live as Record<string, unknown>;
+    return Object.entries(desired).every(([k, v]) => v === undefined || covers(have[k], v));
+  }
+  return live === desired;
+}
+
+/** sha256 of an object's JSON (renderers build objects in a fixed key order). */
+export function objectHash(object: unknown): string {
+  return createHash('sha256').update(JSON.stringify(object)).digest('hex');
+}
+
+/** What was last applied, per object (objectKey): the live object's uid and the hash sent. */
+export type AppliedMemo = Map<string, { uid: string; hash: string }>;
+
+/**
  * Applies `objects`: all but the Deployment at once, then the Deployment, so its pods
- * find their ConfigMap (and Certificate) already there. Returns what the server
- * answered, by {@link objectKey}. Throws {@link ApplyRejected} for an invalid object.
+ * find their ConfigMap (and Certificate) already there. An object is skipped when this
+ * process last applied the same content to the same live object (`memo`) and the cached
+ * copy still holds all of it (nobody changed a field the operator owns): a resync of an
+ * unchanged resource then sends nothing at all. Returns what the server answered, by
+ * {@link objectKey}, for the objects sent. Throws {@link ApplyRejected} for an invalid
+ * object.
  */
 export async function applyAll(
   client: KubeClient,
   objects: readonly OwnedObject[],
+  view: ClusterView,
+  memo: AppliedMemo,
 ): Promise<Map<string, OwnedObject>> {
   const result = new Map<string, OwnedObject>();
+  const stale = objects.filter((o) => {
+    const key = objectKey(o.kind, o.metadata.name);
+    const last = memo.get(key);
+    if (!last || last.hash !== objectHash(o)) return true;
+    const live = view.owned(o.kind, o.metadata.namespace, o.metadata.name);
+    return !live || live.metadata.uid !== last.uid || !covers(live, o);
+  });
   const waves = [
-    objects.filter((o) => o.kind !== 'Deployment'),
-    objects.filter((o) => o.kind === 'Deployment'),
+    stale.filter((o) => o.kind !== 'Deployment'),
+    stale.filter((o) => o.kind === 'Deployment'),
   ];
   for (const wave of waves) {
     const answers = await Promise.all(wave.map((o) => applyOne(client, o)));
-    wave.forEach((o, i) => result.set(objectKey(o.kind, o.metadata.name), answers[i]!));
+    wave.forEach((o, i) => {
+      const key = objectKey(o.kind, o.metadata.name);
+      const answer = answers[i]!;
+      result.set(key, answer);
+      if (answer.metadata?.uid) memo.set(key, { uid: answer.metadata.uid, hash: objectHash(o) });
+    });
   }
   return result;
 }

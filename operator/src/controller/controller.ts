@@ -77,6 +77,7 @@ export class Controller {
       now: () => new Date(),
       warned: new Map(),
       written: new Map(),
+      applied: new Map(),
     };
   }
 

@@ -14,7 +14,7 @@ import { objectPath, Resources } from '../kube/resources.js';
 import { renderAll } from '../render/index.js';
 import { computeStatus, statusEqual } from '../status/index.js';
 import { validate, type ValidationResult } from '../validate.js';
-import { ApplyRejected, applyAll, deleteUnwanted } from './apply.js';
+import { ApplyRejected, applyAll, deleteUnwanted, type AppliedMemo } from './apply.js';
 import { transitionEvents, warningEvents, type EventRecorder } from './events.js';
 import type { ClusterView } from './informers.js';
 import { observe } from './observe.js';
@@ -32,6 +32,8 @@ export interface ReconcileContext {
   warned: Map<string, number>;
   /** The last status written, by key, until the cache has caught up with it. */
   written: Map<string, WrittenStatus>;
+  /** What was last applied for each resource (by key), to skip unchanged objects. */
+  applied: Map<string, AppliedMemo>;
 }
 
 /** A status this process wrote, with the resourceVersion the write produced. */
@@ -116,6 +118,12 @@ async function writeStatus(
   }
 }
 
+function memo(all: Map<string, AppliedMemo>, key: string): AppliedMemo {
+  let found = all.get(key);
+  if (!found) all.set(key, (found = new Map()));
+  return found;
+}
+
 /** Reconciles the resource `key` (`namespace/name`); throws on API errors (the caller backs off). */
 export async function reconcile(ctx: ReconcileContext, key: string): Promise<ReconcileResult> {
   const [namespace = '', name = ''] = key.split('/');
@@ -124,6 +132,7 @@ export async function reconcile(ctx: ReconcileContext, key: string): Promise<Rec
     // Owner references let the garbage collector remove what it owned.
     ctx.warned.delete(key);
     ctx.written.delete(key);
+    ctx.applied.delete(key);
     return {};
   }
   const wsp = toWebSocketProxy(withLatestStatus(ctx.written, key, cached));
@@ -143,7 +152,7 @@ export async function reconcile(ctx: ReconcileContext, key: string): Promise<Rec
     });
     try {
       [applied] = await Promise.all([
-        applyAll(ctx.client, desired.apply),
+        applyAll(ctx.client, desired.apply, ctx.view, memo(ctx.applied, key)),
         deleteUnwanted(ctx.client, ctx.view, desired.delete, wsp.metadata!.uid!),
       ]);
     } catch (err) {
