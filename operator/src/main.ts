@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '../../proxy/src/log.js';
 import { parseListen, type HostPort } from '../../proxy/src/util/address.js';
 import { parseDuration } from '../../proxy/src/util/duration.js';
+import { loadAccess, type ClusterAccess } from './kube/config.js';
 import { LEASE_NAME } from './leader.js';
 import { startOperator, type LeaderElectionSettings } from './operator.js';
 
@@ -196,41 +196,36 @@ export function parseFlags(
   };
 }
 
-function loadKubeConfig(file: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) {
-    throw new UsageError('--kubeconfig: no cluster found (no kubeconfig, and not in a cluster)');
-  }
-  return kc;
-}
-
 /**
  * Runs `wsgate operator` with the arguments after the subcommand. Resolves with the exit
  * code: 0 after SIGTERM/SIGINT, 1 when leadership was lost, 2 for a bad flag.
  */
 export async function operatorCommand(argv: string[]): Promise<number> {
   let flags: OperatorFlags;
-  let kubeConfig: KubeConfig;
+  let access: ClusterAccess;
   try {
     flags = parseFlags(argv);
     if (flags.help) {
       process.stdout.write(USAGE);
       return 0;
     }
-    kubeConfig = loadKubeConfig(flags.kubeconfig);
   } catch (e) {
-    if (!(e instanceof UsageError) && !(e as NodeJS.ErrnoException).code) throw e;
-    const message = e instanceof UsageError ? e.message : `--kubeconfig: ${(e as Error).message}`;
-    process.stderr.write(`wsgate operator: ${message}\n`);
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`wsgate operator: ${e.message}\n`);
+    return 2;
+  }
+  try {
+    access = await loadAccess(flags.kubeconfig);
+  } catch (e) {
+    process.stderr.write(`wsgate operator: --kubeconfig: ${(e as Error).message}\n`);
     return 2;
   }
   const log = createLogger(flags.logLevel);
+  log.info({ server: access.server, from: access.source }, 'cluster');
   let operator;
   try {
     operator = await startOperator({
-      kubeConfig,
+      access,
       log,
       image: flags.image,
       namespaces: flags.namespaces,

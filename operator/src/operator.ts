@@ -6,13 +6,13 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { HostPort } from '../../proxy/src/util/address.js';
 import { Controller } from './controller/controller.js';
 import { EventRecorder } from './controller/events.js';
 import { closeServer, startHttpServer, type HealthSources } from './health.js';
 import { KubeClient } from './kube/client.js';
+import type { ClusterAccess } from './kube/config.js';
 import { LeaderElector } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 
@@ -28,7 +28,8 @@ export interface LeaderElectionSettings {
 
 /** Everything an operator process needs. */
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** The API server and credentials (kube/config.ts). */
+  access: ClusterAccess;
   log: Logger;
   /** Image for proxies whose spec.image is unset. */
   image: string;
@@ -71,8 +72,8 @@ export interface RunningOperator {
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { log } = options;
   const metrics = new OperatorMetrics(options.defaultMetrics ?? true);
-  const host = new URL(options.kubeConfig.getCurrentCluster()?.server ?? 'https://unknown').host;
-  const client = await KubeClient.create(options.kubeConfig, {
+  const host = new URL(options.access.server).host;
+  const client = new KubeClient(options.access, {
     onResponse: (method, code) =>
       metrics.restClientRequests.inc({ code: String(code), method, host }),
   });

@@ -1,15 +1,13 @@
 /**
- * A small JSON client for the Kubernetes API over one keep-alive connection pool.
- *
- * @kubernetes/client-node loads the configuration (kubeconfig, in-cluster token,
- * exec plugins, impersonation); requests go through here instead of its generated APIs
- * because those build a new connection pool for every call (no keep-alive, a TLS
- * handshake per request) and re-serialize each body through typed models that drop
- * fields they do not know. Bodies here are sent and returned as plain JSON.
+ * A small JSON client for the Kubernetes API over one keep-alive connection pool
+ * (config.ts says where and as whom). Requests do not go through @kubernetes/client-node's
+ * generated APIs: in 2.0 those build a new connection pool for every call (no
+ * keep-alive, a TLS handshake per request) and re-serialize each body through typed
+ * models that drop fields they do not know. Bodies here are plain JSON both ways.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { ClusterAccess } from './config.js';
 
 /** An error answer of the API server, with its status code and Status reason. */
 export class KubeError extends Error {
@@ -71,9 +69,6 @@ export interface KubeClientOptions {
   onResponse?: (method: string, code: number) => void;
 }
 
-/** Credentials are re-read this often, so rotated tokens (in-cluster, exec) are picked up. */
-const AUTH_REFRESH_MS = 60_000;
-
 function queryString(query: Query | undefined): string {
   if (!query) return '';
   const params = new URLSearchParams();
@@ -86,40 +81,31 @@ function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** JSON requests and watches against one API server. Create with {@link KubeClient.create}. */
+/** JSON requests and watches against one API server. */
 export class KubeClient {
   /** The API server's base URL, without a trailing slash. */
   readonly server: string;
-  private readonly kc: KubeConfig;
+  private readonly access: ClusterAccess;
   private readonly agent: HttpAgent;
   private readonly watchAgent: HttpAgent;
   private readonly secure: boolean;
   private readonly userAgent: string;
   private readonly onResponse: ((method: string, code: number) => void) | undefined;
-  private headers: Record<string, string>;
-  private headersAt: number;
 
-  private constructor(
-    kc: KubeConfig,
-    tls: RequestOptions,
-    headers: Record<string, string>,
-    options: KubeClientOptions,
-  ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new TypeError('the kubeconfig has no current cluster');
-    this.kc = kc;
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(access: ClusterAccess, options: KubeClientOptions = {}) {
+    this.access = access;
+    this.server = access.server.replace(/\/+$/, '');
     this.secure = this.server.startsWith('https:');
     const agentOptions = {
       keepAlive: true,
       keepAliveMsecs: 30_000,
-      ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
-      servername: tls.servername,
-      ...(tls.rejectUnauthorized === undefined
+      ca: access.ca,
+      cert: access.cert,
+      key: access.key,
+      servername: access.servername,
+      ...(access.rejectUnauthorized === undefined
         ? {}
-        : { rejectUnauthorized: tls.rejectUnauthorized }),
+        : { rejectUnauthorized: access.rejectUnauthorized }),
     };
     const Agent = this.secure ? HttpsAgent : HttpAgent;
     this.agent = new Agent({ ...agentOptions, maxSockets: options.maxSockets ?? 16 });
@@ -127,37 +113,6 @@ export class KubeClient {
     this.watchAgent = new Agent({ ...agentOptions });
     this.userAgent = options.userAgent ?? 'wsgate-operator';
     this.onResponse = options.onResponse;
-    this.headers = headers;
-    this.headersAt = Date.now();
-  }
-
-  /** Reads credentials from `kc` (its current context) and returns a client. */
-  static async create(kc: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const tls = await KubeClient.credentials(kc);
-    return new KubeClient(kc, tls, KubeClient.headersOf(tls), options);
-  }
-
-  private static async credentials(kc: KubeConfig): Promise<RequestOptions> {
-    const opts: RequestOptions = { headers: {} };
-    await kc.applyToHTTPSOptions(opts);
-    return opts;
-  }
-
-  private static headersOf(opts: RequestOptions): Record<string, string> {
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) {
-      if (v !== undefined) headers[k] = String(v);
-    }
-    if (opts.auth) headers['Authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    return headers;
-  }
-
-  private async authHeaders(): Promise<Record<string, string>> {
-    if (Date.now() - this.headersAt > AUTH_REFRESH_MS) {
-      this.headers = KubeClient.headersOf(await KubeClient.credentials(this.kc));
-      this.headersAt = Date.now();
-    }
-    return this.headers;
   }
 
   private async open(
@@ -167,8 +122,8 @@ export class KubeClient {
     watch: boolean,
   ): Promise<{ res: IncomingMessage; abort: (err: Error) => void }> {
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
-    const headers: Record<string, string> = {
-      ...(await this.authHeaders()),
+    const headers: Record<string, string | string[]> = {
+      ...(await this.access.headers()),
       Accept: 'application/json',
       'User-Agent': this.userAgent,
     };

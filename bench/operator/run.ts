@@ -1,0 +1,318 @@
+/**
+ * Operator scale benchmark (`npm run bench:operator`): on the local control plane, start
+ * `wsgate operator` (as its ServiceAccount, watching one namespace), create N
+ * WebSocketProxies (default 500) as fast as the API server takes them, and measure the
+ * time until every one is Ready, plus the operator's memory (peak VmHWM and settled
+ * VmRSS) and CPU, reconcile and request counts. Extra kwok nodes are added for the run so
+ * every proxy pod has room (the harness' node holds 110 pods), and removed after.
+ *
+ *   npm run bench:operator
+ *   npm run bench:operator -- --count 100 --workers 8 --replicas 2 --tls
+ *
+ * Writes .cache/bench/operator-latest.json and prints a Markdown table.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { createNamespace, runTool, startCluster } from '../../test/cluster/harness.js';
+import { KWOK_NODE_ANNOTATION } from '../../test/cluster/processes.js';
+import {
+  TEST_IMAGE,
+  adminClient,
+  applyDocs,
+  installCrd,
+  keepNodesAlive,
+  operatorAccount,
+  proxy,
+  selfSignedIssuer,
+  spawnOperator,
+  tokenSecret,
+  until,
+} from '../../test/operator/integration.js';
+import { ROOT } from '../../test/operator/helpers.js';
+import type { WebSocketProxy } from '../../operator/src/api/websocketproxy-types.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '500' },
+    workers: { type: 'string', default: '4' },
+    replicas: { type: 'string', default: '1' },
+    tls: { type: 'boolean', default: false },
+    'create-concurrency': { type: 'string', default: '16' },
+    timeout: { type: 'string', default: '600' },
+  },
+});
+const COUNT = Number(values.count);
+const REPLICAS = Number(values.replicas);
+const PODS_PER_NODE = 250;
+
+function log(line: string): void {
+  process.stderr.write(`[bench:operator] ${line}\n`);
+}
+
+/** VmRSS and VmHWM (peak) of `pid`, in MiB. */
+function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+}
+
+/** User+system CPU seconds of `pid`. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function main(): Promise<void> {
+  const cluster = await startCluster();
+  await installCrd(cluster);
+  mkdirSync(join(ROOT, '.cache', 'bench'), { recursive: true });
+  const admin = await adminClient(cluster);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const alive = await keepNodesAlive(admin);
+  cleanups.push(() => alive.stop());
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    const nodes = Math.ceil((COUNT * REPLICAS) / PODS_PER_NODE);
+    const nodeNames = Array.from({ length: nodes }, (_, i) => `wsgate-bench-${i}`);
+    cleanups.push(() =>
+      runTool(cluster, 'kubectl', ['delete', 'node', ...nodeNames, '--ignore-not-found']),
+    );
+    // The harness' Service range is a /24 (about 250 Services) and each proxy has two:
+    // a second ServiceCIDR for the run (networking.k8s.io/v1, GA since 1.33).
+    cleanups.push(() =>
+      runTool(cluster, 'kubectl', ['delete', 'servicecidr', 'wsgate-bench', '--wait=false']),
+    );
+    await applyDocs(cluster, [
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'ServiceCIDR',
+        metadata: { name: 'wsgate-bench' },
+        spec: { cidrs: ['10.96.0.0/20'] },
+      },
+    ]);
+    await applyDocs(
+      cluster,
+      nodeNames.map((name) => ({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name,
+          annotations: { [KWOK_NODE_ANNOTATION]: 'fake' },
+          labels: { 'kubernetes.io/hostname': name, type: 'kwok' },
+        },
+        status: {
+          capacity: { cpu: '64', memory: '512Gi', pods: String(PODS_PER_NODE) },
+          allocatable: { cpu: '64', memory: '512Gi', pods: String(PODS_PER_NODE) },
+        },
+      })),
+    );
+    await until(
+      `${nodes} bench nodes Ready and untainted`,
+      async () => {
+        const list = await admin.request<{
+          items: {
+            metadata: { name: string };
+            spec?: { taints?: unknown[] };
+            status?: { conditions?: { type: string; status: string }[] };
+          }[];
+        }>('GET', '/api/v1/nodes');
+        const ready = list.items.filter(
+          (n) =>
+            nodeNames.includes(n.metadata.name) &&
+            !n.spec?.taints?.length &&
+            n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        return ready.length === nodes ? true : undefined;
+      },
+      60_000,
+      500,
+    );
+
+    const account = await operatorAccount(cluster, (fn) => cleanups.push(fn));
+    const ns = await createNamespace(cluster, undefined, 'wsgate-bench');
+    cleanups.push(async () => {
+      // Before the nodes go: pods on a node nobody manages would never finish terminating
+      // (the harness runs no pod garbage collector), and the namespace with them.
+      await runTool(cluster, 'kubectl', ['delete', 'namespace', ns, '--wait=false']);
+      await runTool(cluster, 'kubectl', [
+        '-n',
+        ns,
+        'delete',
+        'pods',
+        '--all',
+        '--force',
+        '--grace-period=0',
+      ]);
+      await runTool(cluster, 'kubectl', [
+        'wait',
+        '--for=delete',
+        `namespace/${ns}`,
+        '--timeout=120s',
+      ]);
+    });
+    await account.grantSecrets(ns);
+    await applyDocs(cluster, [tokenSecret(ns), selfSignedIssuer(ns)]);
+
+    const op = await spawnOperator([
+      '--kubeconfig',
+      account.kubeconfig,
+      '--namespace',
+      ns,
+      '--image',
+      TEST_IMAGE,
+      '--workers',
+      values.workers,
+      '--log-level',
+      'warn',
+    ]);
+    cleanups.push(async () => {
+      await op.stop('SIGTERM');
+      writeFileSync(join(ROOT, '.cache', 'bench', 'operator.log'), op.logs());
+    });
+    const pid = op.child.pid!;
+    await until(
+      'the operator to be ready',
+      async () => (await fetch(`${op.url}/readyz`)).ok || undefined,
+    );
+    const idle = memory(pid);
+    const cpu0 = cpuSeconds(pid);
+    log(
+      `operator pid ${pid}, idle RSS ${idle.rss.toFixed(1)} MiB; creating ${COUNT} WebSocketProxies`,
+    );
+
+    const spec = (i: number) =>
+      proxy(ns, `bench-${String(i).padStart(4, '0')}`, {
+        replicas: REPLICAS,
+        ...(values.tls
+          ? { tls: { issuerRef: { name: 'selfsigned' }, dnsNames: [`bench-${i}.example.com`] } }
+          : {}),
+      });
+    const t0 = performance.now();
+    let next = 0;
+    const concurrency = Number(values['create-concurrency']);
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < COUNT) {
+          const body = spec(next++);
+          await admin.request(
+            'POST',
+            `/apis/wsgate.dev/v1alpha1/namespaces/${ns}/websocketproxies`,
+            { body },
+          );
+        }
+      }),
+    );
+    const created = (performance.now() - t0) / 1000;
+    log(`created ${COUNT} in ${created.toFixed(1)} s`);
+
+    let peakSampled = 0;
+    const sampler = setInterval(() => {
+      if (op.child.exitCode === null) peakSampled = Math.max(peakSampled, memory(pid).rss);
+    }, 250);
+    cleanups.push(async () => clearInterval(sampler));
+    let lastReady = -1;
+    await until(
+      `all ${COUNT} Ready`,
+      async () => {
+        const list = await admin.request<{ items: WebSocketProxy[] }>(
+          'GET',
+          `/apis/wsgate.dev/v1alpha1/namespaces/${ns}/websocketproxies`,
+        );
+        const ready = list.items.filter((w) =>
+          w.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        ).length;
+        if (op.child.exitCode !== null) {
+          throw new Error(`the operator exited ${op.child.exitCode}:\n${op.logs().slice(-3000)}`);
+        }
+        if (ready !== lastReady) {
+          const reasons = new Map<string, number>();
+          for (const w of list.items) {
+            const c = w.status?.conditions?.find((c) => c.type === 'Ready');
+            const reason = c ? `${c.status}/${c.reason}` : 'no status';
+            reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+          }
+          const summary = [...reasons].map(([r, n]) => `${r}: ${n}`).join(', ');
+          log(
+            `${ready}/${COUNT} Ready after ${((performance.now() - t0) / 1000).toFixed(1)} s (${summary})`,
+          );
+          lastReady = ready;
+        }
+        return ready === COUNT ? true : undefined;
+      },
+      Number(values.timeout) * 1000,
+      1000,
+    );
+    const allReady = (performance.now() - t0) / 1000;
+    const cpuBusy = cpuSeconds(pid) - cpu0;
+    // Settled: a few seconds for the last events, then one more sample.
+    await new Promise((r) => setTimeout(r, 5000));
+    clearInterval(sampler);
+    const settled = memory(pid);
+    const metric = async (name: string, labels: Record<string, string> = {}) =>
+      (await op.metric(name, labels)) ?? 0;
+    const result = {
+      date: new Date().toISOString(),
+      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT })
+        .toString()
+        .trim(),
+      cpus: cpus().length,
+      loadavg: loadavg(),
+      count: COUNT,
+      replicas: REPLICAS,
+      tls: values.tls,
+      workers: Number(values.workers),
+      createSeconds: created,
+      allReadySeconds: allReady,
+      operatorCpuSeconds: cpuBusy,
+      memoryMiB: {
+        heapUsed: (await metric('nodejs_heap_size_used_bytes')) / 1048576,
+        heapTotal: (await metric('nodejs_heap_size_total_bytes')) / 1048576,
+        idle: idle.rss,
+        peakRss: Math.max(peakSampled, settled.peak),
+        settled: settled.rss,
+      },
+      reconciles: {
+        success: await metric('controller_runtime_reconcile_total', { result: 'success' }),
+        requeue: await metric('controller_runtime_reconcile_total', { result: 'requeue' }),
+        error: await metric('controller_runtime_reconcile_total', { result: 'error' }),
+      },
+      requests: {
+        apply: await metric('rest_client_requests_total', { method: 'PATCH', code: '200' }),
+        get: await metric('rest_client_requests_total', { method: 'GET', code: '200' }),
+        post: await metric('rest_client_requests_total', { method: 'POST', code: '201' }),
+      },
+    };
+    const dir = join(ROOT, '.cache', 'bench');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'operator-latest.json'), JSON.stringify(result, null, 2));
+    const fmt = (n: number) => n.toFixed(1);
+    process.stdout.write(
+      [
+        `| resources | replicas | TLS | workers | created in | all Ready after | operator CPU | RSS idle | RSS peak | RSS settled | reconciles | applies |`,
+        `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+        `| ${COUNT} | ${REPLICAS} | ${values.tls ? 'yes' : 'no'} | ${values.workers} | ${fmt(created)} s | ${fmt(allReady)} s | ${fmt(cpuBusy)} s | ${fmt(idle.rss)} MiB | ${fmt(result.memoryMiB.peakRss)} MiB | ${fmt(settled.rss)} MiB | ${result.reconciles.success + result.reconciles.requeue} | ${result.requests.apply} |`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await cleanup();
+    admin.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:operator failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
