@@ -8,6 +8,7 @@
  *
  *   npm run bench:operator
  *   npm run bench:operator -- --count 100 --workers 8 --replicas 2 --tls
+ *   npm run bench:operator -- --baseline    # the same objects without the operator
  *
  * Writes .cache/bench/operator-latest.json and prints a Markdown table.
  */
@@ -32,7 +33,13 @@ import {
   until,
 } from '../../test/operator/integration.js';
 import { ROOT } from '../../test/operator/helpers.js';
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { OwnedObject } from '../../operator/src/api/external-types.js';
+import { withDefaults } from '../../operator/src/api/defaults.js';
 import type { WebSocketProxy } from '../../operator/src/api/websocketproxy-types.js';
+import type { KubeClient } from '../../operator/src/kube/client.js';
+import { objectPath, resourceFor } from '../../operator/src/kube/resources.js';
+import { renderAll } from '../../operator/src/render/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +48,7 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '1' },
     tls: { type: 'boolean', default: false },
     'create-concurrency': { type: 'string', default: '16' },
+    baseline: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '600' },
   },
 });
@@ -65,6 +73,74 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Applies `objects` server-side, `concurrency` at a time. */
+async function applyMany(client: KubeClient, objects: OwnedObject[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Number(values['create-concurrency']) }, async () => {
+      while (next < objects.length) {
+        const o = objects[next++]!;
+        const { metadata } = o;
+        const path = objectPath(
+          resourceFor(o.apiVersion, o.kind),
+          metadata.namespace,
+          metadata.name,
+        );
+        await client.apply(path, o, 'wsgate-bench');
+      }
+    }),
+  );
+}
+
+/**
+ * The control plane alone: the objects the operator would make for N resources (no
+ * owner), applied directly, and the time until every Deployment is available. What the
+ * operator adds on top of this is its own cost.
+ */
+async function baseline(admin: KubeClient, ns: string): Promise<void> {
+  const objects: OwnedObject[] = [];
+  for (let i = 0; i < COUNT; i++) {
+    const wsp = withDefaults({
+      metadata: { name: `bench-${String(i).padStart(4, '0')}`, namespace: ns, uid: 'none' },
+      spec: {
+        replicas: REPLICAS,
+        tokens: { file: { secretRef: { name: 'console-tokens', key: 'tokens' } } },
+      },
+    });
+    for (const o of renderAll(wsp, { operatorImage: TEST_IMAGE, serviceMonitorAvailable: false })
+      .apply) {
+      delete o.metadata.ownerReferences;
+      objects.push(o);
+    }
+  }
+  const t0 = performance.now();
+  await applyMany(admin, objects);
+  log(`applied ${objects.length} objects in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  let last = -1;
+  await until(
+    `all ${COUNT} Deployments available`,
+    async () => {
+      const list = await admin.request<{ items: V1Deployment[] }>(
+        'GET',
+        `/apis/apps/v1/namespaces/${ns}/deployments`,
+      );
+      const available = list.items.filter((d) => d.status?.availableReplicas === REPLICAS).length;
+      if (available !== last) {
+        log(
+          `${available}/${COUNT} available after ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
+        last = available;
+      }
+      return available === COUNT ? true : undefined;
+    },
+    Number(values.timeout) * 1000,
+    1000,
+  );
+  process.stdout.write(
+    `baseline: ${COUNT} Deployments (+ ConfigMaps, Services) available ${((performance.now() - t0) / 1000).toFixed(1)} s after the first apply\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -161,6 +237,10 @@ async function main(): Promise<void> {
     });
     await account.grantSecrets(ns);
     await applyDocs(cluster, [tokenSecret(ns), selfSignedIssuer(ns)]);
+    if (values.baseline) {
+      await baseline(admin, ns);
+      return;
+    }
 
     const op = await spawnOperator([
       '--kubeconfig',

@@ -1,0 +1,153 @@
+/** LeaderElector against an in-memory Lease with optimistic concurrency. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { KubeError, type KubeClient } from '../../operator/src/kube/client.js';
+import { LeaderElector } from '../../operator/src/leader.js';
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string | null;
+    leaseTransitions?: number;
+    leaseDurationSeconds?: number;
+  };
+}
+
+/** Just enough of KubeClient for the Lease: GET, POST (409 if present), PUT (409 on a stale version). */
+function fakeApi() {
+  let lease: Lease | null = null;
+  let version = 0;
+  const api = {
+    get: async () => (lease ? structuredClone(lease) : null),
+    request: async (method: string, _path: string, init: { body: Lease }) => {
+      if (method === 'POST') {
+        if (lease) throw new KubeError(409, 'AlreadyExists', 'exists');
+      } else if (method === 'PUT') {
+        if (init.body.metadata.resourceVersion !== lease?.metadata.resourceVersion) {
+          throw new KubeError(409, 'Conflict', 'stale');
+        }
+      }
+      lease = structuredClone(init.body);
+      lease.metadata.resourceVersion = String(++version);
+      return structuredClone(lease);
+    },
+  };
+  return { client: api as unknown as KubeClient, lease: () => lease };
+}
+
+const log = pino({ level: 'silent' });
+// Leases count whole seconds, so one second is the shortest lease.
+const timings = { leaseDurationMs: 1000, renewDeadlineMs: 300, retryPeriodMs: 50 };
+
+describe('LeaderElector', () => {
+  test('creates the Lease when there is none', async () => {
+    const api = fakeApi();
+    const a = new LeaderElector({
+      client: api.client,
+      log,
+      namespace: 'ns',
+      identity: 'a',
+      ...timings,
+    });
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    assert.equal(api.lease()?.spec?.holderIdentity, 'a');
+    assert.equal(api.lease()?.metadata.name, 'wsgate-operator');
+  });
+
+  test('one leader at a time; the other takes over only after the Lease expires', async () => {
+    const api = fakeApi();
+    const a = new LeaderElector({
+      client: api.client,
+      log,
+      namespace: 'ns',
+      identity: 'a',
+      ...timings,
+    });
+    const b = new LeaderElector({
+      client: api.client,
+      log,
+      namespace: 'ns',
+      identity: 'b',
+      ...timings,
+    });
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    assert.equal(await b.tryAcquireOrRenew(), false, 'b took a fresh Lease');
+    assert.equal(await a.tryAcquireOrRenew(), true, 'a renews');
+    await sleep(300);
+    assert.equal(await b.tryAcquireOrRenew(), false, 'not expired yet (as b saw it change)');
+    await sleep(1000);
+    assert.equal(await b.tryAcquireOrRenew(), true, 'expired: b takes over');
+    assert.equal(api.lease()?.spec?.holderIdentity, 'b');
+    assert.equal(api.lease()?.spec?.leaseTransitions, 1);
+  });
+
+  test('acquire/hold/release: the standby leads at once after a release', async () => {
+    const api = fakeApi();
+    const changes: string[] = [];
+    const elector = (id: string) =>
+      new LeaderElector({
+        client: api.client,
+        log,
+        namespace: 'ns',
+        identity: id,
+        ...timings,
+        onChange: (leading) => changes.push(`${id}:${leading}`),
+      });
+    const a = elector('a');
+    const b = elector('b');
+    const stopA = new AbortController();
+    const stopB = new AbortController();
+    assert.equal(await a.acquire(stopA.signal), true);
+    const holding = a.hold(stopA.signal);
+    const bLeads = b.acquire(stopB.signal);
+    await sleep(120);
+    assert.equal(b.isLeader(), false);
+    stopA.abort();
+    assert.equal(await holding, true, 'hold ends normally on abort');
+    await a.release();
+    assert.equal(api.lease()?.spec?.holderIdentity, null);
+    const started = Date.now();
+    assert.equal(await bLeads, true);
+    assert.ok(Date.now() - started < 200, 'took over without waiting out the Lease');
+    assert.deepEqual(changes, ['a:true', 'a:false', 'b:true']);
+    stopB.abort();
+  });
+
+  test('a leader that cannot renew within the deadline steps down', async () => {
+    const api = fakeApi();
+    const a = new LeaderElector({
+      client: api.client,
+      log,
+      namespace: 'ns',
+      identity: 'a',
+      ...timings,
+    });
+    const signal = new AbortController().signal;
+    assert.equal(await a.acquire(signal), true);
+    // Someone else grabs the Lease behind a's back: every renewal now conflicts.
+    const lease = api.lease()!;
+    await api.client.request('PUT', '', {
+      body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } },
+    });
+    assert.equal(await a.hold(signal), false);
+    assert.equal(a.isLeader(), false);
+  });
+
+  test('timings must be ordered', () => {
+    assert.throws(
+      () =>
+        new LeaderElector({
+          client: fakeApi().client,
+          log,
+          namespace: 'ns',
+          identity: 'a',
+          leaseDurationMs: 100,
+          renewDeadlineMs: 100,
+          retryPeriodMs: 50,
+        }),
+      RangeError,
+    );
+  });
+});
