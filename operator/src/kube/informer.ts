@@ -204,6 +204,7 @@ export class Informer<T extends KubeObject> {
     while (!signal.aborted) {
       try {
         if (!this.resourceVersion) await this.relist();
+        if (signal.aborted) break;
         // A random server-side timeout spreads reconnections of many informers.
         const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
         await this.client.watch<T>(
