@@ -15,6 +15,7 @@ declare -A NEEDED=(
   [podman]=podman               # image test: builds and runs the Dockerfile (as root, host network)
   [runc]=runc                   # image test: the OCI runtime it selects (--runtime runc)
   [debootstrap]=debootstrap     # image test: the local Node base image (no registry reachable)
+  [qemu-system-x86_64]=qemu-system-x86  # SPICE test: a real SPICE server (spice is built into Debian's QEMU)
 )
 
 missing=()
