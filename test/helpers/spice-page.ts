@@ -1,0 +1,381 @@
+/**
+ * spice-html5 in a real page for end-to-end tests.
+ *
+ * `startSpiceSite()` serves, from a node:http server on 127.0.0.1 (the page's origin is
+ * `http://127.0.0.1:<port>`), a small page and the ES modules of the
+ * `@spice-project/spice-html5` package (its src/, unbundled, as browsers load them).
+ * `openSpice(page, site)` loads that page in a playwright page and returns a handle that
+ * creates spice-html5's `SpiceMainConn` for a ws:// or wss:// URL and reads back what it
+ * drew.
+ *
+ * How spice-html5 (0.2.x) connects: every channel is `new WebSocket(uri, 'binary')`. The
+ * main channel gets the URL given; when the server lists its channels (display, inputs,
+ * cursor, ...), each is opened with the main socket's `ws.url`, so a `?token=` in the URL
+ * reaches the proxy on every channel. `onsuccess` fires when the main channel receives
+ * SPICE_MSG_MAIN_INIT; the primary surface becomes a `<canvas id="spice_surface_N">`
+ * inside `#spice-screen`, whose keydown/keyup go to the inputs channel.
+ *
+ * The page exposes `window.wsgate`:
+ *  - `connect(url, password?)`, `disconnect()` (SpiceMainConn.stop);
+ *  - `status`: 'idle' | 'connecting' | 'connected' (main channel up) | 'error';
+ *  - `errors`: what spice-html5 passed to `onerror` (an Error's message, or the type of
+ *    an Event: a failed WebSocket reports its 'error' event, then 'Connection refused.');
+ *  - `channels()`: each channel's SpiceConn state ('connecting', 'start', 'link',
+ *    'ticket', 'ready', 'error', ...), by name;
+ *  - `sockets`: every WebSocket the page opened as `{ url, protocol, events }`;
+ *  - `sample()`: the primary canvas's size and most common colours;
+ *  - `pixels()`: the primary canvas as base64 RGB.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page, WebSocket as PwWebSocket } from 'playwright-core';
+import type { Screen } from './qemu-spice.js';
+
+/** Root of the installed @spice-project/spice-html5 package (its `main` is src/main.js). */
+export const SPICE_ROOT = dirname(
+  dirname(fileURLToPath(import.meta.resolve('@spice-project/spice-html5'))),
+);
+
+const PAGE = `<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>wsgate spice-html5 test</title>
+<style>html, body { margin: 0; background: #333; } #message-div { display: none; }</style>
+</head>
+<body>
+<div id="spice-area"><div id="spice-screen"></div></div>
+<div id="message-div"></div>
+<script type="module">
+import { SpiceMainConn } from '/spice/src/main.js';
+
+const t0 = performance.now();
+const state = {
+  ready: true,
+  status: 'idle',
+  errors: [],
+  sockets: [],
+  sc: null,
+  connect(url, password = '') {
+    state.status = 'connecting';
+    state.sc = new SpiceMainConn({
+      uri: url,
+      password,
+      screen_id: 'spice-screen',
+      message_id: 'message-div',
+      onsuccess: () => {
+        if (state.status === 'connecting') state.status = 'connected';
+      },
+      onerror: (e) => {
+        state.errors.push(e instanceof Error ? e.message : (e && e.type) + ' event');
+        state.status = 'error';
+      },
+    });
+  },
+  disconnect() {
+    state.sc?.stop();
+  },
+  channels() {
+    const sc = state.sc;
+    if (!sc) return {};
+    const out = { main: sc.state };
+    for (const name of ['display', 'inputs', 'cursor']) if (sc[name]) out[name] = sc[name].state;
+    for (const c of sc.extra_channels ?? []) if (c) out[c.channel_type()] = c.state;
+    return out;
+  },
+  canvas() {
+    return document.querySelector('#spice-screen > canvas');
+  },
+  sample() {
+    const canvas = state.canvas();
+    if (!canvas || !canvas.width || !canvas.height) return { width: 0, height: 0, colours: [] };
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const counts = new Map();
+    for (let i = 0; i < data.length; i += 4) {
+      const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const colours = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8)
+      .map(([k, n]) => ['#' + k.toString(16).padStart(6, '0'), n]);
+    return { id: canvas.id, width, height, colours };
+  },
+  pixels() {
+    const canvas = state.canvas();
+    if (!canvas || !canvas.width || !canvas.height) return { width: 0, height: 0, rgb: '' };
+    const { width, height } = canvas;
+    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const rgb = new Uint8Array(width * height * 3);
+    for (let i = 0, j = 0; i < data.length; i += 4, j += 3) {
+      rgb[j] = data[i]; rgb[j + 1] = data[i + 1]; rgb[j + 2] = data[i + 2];
+    }
+    let bin = '';
+    for (let i = 0; i < rgb.length; i += 0x8000)
+      bin += String.fromCharCode.apply(null, rgb.subarray(i, i + 0x8000));
+    return { width, height, rgb: btoa(bin) };
+  },
+};
+
+// Record what each WebSocket the page opens goes through (a wrapper function returning
+// the native socket, so spice-html5 gets a real WebSocket).
+const NativeWebSocket = window.WebSocket;
+function RecordingWebSocket(url, protocols) {
+  const ws = new NativeWebSocket(url, protocols);
+  const rec = { url: String(url), protocol: null, events: [], t: Math.round(performance.now() - t0) };
+  state.sockets.push(rec);
+  ws.addEventListener('open', () => { rec.protocol = ws.protocol; rec.events.push('open'); });
+  ws.addEventListener('error', () => rec.events.push('error'));
+  ws.addEventListener('close', (e) => rec.events.push('close ' + e.code));
+  return ws;
+}
+RecordingWebSocket.prototype = NativeWebSocket.prototype;
+for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) RecordingWebSocket[k] = NativeWebSocket[k];
+window.WebSocket = RecordingWebSocket;
+
+window.wsgate = state;
+</script>
+</body>
+</html>
+`;
+
+export interface SpiceSite {
+  /** `http://127.0.0.1:<port>`: the Origin the page's WebSockets carry. */
+  origin: string;
+  pageUrl(): string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Serves the test page and spice-html5's modules on 127.0.0.1 (a free port unless given). */
+export async function startSpiceSite(port = 0): Promise<SpiceSite> {
+  const src = join(SPICE_ROOT, 'src') + sep;
+  const server = createServer((req, res) => {
+    void (async () => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const send = (status: number, type: string, body: string | Buffer) => {
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      };
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '');
+      if (path === '/' || path === '/index.html')
+        return send(200, 'text/html; charset=utf-8', PAGE);
+      if (path.startsWith('/spice/')) {
+        const file = normalize(join(SPICE_ROOT, path.slice('/spice/'.length)));
+        if (file.startsWith(src) && extname(file) === '.js') {
+          try {
+            if ((await stat(file)).isFile())
+              return send(200, 'text/javascript; charset=utf-8', await readFile(file));
+          } catch {
+            // fall through to 404
+          }
+        }
+      }
+      send(404, 'text/plain', 'not found');
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    server,
+    pageUrl: () => `${origin}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type SpiceStatus = 'idle' | 'connecting' | 'connected' | 'error';
+
+export interface SocketRecord {
+  url: string;
+  protocol: string | null;
+  events: string[];
+  t: number;
+}
+
+export interface CanvasSample {
+  id?: string;
+  width: number;
+  height: number;
+  /** Most common colours first, `#rrggbb` → pixel count. */
+  colours: [string, number][];
+}
+
+export interface SpiceView {
+  page: Page;
+  connect(wsUrl: string, password?: string): Promise<void>;
+  status(): Promise<SpiceStatus>;
+  errors(): Promise<string[]>;
+  channels(): Promise<Record<string, string>>;
+  sockets(): Promise<SocketRecord[]>;
+  /**
+   * Handshake errors Chromium reported for the page's WebSockets. A 401 is worded
+   * "HTTP Authentication failed; no valid credentials available"; its headers (such as
+   * X-Wsgate-Error) reach neither the page nor the DevTools protocol (which reports only
+   * `Network.webSocketFrameError` with that text).
+   */
+  socketErrors: string[];
+  /** Resolves when the status is `status`; rejects after `timeoutMs` with the state. */
+  waitForStatus(status: SpiceStatus, timeoutMs?: number): Promise<void>;
+  /** Resolves when every channel in `names` is 'ready'; rejects after `timeoutMs`. */
+  waitForChannels(names: string[], timeoutMs?: number): Promise<Record<string, string>>;
+  sample(): Promise<CanvasSample>;
+  /** The primary canvas as RGB. */
+  pixels(): Promise<Screen>;
+  /**
+   * Polls `pixels()` until `pred` holds; rejects after `timeoutMs` with the last sample.
+   */
+  waitForPixels(
+    pred: (s: Screen) => boolean | Promise<boolean>,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<Screen>;
+  /** Types `key` into the SPICE canvas (keydown/keyup → inputs channel). */
+  press(key: string): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Everything known, for a failure message. */
+  describe(): Promise<string>;
+}
+
+interface PageState {
+  ready?: boolean;
+  status: SpiceStatus;
+  errors: string[];
+  sockets: SocketRecord[];
+  connect(url: string, password: string): void;
+  disconnect(): void;
+  channels(): Record<string, string>;
+  sample(): CanvasSample;
+  pixels(): { width: number; height: number; rgb: string };
+}
+/** The page's `window` (functions passed to `page.evaluate` run there, so no closures). */
+type WithState = { wsgate?: PageState };
+
+/** Loads the site's page in `page` and waits until spice-html5's modules have loaded. */
+export async function openSpice(
+  page: Page,
+  site: SpiceSite,
+  timeoutMs = 15_000,
+): Promise<SpiceView> {
+  const socketErrors: string[] = [];
+  const consoleLines: string[] = [];
+  page.on('websocket', (ws: PwWebSocket) => {
+    ws.on('socketerror', (err) => socketErrors.push(`${ws.url()}: ${err}`));
+  });
+  page.on('console', (m) => {
+    if (consoleLines.length < 500) consoleLines.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  // spice-html5 alert()s on a key it cannot map; never let a dialog block the page.
+  page.on('dialog', (d) => {
+    consoleLines.push(`dialog: ${d.message()}`);
+    void d.dismiss().catch(() => {});
+  });
+  await page.goto(site.pageUrl(), { timeout: timeoutMs });
+  await page.waitForFunction(
+    () => (globalThis as unknown as WithState).wsgate?.ready === true,
+    undefined,
+    { timeout: timeoutMs },
+  );
+
+  const view: SpiceView = {
+    page,
+    socketErrors,
+    connect: (wsUrl, password = '') =>
+      page.evaluate(([u, p]) => (globalThis as unknown as WithState).wsgate!.connect(u, p), [
+        wsUrl,
+        password,
+      ] as const),
+    status: () => page.evaluate(() => (globalThis as unknown as WithState).wsgate!.status),
+    errors: () => page.evaluate(() => (globalThis as unknown as WithState).wsgate!.errors),
+    channels: () => page.evaluate(() => (globalThis as unknown as WithState).wsgate!.channels()),
+    sockets: () => page.evaluate(() => (globalThis as unknown as WithState).wsgate!.sockets),
+    async waitForStatus(status, ms = 15_000) {
+      let reached: SpiceStatus | undefined;
+      try {
+        // 'error' is final: waiting for anything else stops there.
+        reached = await page
+          .waitForFunction(
+            (s) => {
+              const now = (globalThis as unknown as WithState).wsgate!.status;
+              return now === s || now === 'error' ? now : false;
+            },
+            status,
+            { timeout: ms, polling: 50 },
+          )
+          .then((h) => h.jsonValue() as Promise<SpiceStatus>);
+      } catch (e) {
+        throw new Error(
+          `spice-html5 never became ${status}: ${(e as Error).message}\n${await view.describe()}`,
+          { cause: e },
+        );
+      }
+      if (reached !== status)
+        throw new Error(
+          `spice-html5 failed instead of becoming ${status}\n${await view.describe()}`,
+        );
+    },
+    async waitForChannels(names, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const channels = await view.channels();
+        if (names.every((n) => channels[n] === 'ready')) return channels;
+        if (Date.now() >= deadline)
+          throw new Error(
+            `channels ${names.join(', ')} not all ready within ${ms} ms: ` +
+              `${JSON.stringify(channels)}\n${await view.describe()}`,
+          );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    sample: () => page.evaluate(() => (globalThis as unknown as WithState).wsgate!.sample()),
+    async pixels() {
+      const p = await page.evaluate(() => (globalThis as unknown as WithState).wsgate!.pixels());
+      return { width: p.width, height: p.height, rgb: Buffer.from(p.rgb, 'base64') };
+    },
+    async waitForPixels(pred, what, ms = 15_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const s = await view.pixels();
+        if (s.width && (await pred(s))) return s;
+        if (Date.now() >= deadline)
+          throw new Error(
+            `canvas never showed ${what} within ${ms} ms: ${JSON.stringify(await view.sample())}\n` +
+              (await view.describe()),
+          );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    press: (key) => page.locator('#spice-screen > canvas').press(key, { timeout: 5000 }),
+    disconnect: () =>
+      page.evaluate(() => (globalThis as unknown as WithState).wsgate!.disconnect()),
+    async describe() {
+      const s = await page
+        .evaluate(() => {
+          const w = (globalThis as unknown as WithState).wsgate!;
+          return {
+            status: w.status,
+            errors: w.errors,
+            channels: w.channels(),
+            sockets: w.sockets,
+          };
+        })
+        .catch((e: Error) => ({ error: e.message }));
+      return [
+        `page state: ${JSON.stringify(s)}`,
+        `socket errors: ${JSON.stringify(socketErrors)}`,
+        `console:\n  ${consoleLines.slice(-60).join('\n  ')}`,
+      ].join('\n');
+    },
+  };
+  return view;
+}
