@@ -24,7 +24,6 @@ import {
   adminClient,
   applyDocs,
   installCrd,
-  keepNodesAlive,
   operatorAccount,
   proxy,
   selfSignedIssuer,
@@ -149,8 +148,6 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, '.cache', 'bench'), { recursive: true });
   const admin = await adminClient(cluster);
   const cleanups: (() => Promise<unknown>)[] = [];
-  const alive = await keepNodesAlive(admin);
-  cleanups.push(() => alive.stop());
   const cleanup = async () => {
     for (const fn of cleanups.reverse())
       await fn().catch((e: unknown) => log(`cleanup: ${String(e)}`));

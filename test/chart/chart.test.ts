@@ -576,6 +576,12 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         ['patch', 'deployments.apps', 'other', true],
         ['update', 'deployments.apps', 'other', false],
         ['create', 'configmaps', 'other', true],
+        // Always-present objects go with their owner (garbage collector), optional ones
+        // are deleted by the operator when a spec no longer wants them.
+        ['delete', 'configmaps', 'other', false],
+        ['delete', 'deployments.apps', 'other', false],
+        ['delete', 'poddisruptionbudgets.policy', 'other', true],
+        ['patch', 'events.events.k8s.io', 'other', false],
         ['create', 'certificates.cert-manager.io', 'other', true],
         ['get', 'clusterissuers.cert-manager.io', 'cluster', true],
         ['list', 'customresourcedefinitions.apiextensions.k8s.io', 'cluster', true],

@@ -12,6 +12,7 @@ import {
   ApiException,
   ApiextensionsV1Api,
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   RbacAuthorizationV1Api,
@@ -122,6 +123,31 @@ describe('local control plane', { skip: skipCluster }, () => {
       assert.equal(node.metadata?.annotations?.['kwok.x-k8s.io/node'], 'fake');
       assert.equal(p.status?.phase, 'Running');
     }
+  });
+
+  it('renews a node Lease for each kwok node, as kubelets do', async () => {
+    // Without them the node lifecycle controller sees kwok's nodes go stale about once
+    // a minute and marks their pods not ready (Deployments flap to unavailable).
+    const kc = adminConfig(cluster);
+    const nodes = await kc.makeApiClient(CoreV1Api).listNode();
+    const kwokNodes = nodes.items
+      .filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake')
+      .map((n) => n.metadata!.name!);
+    assert.ok(kwokNodes.length > 0, 'no kwok node');
+    const leases = kc.makeApiClient(CoordinationV1Api);
+    const renewed = async (name: string) =>
+      (await leases.readNamespacedLease({ name, namespace: 'kube-node-lease' })).spec?.renewTime;
+    const first = await Promise.all(kwokNodes.map(renewed));
+    for (const [i, t] of first.entries()) assert.ok(t, `node ${kwokNodes[i]} has no Lease`);
+    // kwok renews every quarter of the 40 s lease duration.
+    await waitFor(
+      'every kwok node Lease renewed',
+      async () => {
+        const now = await Promise.all(kwokNodes.map(renewed));
+        return now.every((t, i) => t && first[i] && t > first[i]!) ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
   });
 
   it('garbage-collects dependents when their owner is deleted', async (t) => {

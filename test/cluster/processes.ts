@@ -172,6 +172,11 @@ export function kwok(l: Layout): ProcessSpec {
       `--server-address=${LOCAL}:${l.ports.kwok}`,
       `--node-port=${l.ports.kwok}`,
       `--node-ip=${LOCAL}`,
+      // Renew a Lease per node, as kubelets do (kwokctl's default; the binary's is none).
+      // The heartbeat-with-lease stage refreshes node status only every few minutes, so
+      // without Leases the node lifecycle controller sees the nodes go stale about once a
+      // minute and marks their pods not ready.
+      '--node-lease-duration-seconds=40',
       ...l.assets.kwokStages.flatMap((f) => ['-c', f]),
     ],
     health: `http://${LOCAL}:${l.ports.kwok}/healthz`,

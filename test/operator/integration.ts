@@ -24,7 +24,6 @@ import { freePorts } from '../cluster/ports.js';
 import { get } from '../cluster/probe.js';
 import { KubeClient, isStatus } from '../../operator/src/kube/client.js';
 import { accessFromKubeConfig } from '../../operator/src/kube/config.js';
-import { microTime } from '../../operator/src/controller/events.js';
 import {
   startOperator,
   type OperatorOptions,
@@ -502,68 +501,4 @@ export async function ensureServiceMonitorCrd(cluster: TestCluster): Promise<voi
   ]);
   if (res.stdout.trim() !== '') return;
   await createCrd(cluster, openCrd('monitoring.coreos.com', 'servicemonitors', 'ServiceMonitor'));
-}
-
-/** Label on the node Leases keepNodesAlive() makes. */
-const HEARTBEAT_LABEL = 'wsgate.dev/test-heartbeat';
-
-interface NodeLease {
-  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-}
-
-/**
- * Works around a harness gap: kwok runs without node Leases while its node stage only
- * refreshes node status every ~10 minutes, so kube-controller-manager sees every node
- * not ready for a few seconds about once a minute ("Entering master disruption mode")
- * and marks their pods not ready, which flips Deployments (and our Ready) to False.
- * This renews a Lease in kube-node-lease for each kwok node every 10 s, as a kubelet
- * would, until stop(), which deletes the Leases it made. Resolves after the first round.
- */
-export async function keepNodesAlive(client: KubeClient): Promise<{ stop(): Promise<void> }> {
-  const base = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases';
-  const tick = async () => {
-    const nodes = await client.request<{
-      items: { metadata: { name: string; uid: string; annotations?: Record<string, string> } }[];
-    }>('GET', '/api/v1/nodes');
-    const now = microTime(new Date());
-    for (const node of nodes.items) {
-      if (node.metadata.annotations?.['kwok.x-k8s.io/node'] !== 'fake') continue;
-      const { name, uid } = node.metadata;
-      const lease = await client.get<NodeLease>(`${base}/${name}`);
-      if (lease && lease.metadata.labels?.[HEARTBEAT_LABEL] !== 'true') continue; // not ours
-      const spec = { holderIdentity: name, leaseDurationSeconds: 40, renewTime: now };
-      const body = {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: {
-          ...(lease?.metadata ?? {}),
-          name,
-          namespace: 'kube-node-lease',
-          labels: { [HEARTBEAT_LABEL]: 'true' },
-          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name, uid }],
-        },
-        spec,
-      };
-      await (
-        lease
-          ? client.request('PUT', `${base}/${name}`, { body })
-          : client.request('POST', base, { body })
-      ).catch(() => undefined); // a conflict with another test run renewing it too
-    }
-  };
-  let running: Promise<void> = tick();
-  await running;
-  const timer = setInterval(() => {
-    running = running.then(tick).catch(() => undefined);
-  }, 10_000);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-      await client
-        .request('DELETE', base, { query: { labelSelector: `${HEARTBEAT_LABEL}=true` } })
-        .catch(() => undefined);
-    },
-  };
 }

@@ -20,7 +20,6 @@ import {
   adminClient,
   applyDocs,
   installCrd,
-  keepNodesAlive,
   operatorAccount,
   proxy,
   spawnOperator,
@@ -47,8 +46,6 @@ describe('leader election', { skip: skipCluster, timeout: 240_000 }, () => {
     cluster = await startCluster();
     await installCrd(cluster);
     admin = await adminClient(cluster);
-    const alive = await keepNodesAlive(admin);
-    cleanups.push(() => alive.stop());
     account = await operatorAccount(cluster, (fn) => cleanups.push(fn));
     ns = await createNamespace(cluster, undefined, 'wsp-leader');
     cleanups.push(async () => {

@@ -30,7 +30,6 @@ import {
   ensureServiceMonitorCrd,
   inProcessOperator,
   installCrd,
-  keepNodesAlive,
   openCrd,
   operatorAccount,
   paths,
@@ -61,8 +60,6 @@ describe(
       await installCrd(cluster);
       await ensureServiceMonitorCrd(cluster);
       admin = await adminClient(cluster);
-      const alive = await keepNodesAlive(admin);
-      cleanups.push(() => alive.stop());
       account = await operatorAccount(cluster, (fn) => cleanups.push(fn));
       ns = await createNamespace(cluster, undefined, 'wsp-optional');
       cleanups.push(async () => {

@@ -26,7 +26,6 @@ import {
   canI,
   condition,
   installCrd,
-  keepNodesAlive,
   operatorAccount,
   paths,
   proxy,
@@ -85,8 +84,6 @@ describe(
       cluster = await startCluster();
       await installCrd(cluster);
       admin = await adminClient(cluster);
-      const alive = await keepNodesAlive(admin);
-      cleanups.push(() => alive.stop());
       account = await operatorAccount(cluster, (fn) => cleanups.push(fn));
       ns = await createNamespace(cluster, undefined, 'wsp');
       other = await createNamespace(cluster, undefined, 'wsp-nosecrets');

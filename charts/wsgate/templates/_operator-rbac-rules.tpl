@@ -13,7 +13,6 @@
   resources:
     - websocketproxies/status
   verbs:
-    - get
     - patch
 - apiGroups:
     - wsgate.dev
@@ -32,7 +31,6 @@
     - watch
     - create
     - patch
-    - delete
 - apiGroups:
     - apps
   resources:
@@ -43,7 +41,6 @@
     - watch
     - create
     - patch
-    - delete
 - apiGroups:
     - policy
   resources:
@@ -98,7 +95,6 @@
     - events
   verbs:
     - create
-    - patch
 {{- end }}
 {{- define "wsgate.rules.secrets" }}
 - apiGroups:
