@@ -51,7 +51,6 @@ export const Reason = {
   ScaledToZero: 'ScaledToZero',
   ReplicasUnavailable: 'ReplicasUnavailable',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
-  PodsFailing: 'PodsFailing',
 } as const;
 
 /** One of {@link Reason}. */

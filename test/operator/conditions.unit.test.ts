@@ -102,7 +102,7 @@ describe('getCondition / isTrue / transitions', () => {
       transitions(before, after).map((c) => c.type),
       ['Available'],
     );
-    after = setCondition(after, ready('False', Reason.PodsFailing), 2, t1);
+    after = setCondition(after, ready('False', Reason.ReplicasUnavailable), 2, t1);
     assert.deepEqual(
       transitions(before, after).map((c) => c.type),
       ['Ready', 'Available'],

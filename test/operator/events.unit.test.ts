@@ -37,10 +37,10 @@ describe('transitionEvents', () => {
     ['a part turning True', [c('ConfigValid', 'True', 'Valid')], []],
     [
       'several at once',
-      [c('Ready', 'True', 'AllReady'), c('Available', 'False', 'PodsFailing')],
+      [c('Ready', 'True', 'AllReady'), c('Available', 'False', 'ProgressDeadlineExceeded')],
       [
         ['Normal', 'Ready'],
-        ['Warning', 'PodsFailing'],
+        ['Warning', 'ProgressDeadlineExceeded'],
       ],
     ],
   ];

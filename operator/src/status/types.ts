@@ -3,7 +3,7 @@
  * `undefined` means "not looked at" and `null` means "looked, not found", so a policy can
  * tell a missing object from one it was not told about.
  */
-import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Certificate, Issuer } from '../api/external-types.js';
 import type { ReasonName } from '../conditions.js';
 
@@ -28,8 +28,6 @@ export interface Observed {
   secrets?: Readonly<Record<string, SecretObservation>>;
   /** The proxy Deployment. */
   deployment?: V1Deployment | null;
-  /** The Deployment's pods, for naming why they fail (image pulls, crash loops). */
-  pods?: readonly V1Pod[];
   /** The client-facing Service, whose load-balancer address may become the URL's host. */
   service?: V1Service | null;
 }
