@@ -116,9 +116,11 @@ export class Controller {
 
   /**
    * Stops: no new keys are handed out, reconciles in progress get up to `graceMs` to
-   * finish, then the informers stop.
+   * finish, then the informers stop. 20 s leaves the Lease release (after this) inside
+   * the chart's 30 s terminationGracePeriodSeconds, so a standby need not wait out the
+   * lease.
    */
-  async stop(graceMs = 30_000): Promise<void> {
+  async stop(graceMs = 20_000): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.queue.shutDown();
