@@ -39,6 +39,12 @@ export const REFUSALS = {
     'Request headers too large',
   ),
   badMethod: refusal('PROXY_ERR_BAD_METHOD', 405, 'bad_request', 'WebSocket upgrades use GET'),
+  badHttp: refusal(
+    'PROXY_ERR_BAD_HTTP',
+    400,
+    'bad_request',
+    'WebSocket upgrades need HTTP/1.1 and a Host header',
+  ),
   badKey: refusal('PROXY_ERR_BAD_KEY', 400, 'bad_request', 'Missing or invalid Sec-WebSocket-Key'),
   badVersion: refusal(
     'PROXY_ERR_BAD_VERSION',

@@ -14,6 +14,10 @@ const TOKEN_CHARS = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function checkHandshake(req: IncomingMessage): Refusal | undefined {
   if (req.method !== 'GET') return REFUSALS.badMethod;
+  // RFC 6455 §4.1: HTTP/1.1 or later, with a Host header (ws itself checks neither).
+  const http11 =
+    req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
+  if (!http11 || !req.headers.host) return REFUSALS.badHttp;
   if (req.headers.upgrade?.toLowerCase() !== 'websocket') return REFUSALS.notWebSocket;
   if (!KEY.test(req.headers['sec-websocket-key'] ?? '')) return REFUSALS.badKey;
   const version = req.headers['sec-websocket-version'];

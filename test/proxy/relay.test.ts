@@ -13,6 +13,7 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
+import { upgradeRequest } from '../helpers/raw.js';
 import {
   refusedPort,
   startEchoServer,
@@ -149,6 +150,19 @@ describe('relay', () => {
     );
     assert.match(version, /^HTTP\/1.1 400 /);
     assert.match(version, /PROXY_ERR_BAD_VERSION/);
+    // RFC 6455 §4.1: HTTP/1.1 or later, and a Host header.
+    const http10 = await rawRequest(
+      proxy.address.port,
+      upgradeRequest('/?token=echo').replace(' HTTP/1.1\r\n', ' HTTP/1.0\r\n'),
+    );
+    assert.match(http10, /^HTTP\/1.1 400 /);
+    assert.match(http10, /PROXY_ERR_BAD_HTTP/);
+    const noHost = await rawRequest(
+      proxy.address.port,
+      upgradeRequest('/?token=echo', { Host: null }),
+    );
+    assert.match(noHost, /^HTTP\/1.1 400 /);
+    assert.match(noHost, /PROXY_ERR_BAD_HTTP/);
     const garbage = await rawRequest(proxy.address.port, '\x16\x03\x01garbage\r\n\r\n');
     assert.match(garbage, /^HTTP\/1.1 400 /);
   });
