@@ -124,8 +124,16 @@ export class ProxyServer {
       // Prepended: https.Server re-emits every tlsClientError as a clientError, whose
       // handler below must know this failure has been counted and logged already.
       https.prependListener('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-        // Scanners, plain HTTP on the TLS port, clients without an acceptable certificate.
         this.tlsFailed.add(socket);
+        if (err.code === 'ECONNRESET' && !socket.authorizationError) {
+          // The client left before finishing the handshake, e.g. a load balancer's or
+          // kubelet's TCP check: not a bad request, as on the plain port, where a reset
+          // mid-request is not counted either. (A refused client certificate also ends
+          // in a reset, but with authorizationError set.)
+          this.options.logger.debug({ client: socket.remoteAddress }, 'left during TLS handshake');
+          return;
+        }
+        // Scanners, plain HTTP on the TLS port, clients without an acceptable certificate.
         this.options.metrics.connection('bad_request');
         this.options.logger.info(
           {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -175,6 +175,45 @@ describe('wss:// listener', () => {
       // Plain HTTP on the TLS port gets no answer in clear, and is logged.
       await assert.rejects(openClient(proxy.url('/?token=echo')));
       await eventually(() => proxy.logs.find((l) => l.msg === 'TLS handshake failed'));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a bare TCP check is not a failed handshake; plain HTTP on the TLS port is', async () => {
+    const proxy = await startTestProxy([
+      '--token-file',
+      tokens,
+      '--tls-cert',
+      files.cert,
+      '--tls-key',
+      files.key,
+    ]);
+    const bad = () =>
+      metricValue(proxy.metricsUrl('/metrics'), 'wsgate_connections_total', 'result="bad_request"');
+    const exchange = (data?: string) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = netConnect(proxy.address.port, '127.0.0.1', () =>
+          data ? socket.end(data) : socket.end(),
+        );
+        socket.on('error', reject);
+        socket.on('close', () => resolve());
+        socket.resume();
+      });
+    try {
+      // A load balancer's TCP health check: connect, then close without a byte.
+      for (let i = 0; i < 3; i++) await exchange();
+      await exchange('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await eventually(
+        () => proxy.logs.some((l) => l.msg === 'TLS handshake failed'),
+        5000,
+        'the plain HTTP request logged',
+      );
+      assert.equal(await bad(), 1);
+      assert.equal(proxy.logs.filter((l) => l.msg === 'TLS handshake failed').length, 1);
+      const ws = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+      await roundTrip(ws);
+      ws.close();
     } finally {
       await proxy.close();
     }
