@@ -11,14 +11,27 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { Page } from 'playwright-core';
 import { launchBrowser, spkiHash, type TestBrowser } from '../helpers/browser.js';
-import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
+import { portOf, type Daemon } from '../helpers/cli.js';
 import {
+  SETUP,
+  TEST,
+  assertRefusalLogged,
+  rethrowFirst,
+  screenshot,
+  settleAll,
+  since,
+  startProxy,
+  stopDaemon,
+  valueOf,
+  withPage,
+} from '../helpers/e2e.js';
+import {
+  assertNeverConnects,
   openNoVnc,
   startNoVncSite,
   type NoVncSite,
@@ -29,7 +42,6 @@ import { startVncServer, type VncServer } from '../helpers/vnc.js';
 const RED = '#ff0000';
 const BLUE = '#0000ff';
 const GREEN = '#00c000';
-const ARTIFACTS = process.env.WSGATE_E2E_ARTIFACTS || join(tmpdir(), 'wsgate-e2e');
 
 let dir: string;
 let vnc: VncServer | undefined;
@@ -40,59 +52,26 @@ let proxy: Daemon | undefined;
 let proxyPort = 0;
 let tokenFile: string;
 
-/** Stops a wsgate daemon we started (SIGTERM, then SIGKILL after 5 s). */
-async function stopDaemon(d: Daemon | undefined): Promise<void> {
-  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
-  d.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 5000)));
-  if ((await Promise.race([d.exited, late])) === 'late') {
-    d.child.kill('SIGKILL');
-    await d.exited;
-  }
-  clearTimeout(timer);
-}
-
-/** Runs `fn` after the others even when one throws; rethrows the first error. */
-async function all(...steps: (() => Promise<unknown> | undefined)[]): Promise<void> {
-  const results = await Promise.allSettled(steps.map(async (s) => s()));
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
-
-async function screenshot(page: Page, name: string, t: TestContext): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, timeout: 10_000 });
-  t.diagnostic(`screenshot: ${path}`);
-}
-
-/** Runs a test body with a fresh page; on failure saves a screenshot; always closes it. */
-async function withPage(
+/** Runs a test body with noVNC loaded from `from` in a fresh page of `b` (see withPage). */
+function withNoVnc(
   t: TestContext,
   b: TestBrowser,
   from: NoVncSite,
   body: (view: NoVncView) => Promise<void>,
 ): Promise<void> {
-  const page = await b.newPage();
-  try {
-    const view = await openNoVnc(page, from);
-    try {
-      await body(view);
-    } catch (e) {
-      await screenshot(page, `failed-${t.name.replace(/\W+/g, '-')}`, t).catch(() => {});
-      throw e;
-    }
-  } finally {
-    await page.context().close();
-  }
+  return withPage(t, b, (page) => openNoVnc(page, from), body);
 }
 
-/** Every wait inside is bounded; these only catch what is not (a hung browser call). */
-const TEST = { timeout: 60_000 };
-const SETUP = { timeout: 90_000 };
-
-const since = (start: number) => `${Math.round(performance.now() - start)} ms`;
+/**
+ * Connects to `url`, whose handshake the proxy refuses: noVNC never connects and reports
+ * an unclean disconnect; the page's one WebSocket fails as a refused handshake does.
+ */
+async function refusedByProxy(view: NoVncView, url: string): Promise<void> {
+  const events = await assertNeverConnects(view, url);
+  assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
+  const [socket] = await view.sockets();
+  assert.deepEqual(socket?.events, ['error', 'close 1006']);
+}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wsgate-e2e-'));
@@ -104,31 +83,21 @@ before(async () => {
     startNoVncSite(),
     launchBrowser(),
   ]);
-  vnc = v.status === 'fulfilled' ? v.value : undefined;
-  site = s.status === 'fulfilled' ? s.value : undefined;
-  foreign = f.status === 'fulfilled' ? f.value : undefined;
-  browser = b.status === 'fulfilled' ? b.value : undefined;
-  for (const r of [v, s, f, b]) if (r.status === 'rejected') throw r.reason;
+  vnc = valueOf(v);
+  site = valueOf(s);
+  foreign = valueOf(f);
+  browser = valueOf(b);
+  rethrowFirst([v, s, f, b]);
 
   tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `# x11vnc on Xvfb :${vnc!.display}\nvm1: 127.0.0.1:${vnc!.port}\n`);
-  proxy = startWsgate([
-    'proxy',
-    '--listen',
-    '127.0.0.1:0',
-    '--token-file',
-    tokenFile,
-    '--metrics-listen',
-    '',
-    '--allow-origin',
-    site!.origin,
-  ]);
+  proxy = startProxy({ tokenFile, allowOrigin: site!.origin });
   proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
   process.stdout.write(`# e2e setup (Xvfb, x11vnc, Chromium, wsgate) took ${since(start)}\n`);
 }, SETUP);
 
 after(async () => {
-  await all(
+  await settleAll(
     () => browser?.close(),
     () => stopDaemon(proxy),
     () => vnc?.stop(),
@@ -140,7 +109,7 @@ after(async () => {
 
 describe('noVNC in Chromium through the wsgate CLI to x11vnc', () => {
   test('shows the X display, follows it live, and the session is logged', TEST, async (t) => {
-    await withPage(t, browser!, site!, async (view) => {
+    await withNoVnc(t, browser!, site!, async (view) => {
       let start = performance.now();
       await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
       await view.waitForStatus('connected');
@@ -185,20 +154,11 @@ describe('noVNC in Chromium through the wsgate CLI to x11vnc', () => {
     'a wrong token is refused: 401 in the browser, PROXY_ERR_UNKNOWN_TOKEN in the log',
     TEST,
     async (t) => {
-      await withPage(t, browser!, site!, async (view) => {
-        await view.connect(`ws://127.0.0.1:${proxyPort}/?token=nope`);
-        await view.waitForStatus('disconnected');
-        const events = await view.events();
-        assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
-        assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
-        const [socket] = await view.sockets();
-        assert.deepEqual(socket?.events, ['error', 'close 1006']);
+      await withNoVnc(t, browser!, site!, async (view) => {
+        await refusedByProxy(view, `ws://127.0.0.1:${proxyPort}/?token=nope`);
         // Chromium words a 401 to a WebSocket as an authentication failure.
         assert.match(view.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
-        const refused = await proxy!.waitFor(
-          (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_UNKNOWN_TOKEN',
-        );
-        assert.equal(refused.status, 401);
+        await assertRefusalLogged(proxy!, 'PROXY_ERR_UNKNOWN_TOKEN', 401);
       });
     },
   );
@@ -208,19 +168,10 @@ describe('noVNC in Chromium through the wsgate CLI to x11vnc', () => {
     TEST,
     async (t) => {
       assert.notEqual(foreign!.origin, site!.origin);
-      await withPage(t, browser!, foreign!, async (view) => {
-        await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
-        await view.waitForStatus('disconnected');
-        const events = await view.events();
-        assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
-        assert.deepEqual(events.find((e) => e.type === 'disconnect')?.detail, { clean: false });
-        const [socket] = await view.sockets();
-        assert.deepEqual(socket?.events, ['error', 'close 1006']);
+      await withNoVnc(t, browser!, foreign!, async (view) => {
+        await refusedByProxy(view, `ws://127.0.0.1:${proxyPort}/?token=vm1`);
         assert.match(view.socketErrors.join('\n'), /\b403\b/);
-        const refused = await proxy!.waitFor(
-          (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_ORIGIN_FORBIDDEN',
-        );
-        assert.equal(refused.status, 403);
+        await assertRefusalLogged(proxy!, 'PROXY_ERR_ORIGIN_FORBIDDEN', 403);
       });
     },
   );
@@ -296,34 +247,24 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
 
   before(async () => {
     const certs = issueCertificate(dir, `DNS:${NAME},IP:127.0.0.1`);
-    tls = startWsgate([
-      'proxy',
-      '--listen',
-      '127.0.0.1:0',
-      '--token-file',
+    tls = startProxy({
       tokenFile,
-      '--metrics-listen',
-      '',
-      '--allow-origin',
-      site!.origin,
-      '--tls-cert',
-      certs.crt,
-      '--tls-key',
-      certs.key,
-    ]);
+      allowOrigin: site!.origin,
+      tls: { cert: certs.crt, key: certs.key },
+    });
     const [port, caBrowser, keyBrowser] = await Promise.allSettled([
       tls.waitFor((l) => l.msg === 'proxy listening').then(portOf),
       launchBrowser({ trustCa: readFileSync(certs.ca), hostMap }),
       launchBrowser({ trustSpki: [spkiHash(readFileSync(certs.crt))], hostMap }),
     ]);
-    trustingCa = caBrowser.status === 'fulfilled' ? caBrowser.value : undefined;
-    trustingKey = keyBrowser.status === 'fulfilled' ? keyBrowser.value : undefined;
-    for (const r of [port, caBrowser, keyBrowser]) if (r.status === 'rejected') throw r.reason;
-    tlsPort = (port as PromiseFulfilledResult<number>).value;
+    trustingCa = valueOf(caBrowser);
+    trustingKey = valueOf(keyBrowser);
+    rethrowFirst([port, caBrowser, keyBrowser]);
+    tlsPort = valueOf(port)!;
   }, SETUP);
 
   after(async () => {
-    await all(
+    await settleAll(
       () => trustingCa?.close(),
       () => trustingKey?.close(),
       () => stopDaemon(tls),
@@ -332,7 +273,7 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
 
   /** Connects over wss:// to `host`, checks the canvas shows the display and follows it. */
   async function showsDisplay(t: TestContext, b: TestBrowser, host: string): Promise<void> {
-    await withPage(t, b, site!, async (view) => {
+    await withNoVnc(t, b, site!, async (view) => {
       await vnc!.setColour(RED);
       const start = performance.now();
       await view.connect(`wss://${host}:${tlsPort}/?token=vm1`);
@@ -354,11 +295,8 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
     host: string,
     error: RegExp,
   ): Promise<void> {
-    await withPage(t, b, site!, async (view) => {
-      await view.connect(`wss://${host}:${tlsPort}/?token=vm1`);
-      await view.waitForStatus('disconnected');
-      const events = await view.events();
-      assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
+    await withNoVnc(t, b, site!, async (view) => {
+      await assertNeverConnects(view, `wss://${host}:${tlsPort}/?token=vm1`);
       assert.match(view.socketErrors.join('\n'), error);
     });
   }

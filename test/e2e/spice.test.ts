@@ -18,13 +18,25 @@
  * Screenshots go to $WSGATE_E2E_ARTIFACTS (default: <tmpdir>/wsgate-e2e).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
+import { portOf, type Daemon } from '../helpers/cli.js';
+import {
+  SETUP,
+  TEST,
+  assertRefusalLogged,
+  rethrowFirst,
+  screenshot,
+  settleAll,
+  since,
+  startProxy,
+  stopDaemon,
+  valueOf,
+  withPage,
+} from '../helpers/e2e.js';
 import { metricValue, openClient } from '../helpers/proxy.js';
 import {
   BOOT_MESSAGE,
@@ -43,7 +55,6 @@ import {
 } from '../helpers/spice-page.js';
 import { issue } from '../helpers/tls.js';
 
-const ARTIFACTS = process.env.WSGATE_E2E_ARTIFACTS || join(tmpdir(), 'wsgate-e2e');
 /** The channels QEMU offers for this machine (no sound card, no USB redirection). */
 const CHANNELS = ['main', 'display', 'inputs', 'cursor'];
 /** VGA text mode 3 as QEMU renders it: 80×25 cells of 9×16 pixels. */
@@ -58,53 +69,19 @@ let proxyPort = 0;
 let metricsPort = 0;
 let tokenFile: string;
 
-/** Stops a wsgate daemon we started (SIGTERM, then SIGKILL after 5 s). */
-async function stopDaemon(d: Daemon | undefined): Promise<void> {
-  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
-  d.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 5000)));
-  if ((await Promise.race([d.exited, late])) === 'late') {
-    d.child.kill('SIGKILL');
-    await d.exited;
-  }
-  clearTimeout(timer);
-}
-
-/** Runs every step even when one throws; rethrows the first error. */
-async function all(...steps: (() => Promise<unknown> | undefined)[]): Promise<void> {
-  const results = await Promise.allSettled(steps.map(async (s) => s()));
-  const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-}
-
-async function screenshot(page: Page, name: string, t: TestContext): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const path = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path, timeout: 10_000 });
-  t.diagnostic(`screenshot: ${path}`);
-}
-
-/** Runs a test body with a fresh page; on failure saves a screenshot; always closes it. */
-async function withPage(
+/**
+ * Runs a test body with spice-html5 in a fresh page of `b` (see withPage); disconnects it
+ * however the body ends.
+ */
+function withSpice(
   t: TestContext,
   b: TestBrowser,
   body: (view: SpiceView) => Promise<void>,
 ): Promise<void> {
-  const page = await b.newPage();
-  try {
-    const view = await openSpice(page, site!);
-    try {
-      await body(view);
-    } catch (e) {
-      await screenshot(page, `failed-spice-${t.name.replace(/\W+/g, '-')}`, t).catch(() => {});
-      throw e;
-    } finally {
-      await view.disconnect().catch(() => {});
-    }
-  } finally {
-    await page.context().close();
-  }
+  return withPage(t, b, (page) => openSpice(page, site!), body, {
+    screenshotPrefix: 'failed-spice-',
+    release: (view) => view.disconnect(),
+  });
 }
 
 const metric = (name: string, labels = '') =>
@@ -204,35 +181,19 @@ async function keyRepaints(
   assert.equal(differing(canvas, await vm!.screendump()), 0);
 }
 
-/** Every wait inside is bounded; these only catch what is not (a hung browser call). */
-const TEST = { timeout: 60_000 };
-const SETUP = { timeout: 90_000 };
-
-const since = (start: number) => `${Math.round(performance.now() - start)} ms`;
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wsgate-e2e-spice-'));
   const start = performance.now();
   // Started in parallel: each is bounded by its own timeout.
   const [v, s, b] = await Promise.allSettled([startSpiceVm(), startSpiceSite(), launchBrowser()]);
-  vm = v.status === 'fulfilled' ? v.value : undefined;
-  site = s.status === 'fulfilled' ? s.value : undefined;
-  browser = b.status === 'fulfilled' ? b.value : undefined;
-  for (const r of [v, s, b]) if (r.status === 'rejected') throw r.reason;
+  vm = valueOf(v);
+  site = valueOf(s);
+  browser = valueOf(b);
+  rethrowFirst([v, s, b]);
 
   tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `# QEMU's SPICE server (pid ${vm!.pid})\nvm1: 127.0.0.1:${vm!.port}\n`);
-  proxy = startWsgate([
-    'proxy',
-    '--listen',
-    '127.0.0.1:0',
-    '--token-file',
-    tokenFile,
-    '--metrics-listen',
-    '127.0.0.1:0',
-    '--allow-origin',
-    site!.origin,
-  ]);
+  proxy = startProxy({ tokenFile, allowOrigin: site!.origin, metricsListen: '127.0.0.1:0' });
   const [listening, metrics] = await Promise.all([
     proxy.waitFor((l) => l.msg === 'proxy listening'),
     proxy.waitFor((l) => l.msg === 'metrics listening'),
@@ -245,7 +206,7 @@ before(async () => {
 }, SETUP);
 
 after(async () => {
-  await all(
+  await settleAll(
     () => browser?.close(),
     () => stopDaemon(proxy),
     () => vm?.stop(),
@@ -266,7 +227,7 @@ describe('spice-html5 in Chromium through the wsgate CLI to QEMU', () => {
         logged('connection opened'),
         logged('connection closed'),
       ];
-      await withPage(t, browser!, async (view) => {
+      await withSpice(t, browser!, async (view) => {
         const url = `ws://127.0.0.1:${proxyPort}/?token=vm1`;
         let start = performance.now();
         await view.connect(url);
@@ -322,7 +283,7 @@ describe('spice-html5 in Chromium through the wsgate CLI to QEMU', () => {
     async (t) => {
       const unauthorized = await metric('wsgate_connections_total', 'result="unauthorized"');
       const ok = await metric('wsgate_connections_total', 'result="ok"');
-      await withPage(t, browser!, async (view) => {
+      await withSpice(t, browser!, async (view) => {
         const url = `ws://127.0.0.1:${proxyPort}/?token=nope`;
         await view.connect(url);
         await view.waitForStatus('error');
@@ -335,10 +296,7 @@ describe('spice-html5 in Chromium through the wsgate CLI to QEMU', () => {
         assert.equal((await view.sample()).width, 0, 'no surface was created');
         // Chromium words a 401 to a WebSocket as an authentication failure.
         assert.match(view.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
-        const refused = await proxy!.waitFor(
-          (l) => l.msg === 'handshake refused' && l.code === 'PROXY_ERR_UNKNOWN_TOKEN',
-        );
-        assert.equal(refused.status, 401);
+        await assertRefusalLogged(proxy!, 'PROXY_ERR_UNKNOWN_TOKEN', 401);
       });
       assert.equal(
         await metric('wsgate_connections_total', 'result="unauthorized"'),
@@ -378,39 +336,29 @@ describe('spice-html5 over wss:// (a certificate from a private CA)', () => {
     const leaf = issue({ cn: NAME, issuer: ca, dns: [NAME], ips: ['127.0.0.1'], days: 1 });
     writeFileSync(join(dir, 'tls.crt'), leaf.cert);
     writeFileSync(join(dir, 'tls.key'), leaf.key);
-    tls = startWsgate([
-      'proxy',
-      '--listen',
-      '127.0.0.1:0',
-      '--token-file',
+    tls = startProxy({
       tokenFile,
-      '--metrics-listen',
-      '',
-      '--allow-origin',
-      site!.origin,
-      '--tls-cert',
-      join(dir, 'tls.crt'),
-      '--tls-key',
-      join(dir, 'tls.key'),
-    ]);
+      allowOrigin: site!.origin,
+      tls: { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') },
+    });
     const [port, b] = await Promise.allSettled([
       tls.waitFor((l) => l.msg === 'proxy listening').then(portOf),
       launchBrowser({ trustCa: ca.cert, hostMap: { [NAME]: '127.0.0.1' } }),
     ]);
-    trusting = b.status === 'fulfilled' ? b.value : undefined;
-    for (const r of [port, b]) if (r.status === 'rejected') throw r.reason;
-    tlsPort = (port as PromiseFulfilledResult<number>).value;
+    trusting = valueOf(b);
+    rethrowFirst([port, b]);
+    tlsPort = valueOf(port)!;
   }, SETUP);
 
   after(async () => {
-    await all(
+    await settleAll(
       () => trusting?.close(),
       () => stopDaemon(tls),
     );
   }, SETUP);
 
   test('every channel connects over TLS; the canvas shows the guest and follows it', TEST, (t) =>
-    withPage(t, trusting!, async (view) => {
+    withSpice(t, trusting!, async (view) => {
       const url = `wss://${NAME}:${tlsPort}/?token=vm1`;
       const start = performance.now();
       await view.connect(url);

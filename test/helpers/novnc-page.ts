@@ -5,7 +5,8 @@
  * is `http://127.0.0.1:<port>`, a secure context as noVNC wants), a small page and the
  * ES modules of the `@novnc/novnc` package (core/ and vendor/, unbundled, as browsers
  * load them). `openNoVnc(page, site)` loads that page in a playwright page and returns a
- * handle that connects noVNC's RFB to a ws:// or wss:// URL and reads back what it drew.
+ * handle that connects noVNC's RFB to a ws:// or wss:// URL and reads back what it drew;
+ * `assertNeverConnects(view, url)` checks a connection that must fail.
  *
  * The page exposes `window.wsgate` (the contract, should a test want to evaluate in the
  * page directly):
@@ -13,19 +14,21 @@
  *  - `status`: 'idle' | 'connecting' | 'connected' | 'disconnected';
  *  - `events`: every RFB event as `{ type, detail, t }` (connect, disconnect with
  *    `detail.clean`, securityfailure, credentialsrequired, desktopname, ...);
- *  - `sockets`: every WebSocket the page opened as `{ url, protocol, events }`, events
- *    being 'open', 'error', 'close <code>' (a refused handshake shows 'error', 'close
- *    1006'; the HTTP status itself is visible only to playwright: `socketErrors`);
+ *  - `sockets`: every WebSocket the page opened as `{ url, protocol, events, t }`
+ *    (`SocketRecord`, test-page.ts), events being 'open', 'error', 'close <code>' (a
+ *    refused handshake shows 'error', 'close 1006'; the HTTP status itself is visible
+ *    only to playwright: `socketErrors`);
  *  - `sample(rgb, tolerance)`: the canvas's size, centre pixel, the share of pixels within
  *    `tolerance` of `rgb` per channel, and the most common colour;
  *  - `disconnect()`.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, normalize, sep } from 'node:path';
+import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page, WebSocket as PwWebSocket } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { pollUntil } from './poll.js';
+import { startStaticSite, type StaticSite } from './static-site.js';
+import { PAGE_FUNCTIONS, loadTestPage, watchPage, type SocketRecord } from './test-page.js';
 import { parseColour } from './vnc.js';
 
 /** Root of the installed @novnc/novnc package (its `exports` is core/rfb.js). */
@@ -42,7 +45,7 @@ const PAGE = `<!doctype html>
 <div id="screen"></div>
 <script type="module">
 import RFB from '/novnc/core/rfb.js';
-
+${PAGE_FUNCTIONS}
 const t0 = performance.now();
 const state = {
   ready: true,
@@ -73,47 +76,29 @@ const state = {
     return document.querySelector('#screen canvas');
   },
   sample(rgb, tolerance) {
-    const canvas = state.canvas();
-    if (!canvas || !canvas.width || !canvas.height) return { width: 0, height: 0 };
-    const { width, height } = canvas;
-    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const image = canvasImage(state.canvas());
+    if (!image) return { width: 0, height: 0 };
+    const { width, height, data } = image;
     let matching = 0;
-    const counts = new Map();
     for (let i = 0; i < data.length; i += 4) {
       const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
       if (Math.abs(r - rgb[0]) <= tolerance && Math.abs(g - rgb[1]) <= tolerance &&
           Math.abs(b - rgb[2]) <= tolerance) matching++;
-      const key = (r << 16) | (g << 8) | b;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     let top = 0, topCount = -1;
-    for (const [k, n] of counts) if (n > topCount) [top, topCount] = [k, n];
+    for (const [k, n] of colourCounts(data)) if (n > topCount) [top, topCount] = [k, n];
     const c = ((height >> 1) * width + (width >> 1)) * 4;
     return {
       width, height,
       centre: [data[c], data[c + 1], data[c + 2]],
       matching: matching / (width * height),
-      dominant: '#' + top.toString(16).padStart(6, '0'),
+      dominant: hexColour(top),
       dominantShare: topCount / (width * height),
     };
   },
 };
 
-// Record what each WebSocket the page opens goes through. A wrapper function, not a
-// subclass: noVNC checks the socket's prototype for the native methods.
-const NativeWebSocket = window.WebSocket;
-function RecordingWebSocket(url, protocols) {
-  const ws = new NativeWebSocket(url, protocols);
-  const rec = { url: String(url), protocol: null, events: [] };
-  state.sockets.push(rec);
-  ws.addEventListener('open', () => { rec.protocol = ws.protocol; rec.events.push('open'); });
-  ws.addEventListener('error', () => rec.events.push('error'));
-  ws.addEventListener('close', (e) => rec.events.push('close ' + e.code));
-  return ws;
-}
-RecordingWebSocket.prototype = NativeWebSocket.prototype;
-for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) RecordingWebSocket[k] = NativeWebSocket[k];
-window.WebSocket = RecordingWebSocket;
+recordWebSockets(state.sockets, t0);
 
 window.wsgate = state;
 const url = new URLSearchParams(location.search).get('url');
@@ -123,65 +108,21 @@ if (url) state.connect(url);
 </html>
 `;
 
-const TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-};
-
-export interface NoVncSite {
-  /** `http://127.0.0.1:<port>`: the Origin the page's WebSockets carry. */
-  origin: string;
+export interface NoVncSite extends StaticSite {
   /** The test page (optionally connecting at once to `wsUrl`). */
   pageUrl(wsUrl?: string): string;
-  server: Server;
-  close(): Promise<void>;
 }
 
 /** Serves the test page and noVNC's modules on 127.0.0.1 (a free port unless given). */
 export async function startNoVncSite(port = 0): Promise<NoVncSite> {
-  const server = createServer((req, res) => {
-    void (async () => {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      const send = (status: number, type: string, body: string | Buffer) => {
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : body);
-      };
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '');
-      if (path === '/' || path === '/index.html')
-        return send(200, 'text/html; charset=utf-8', PAGE);
-      if (path.startsWith('/novnc/')) {
-        const file = normalize(join(NOVNC_ROOT, path.slice('/novnc/'.length)));
-        const inside = [join(NOVNC_ROOT, 'core') + sep, join(NOVNC_ROOT, 'vendor') + sep];
-        if (inside.some((dir) => file.startsWith(dir))) {
-          try {
-            if ((await stat(file)).isFile()) {
-              const type = TYPES[extname(file)] ?? 'application/octet-stream';
-              return send(200, type, await readFile(file));
-            }
-          } catch {
-            // fall through to 404
-          }
-        }
-      }
-      send(404, 'text/plain', 'not found');
-    })().catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const site = await startStaticSite(
+    PAGE,
+    { prefix: '/novnc/', root: NOVNC_ROOT, folders: ['core', 'vendor'] },
+    port,
+  );
   return {
-    origin,
-    server,
-    pageUrl: (wsUrl) => `${origin}/${wsUrl ? `?url=${encodeURIComponent(wsUrl)}` : ''}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    ...site,
+    pageUrl: (wsUrl) => `${site.origin}/${wsUrl ? `?url=${encodeURIComponent(wsUrl)}` : ''}`,
   };
 }
 
@@ -193,11 +134,7 @@ export interface RfbEvent {
   t: number;
 }
 
-export interface SocketRecord {
-  url: string;
-  protocol: string | null;
-  events: string[];
-}
+export type { SocketRecord };
 
 export interface CanvasSample {
   width: number;
@@ -252,25 +189,12 @@ export async function openNoVnc(
   site: NoVncSite,
   timeoutMs = 15_000,
 ): Promise<NoVncView> {
-  const socketErrors: string[] = [];
-  const consoleLines: string[] = [];
-  page.on('websocket', (ws: PwWebSocket) => {
-    ws.on('socketerror', (err) => socketErrors.push(`${ws.url()}: ${err}`));
-  });
-  page.on('console', (m) => {
-    if (consoleLines.length < 200) consoleLines.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(site.pageUrl(), { timeout: timeoutMs });
-  await page.waitForFunction(
-    () => (globalThis as unknown as WithState).wsgate?.ready === true,
-    undefined,
-    { timeout: timeoutMs },
-  );
+  const watch = watchPage(page, 200);
+  await loadTestPage(page, site.pageUrl(), timeoutMs);
 
   const view: NoVncView = {
     page,
-    socketErrors,
+    socketErrors: watch.socketErrors,
     connect: (wsUrl, options = {}) =>
       page.evaluate(([u, o]) => (globalThis as unknown as WithState).wsgate!.connect(u, o), [
         wsUrl,
@@ -298,34 +222,45 @@ export async function openNoVnc(
         parseColour(colour),
         tolerance,
       ] as const),
-    async waitForColour(colour, opts = {}) {
+    waitForColour(colour, opts = {}) {
       const share = opts.share ?? 0.99;
-      const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-      for (;;) {
-        const s = await view.sample(colour, opts.tolerance ?? 8);
-        if ((s.matching ?? 0) >= share) return s;
-        if (Date.now() >= deadline)
-          throw new Error(
-            `canvas did not turn ${colour} (${share * 100}% of pixels): ${JSON.stringify(s)}\n${await view.describe()}`,
-          );
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      return pollUntil(
+        () => view.sample(colour, opts.tolerance ?? 8),
+        (s) => (s.matching ?? 0) >= share,
+        {
+          timeoutMs: opts.timeoutMs ?? 10_000,
+          intervalMs: 100,
+          fail: async (s) =>
+            new Error(
+              `canvas did not turn ${colour} (${share * 100}% of pixels): ${JSON.stringify(s)}\n${await view.describe()}`,
+            ),
+        },
+      );
     },
     disconnect: () =>
       page.evaluate(() => (globalThis as unknown as WithState).wsgate!.disconnect()),
-    async describe() {
-      const state = await page
-        .evaluate(() => {
-          const s = (globalThis as unknown as WithState).wsgate!;
-          return { status: s.status, events: s.events, sockets: s.sockets };
-        })
-        .catch((e: Error) => ({ error: e.message }));
-      return [
-        `page state: ${JSON.stringify(state)}`,
-        `socket errors: ${JSON.stringify(socketErrors)}`,
-        `console:\n  ${consoleLines.slice(-40).join('\n  ')}`,
-      ].join('\n');
-    },
+    describe: () =>
+      watch.describe(
+        () =>
+          page.evaluate(() => {
+            const s = (globalThis as unknown as WithState).wsgate!;
+            return { status: s.status, events: s.events, sockets: s.sockets };
+          }),
+        40,
+      ),
   };
   return view;
+}
+
+/**
+ * Connects `view` to `wsUrl`, which must fail (a refused handshake, a certificate
+ * Chromium rejects): waits until noVNC gives up and checks it never connected. Returns
+ * noVNC's events, for the caller's further checks.
+ */
+export async function assertNeverConnects(view: NoVncView, wsUrl: string): Promise<RfbEvent[]> {
+  await view.connect(wsUrl);
+  await view.waitForStatus('disconnected');
+  const events = await view.events();
+  assert.ok(!events.some((e) => e.type === 'connect'), JSON.stringify(events));
+  return events;
 }

@@ -23,6 +23,8 @@ import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil, sleep } from './poll.js';
+import { hasExited, stopProcess, track } from './processes.js';
 import { freePort } from './vnc.js';
 
 export const QEMU = process.env.WSGATE_QEMU || 'qemu-system-x86_64';
@@ -163,7 +165,6 @@ export interface SpiceVmOptions {
   timeoutMs?: number;
 }
 
-const OUTPUT_LIMIT = 64 * 1024;
 const QMP_TIMEOUT_MS = 10_000;
 
 /** A minimal QMP client: greeting, `qmp_capabilities`, then one command at a time. */
@@ -254,8 +255,6 @@ class Qmp {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Resolves once 127.0.0.1:port accepts a TCP connection (closed at once). */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -276,7 +275,6 @@ export async function startSpiceVm(opts: SpiceVmOptions = {}): Promise<SpiceVm> 
   writeFileSync(disk, bootSector());
   const qmpPath = join(dir, 'qmp.sock');
 
-  let out = '';
   // The port is free when asked; if another process takes it first, QEMU exits and we
   // try another one.
   for (let attempt = 0; ; attempt++) {
@@ -307,43 +305,16 @@ export async function startSpiceVm(opts: SpiceVmOptions = {}): Promise<SpiceVm> 
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    out = '';
-    const collect = (d: Buffer) => {
-      if (out.length < OUTPUT_LIMIT) out += d.toString();
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
-    // Never keeps this process alive; this process's exit takes QEMU down.
-    child.unref();
-    for (const s of child.stdio) (s as { unref?(): void } | null)?.unref?.();
-    const onExit = () => child.kill('SIGKILL');
-    process.once('exit', onExit);
-    void exited.then(() => process.off('exit', onExit));
-    const gone = () => child.exitCode !== null || child.signalCode !== null;
-    const output = () => `--- ${QEMU} (pid ${child.pid})\n${out}`;
-
-    const kill = async (graceMs: number) => {
-      if (gone()) return;
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
-      if ((await Promise.race([exited, late])) === 'late') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      clearTimeout(timer);
-    };
+    const qemu = track(`${QEMU} (pid ${child.pid})`, child);
+    const output = qemu.out;
 
     let qmp: Qmp | undefined;
     try {
       // Both sockets exist once QEMU has initialised; poll (bounded) until they answer.
       let up = false;
       while (!up) {
-        if (gone()) throw new Error(`QEMU exited (code ${child.exitCode}, ${child.signalCode})`);
+        if (hasExited(child))
+          throw new Error(`QEMU exited (code ${child.exitCode}, ${child.signalCode})`);
         if (Date.now() >= deadline) throw new Error('QEMU: SPICE port not accepting in time');
         qmp ??= await Qmp.open(qmpPath, QMP_TIMEOUT_MS).catch(() => undefined);
         up = qmp !== undefined && (await accepts(port));
@@ -354,9 +325,9 @@ export async function startSpiceVm(opts: SpiceVmOptions = {}): Promise<SpiceVm> 
         throw new Error(`QEMU: unexpected query-spice answer ${JSON.stringify(spice)}`);
     } catch (e) {
       qmp?.close();
-      await kill(3000);
+      await stopProcess(qemu, 3000);
       // spice-server: "binding socket to 127.0.0.1:N failed", "Failed to open SPICE sockets".
-      const portTaken = /binding socket to \S+ failed|Failed to open SPICE sockets/.test(out);
+      const portTaken = /binding socket to \S+ failed|Failed to open SPICE sockets/.test(output());
       if (attempt < 2 && portTaken && Date.now() < deadline) continue;
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`${(e as Error).message}\n${output()}`, { cause: e });
@@ -372,27 +343,24 @@ export async function startSpiceVm(opts: SpiceVmOptions = {}): Promise<SpiceVm> 
       pid: child.pid!,
       screendump,
       qmp: (command, args) => qmp!.run(command, args),
-      async waitForScreen(pred, what, timeoutMs = 15_000) {
-        const until = Date.now() + timeoutMs;
-        for (;;) {
-          const s = await screendump();
-          if (pred(s)) return s;
-          if (Date.now() >= until)
-            throw new Error(
+      waitForScreen: (pred, what, timeoutMs = 15_000) =>
+        pollUntil(screendump, pred, {
+          timeoutMs,
+          intervalMs: 100,
+          fail: (s) =>
+            new Error(
               `QEMU's screen never showed ${what} within ${timeoutMs} ms: ` +
                 `${s.width}x${s.height} ${JSON.stringify(histogram(s))}\n${output()}`,
-            );
-          await sleep(100);
-        }
-      },
+            ),
+        }),
       async stop() {
         // QMP `quit` is QEMU's clean way out; the signals are the bounded fallback.
-        if (!gone()) await qmp!.run('quit', undefined, 2000).catch(() => undefined);
+        if (!hasExited(child)) await qmp!.run('quit', undefined, 2000).catch(() => undefined);
         qmp!.close();
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 3000)))]);
+        await Promise.race([qemu.exited, new Promise((r) => (timer = setTimeout(r, 3000)))]);
         clearTimeout(timer);
-        await kill(3000);
+        await stopProcess(qemu, 3000);
         rmSync(dir, { recursive: true, force: true });
       },
       output,

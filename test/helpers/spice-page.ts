@@ -22,17 +22,18 @@
  *    an Event: a failed WebSocket reports its 'error' event, then 'Connection refused.');
  *  - `channels()`: each channel's SpiceConn state ('connecting', 'start', 'link',
  *    'ticket', 'ready', 'error', ...), by name;
- *  - `sockets`: every WebSocket the page opened as `{ url, protocol, events }`;
+ *  - `sockets`: every WebSocket the page opened as `{ url, protocol, events, t }`
+ *    (`SocketRecord`, test-page.ts);
  *  - `sample()`: the primary canvas's size and most common colours;
  *  - `pixels()`: the primary canvas as base64 RGB.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, normalize, sep } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page, WebSocket as PwWebSocket } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { pollUntil } from './poll.js';
 import type { Screen } from './qemu-spice.js';
+import { startStaticSite, type StaticSite } from './static-site.js';
+import { PAGE_FUNCTIONS, loadTestPage, watchPage, type SocketRecord } from './test-page.js';
 
 /** Root of the installed @spice-project/spice-html5 package (its `main` is src/main.js). */
 export const SPICE_ROOT = dirname(
@@ -51,7 +52,7 @@ const PAGE = `<!doctype html>
 <div id="message-div"></div>
 <script type="module">
 import { SpiceMainConn } from '/spice/src/main.js';
-
+${PAGE_FUNCTIONS}
 const t0 = performance.now();
 const state = {
   ready: true,
@@ -91,23 +92,17 @@ const state = {
   },
   sample() {
     const canvas = state.canvas();
-    if (!canvas || !canvas.width || !canvas.height) return { width: 0, height: 0, colours: [] };
-    const { width, height } = canvas;
-    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
-    const counts = new Map();
-    for (let i = 0; i < data.length; i += 4) {
-      const key = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    const colours = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8)
-      .map(([k, n]) => ['#' + k.toString(16).padStart(6, '0'), n]);
+    const image = canvasImage(canvas);
+    if (!image) return { width: 0, height: 0, colours: [] };
+    const { width, height, data } = image;
+    const colours = [...colourCounts(data)].sort((a, b) => b[1] - a[1]).slice(0, 8)
+      .map(([k, n]) => [hexColour(k), n]);
     return { id: canvas.id, width, height, colours };
   },
   pixels() {
-    const canvas = state.canvas();
-    if (!canvas || !canvas.width || !canvas.height) return { width: 0, height: 0, rgb: '' };
-    const { width, height } = canvas;
-    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const image = canvasImage(state.canvas());
+    if (!image) return { width: 0, height: 0, rgb: '' };
+    const { width, height, data } = image;
     const rgb = new Uint8Array(width * height * 3);
     for (let i = 0, j = 0; i < data.length; i += 4, j += 3) {
       rgb[j] = data[i]; rgb[j + 1] = data[i + 1]; rgb[j + 2] = data[i + 2];
@@ -119,21 +114,7 @@ const state = {
   },
 };
 
-// Record what each WebSocket the page opens goes through (a wrapper function returning
-// the native socket, so spice-html5 gets a real WebSocket).
-const NativeWebSocket = window.WebSocket;
-function RecordingWebSocket(url, protocols) {
-  const ws = new NativeWebSocket(url, protocols);
-  const rec = { url: String(url), protocol: null, events: [], t: Math.round(performance.now() - t0) };
-  state.sockets.push(rec);
-  ws.addEventListener('open', () => { rec.protocol = ws.protocol; rec.events.push('open'); });
-  ws.addEventListener('error', () => rec.events.push('error'));
-  ws.addEventListener('close', (e) => rec.events.push('close ' + e.code));
-  return ws;
-}
-RecordingWebSocket.prototype = NativeWebSocket.prototype;
-for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) RecordingWebSocket[k] = NativeWebSocket[k];
-window.WebSocket = RecordingWebSocket;
+recordWebSockets(state.sockets, t0);
 
 window.wsgate = state;
 </script>
@@ -141,66 +122,23 @@ window.wsgate = state;
 </html>
 `;
 
-export interface SpiceSite {
-  /** `http://127.0.0.1:<port>`: the Origin the page's WebSockets carry. */
-  origin: string;
+export interface SpiceSite extends StaticSite {
   pageUrl(): string;
-  server: Server;
-  close(): Promise<void>;
 }
 
 /** Serves the test page and spice-html5's modules on 127.0.0.1 (a free port unless given). */
 export async function startSpiceSite(port = 0): Promise<SpiceSite> {
-  const src = join(SPICE_ROOT, 'src') + sep;
-  const server = createServer((req, res) => {
-    void (async () => {
-      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      const send = (status: number, type: string, body: string | Buffer) => {
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : body);
-      };
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', '');
-      if (path === '/' || path === '/index.html')
-        return send(200, 'text/html; charset=utf-8', PAGE);
-      if (path.startsWith('/spice/')) {
-        const file = normalize(join(SPICE_ROOT, path.slice('/spice/'.length)));
-        if (file.startsWith(src) && extname(file) === '.js') {
-          try {
-            if ((await stat(file)).isFile())
-              return send(200, 'text/javascript; charset=utf-8', await readFile(file));
-          } catch {
-            // fall through to 404
-          }
-        }
-      }
-      send(404, 'text/plain', 'not found');
-    })().catch(() => res.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    origin,
-    server,
-    pageUrl: () => `${origin}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const site = await startStaticSite(
+    PAGE,
+    { prefix: '/spice/', root: SPICE_ROOT, folders: ['src'], extensions: ['.js'] },
+    port,
+  );
+  return { ...site, pageUrl: () => `${site.origin}/` };
 }
 
 export type SpiceStatus = 'idle' | 'connecting' | 'connected' | 'error';
 
-export interface SocketRecord {
-  url: string;
-  protocol: string | null;
-  events: string[];
-  t: number;
-}
+export type { SocketRecord };
 
 export interface CanvasSample {
   id?: string;
@@ -266,30 +204,17 @@ export async function openSpice(
   site: SpiceSite,
   timeoutMs = 15_000,
 ): Promise<SpiceView> {
-  const socketErrors: string[] = [];
-  const consoleLines: string[] = [];
-  page.on('websocket', (ws: PwWebSocket) => {
-    ws.on('socketerror', (err) => socketErrors.push(`${ws.url()}: ${err}`));
-  });
-  page.on('console', (m) => {
-    if (consoleLines.length < 500) consoleLines.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+  const watch = watchPage(page, 500);
   // spice-html5 alert()s on a key it cannot map; never let a dialog block the page.
   page.on('dialog', (d) => {
-    consoleLines.push(`dialog: ${d.message()}`);
+    watch.consoleLines.push(`dialog: ${d.message()}`);
     void d.dismiss().catch(() => {});
   });
-  await page.goto(site.pageUrl(), { timeout: timeoutMs });
-  await page.waitForFunction(
-    () => (globalThis as unknown as WithState).wsgate?.ready === true,
-    undefined,
-    { timeout: timeoutMs },
-  );
+  await loadTestPage(page, site.pageUrl(), timeoutMs);
 
   const view: SpiceView = {
     page,
-    socketErrors,
+    socketErrors: watch.socketErrors,
     connect: (wsUrl, password = '') =>
       page.evaluate(([u, p]) => (globalThis as unknown as WithState).wsgate!.connect(u, p), [
         wsUrl,
@@ -324,58 +249,48 @@ export async function openSpice(
           `spice-html5 failed instead of becoming ${status}\n${await view.describe()}`,
         );
     },
-    async waitForChannels(names, ms = 15_000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const channels = await view.channels();
-        if (names.every((n) => channels[n] === 'ready')) return channels;
-        if (Date.now() >= deadline)
-          throw new Error(
+    waitForChannels: (names, ms = 15_000) =>
+      pollUntil(view.channels, (channels) => names.every((n) => channels[n] === 'ready'), {
+        timeoutMs: ms,
+        intervalMs: 50,
+        fail: async (channels) =>
+          new Error(
             `channels ${names.join(', ')} not all ready within ${ms} ms: ` +
               `${JSON.stringify(channels)}\n${await view.describe()}`,
-          );
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
+          ),
+      }),
     sample: () => page.evaluate(() => (globalThis as unknown as WithState).wsgate!.sample()),
     async pixels() {
       const p = await page.evaluate(() => (globalThis as unknown as WithState).wsgate!.pixels());
       return { width: p.width, height: p.height, rgb: Buffer.from(p.rgb, 'base64') };
     },
-    async waitForPixels(pred, what, ms = 15_000) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const s = await view.pixels();
-        if (s.width && (await pred(s))) return s;
-        if (Date.now() >= deadline)
-          throw new Error(
+    waitForPixels: (pred, what, ms = 15_000) =>
+      pollUntil(view.pixels, async (s) => s.width > 0 && (await pred(s)), {
+        timeoutMs: ms,
+        intervalMs: 100,
+        fail: async () =>
+          new Error(
             `canvas never showed ${what} within ${ms} ms: ${JSON.stringify(await view.sample())}\n` +
               (await view.describe()),
-          );
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+          ),
+      }),
     press: (key) => page.locator('#spice-screen > canvas').press(key, { timeout: 5000 }),
     disconnect: () =>
       page.evaluate(() => (globalThis as unknown as WithState).wsgate!.disconnect()),
-    async describe() {
-      const s = await page
-        .evaluate(() => {
-          const w = (globalThis as unknown as WithState).wsgate!;
-          return {
-            status: w.status,
-            errors: w.errors,
-            channels: w.channels(),
-            sockets: w.sockets,
-          };
-        })
-        .catch((e: Error) => ({ error: e.message }));
-      return [
-        `page state: ${JSON.stringify(s)}`,
-        `socket errors: ${JSON.stringify(socketErrors)}`,
-        `console:\n  ${consoleLines.slice(-60).join('\n  ')}`,
-      ].join('\n');
-    },
+    describe: () =>
+      watch.describe(
+        () =>
+          page.evaluate(() => {
+            const w = (globalThis as unknown as WithState).wsgate!;
+            return {
+              status: w.status,
+              errors: w.errors,
+              channels: w.channels(),
+              sockets: w.sockets,
+            };
+          }),
+        60,
+      ),
   };
   return view;
 }

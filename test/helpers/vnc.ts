@@ -8,9 +8,10 @@
  * latest when this process exits. Debian packages: xvfb, x11vnc, x11-xserver-utils
  * (scripts/install-test-deps.sh installs them).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Readable } from 'node:stream';
+import { stopProcess, track, type TrackedProcess } from './processes.js';
 
 export interface VncServer {
   /** X display number (`:N`). */
@@ -36,8 +37,6 @@ export interface VncOptions {
   timeoutMs?: number;
 }
 
-const OUTPUT_LIMIT = 64 * 1024;
-
 /** A free TCP port on 127.0.0.1 (free when asked; the caller binds it right after). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -57,48 +56,9 @@ export function parseColour(colour: string): [number, number, number] {
   return [parseInt(m[1]!, 16), parseInt(m[2]!, 16), parseInt(m[3]!, 16)];
 }
 
-interface Proc {
-  child: ChildProcess;
-  exited: Promise<void>;
-  out(): string;
-}
-
-function track(name: string, child: ChildProcess): Proc {
-  let out = '';
-  const collect = (d: Buffer) => {
-    if (out.length < OUTPUT_LIMIT) out += d.toString();
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  // Whatever happens to the test, the server never keeps this process alive, and this
-  // process's exit takes it down. (Every wait here is bounded by its own timer.)
-  child.unref();
-  for (const s of child.stdio) (s as { unref?(): void } | null)?.unref?.();
-  const onExit = () => child.kill('SIGKILL');
-  process.once('exit', onExit);
-  void exited.then(() => process.off('exit', onExit));
-  return { child, exited, out: () => `--- ${name}\n${out}` };
-}
-
-async function kill(p: Proc, graceMs = 3000): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)));
-  if ((await Promise.race([p.exited, late])) === 'late') {
-    p.child.kill('SIGKILL');
-    await p.exited;
-  }
-  clearTimeout(timer);
-}
-
 /** Resolves with the first match of `re` in the stream (as text), or rejects on exit / time. */
 function waitForOutput(
-  proc: Proc,
+  proc: TrackedProcess,
   stream: Readable,
   re: RegExp,
   timeoutMs: number,
@@ -171,9 +131,9 @@ export async function startVncServer(opts: VncOptions = {}): Promise<VncServer> 
       { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
     ),
   );
-  const procs: Proc[] = [xvfb];
+  const procs: TrackedProcess[] = [xvfb];
   const stopAll = async () => {
-    for (const p of [...procs].reverse()) await kill(p);
+    for (const p of [...procs].reverse()) await stopProcess(p, 3000);
   };
   try {
     const fd3 = xvfb.child.stdio[3] as Readable;
@@ -182,7 +142,7 @@ export async function startVncServer(opts: VncOptions = {}): Promise<VncServer> 
 
     // The port is free when asked; if another process takes it first, x11vnc exits and
     // we try another.
-    let vnc: Proc | undefined;
+    let vnc: TrackedProcess | undefined;
     let port = 0;
     for (let attempt = 0; !vnc; attempt++) {
       const p = track(
@@ -214,7 +174,7 @@ export async function startVncServer(opts: VncOptions = {}): Promise<VncServer> 
         port = Number((await waitForOutput(p, p.child.stdout!, /PORT=(\d+)/, left(), 'x11vnc'))[1]);
         vnc = p;
       } catch (e) {
-        await kill(p);
+        await stopProcess(p, 3000);
         if (attempt >= 2 || Date.now() >= deadline) throw e;
       }
     }
