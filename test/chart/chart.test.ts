@@ -34,8 +34,33 @@ import {
   valuesFile,
   type K8sObject,
 } from './helpers.js';
+import { installWithoutCrd, operatorCan, uninstallWithNamespaces } from './rbac.js';
 
 const release = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
+
+/**
+ * The two ServiceAccount permission suites declare their cases the same way: one `it`
+ * a case, named `may|may not <verb> <resource> (<where>)`, asking `allowed` with kubectl's
+ * scope for `where`: all namespaces, cluster-wide, or the namespace `namespaceOf` names
+ * (called when the case runs, after the suite's `before`).
+ */
+function permissionCases<Where extends string>(
+  cases: Array<[string, string, Where | 'all' | 'cluster', boolean]>,
+  namespaceOf: (where: Where) => string,
+  allowed: (verb: string, resource: string, scope: string[]) => Promise<boolean>,
+): void {
+  for (const [verb, resource, where, expected] of cases) {
+    it(`${expected ? 'may' : 'may not'} ${verb} ${resource} (${where})`, async () => {
+      const scope =
+        where === 'all'
+          ? ['--all-namespaces']
+          : where === 'cluster'
+            ? []
+            : ['-n', namespaceOf(where as Where)];
+      assert.equal(await allowed(verb, resource, scope), expected);
+    });
+  }
+}
 
 interface PodTemplate {
   spec: {
@@ -523,46 +548,21 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
       other = await createNamespace(cluster, undefined, 'chart-rbac-other');
       rel = release('rbac');
       // crds.enabled=false: these checks are about RBAC only, and must not contend for the CRD.
-      await ok(cluster, 'helm', [
-        'install',
-        rel,
-        CHART,
-        '-n',
-        ns,
-        '--set',
-        'crds.enabled=false',
-        '--set',
-        `secretsNamespaces={${secrets}}`,
-      ]);
+      await installWithoutCrd(cluster, rel, ns, [`secretsNamespaces={${secrets}}`]);
     });
-    after(async () => {
-      await runTool(cluster, 'helm', ['uninstall', rel, '-n', ns]);
-      await runTool(cluster, 'kubectl', [
-        'delete',
-        'namespace',
-        ns,
-        secrets,
-        other,
-        '--wait=false',
-      ]);
-    });
+    after(() => uninstallWithNamespaces(cluster, rel, ns, [secrets, other]));
 
     const canI = async (verb: string, resource: string, where: string[]) => {
       const [kind, sub] = resource.split('/');
       // A name after the slash for leases; a subresource for the rest.
       const subresource =
         sub !== undefined && !kind!.startsWith('leases') ? ['--subresource', sub] : [];
-      const res = await runTool(cluster, 'kubectl', [
-        'auth',
-        'can-i',
+      return operatorCan(cluster, rel, ns, [
         verb,
         subresource.length > 0 ? kind! : resource,
         ...subresource,
         ...where,
-        `--as=system:serviceaccount:${ns}:${operatorName(rel)}`,
       ]);
-      assert.ok(res.code === 0 || res.code === 1, res.stderr);
-      return res.stdout.trim() === 'yes';
     };
 
     // [verb, resource, where ('ns' | 'secrets' | 'other' | 'all' | 'cluster'), expected]
@@ -606,17 +606,11 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         ['create', 'clusterrolebindings.rbac.authorization.k8s.io', 'cluster', false],
         ['delete', 'nodes', 'cluster', false],
       ];
-    for (const [verb, resource, where, expected] of cases) {
-      it(`${expected ? 'may' : 'may not'} ${verb} ${resource} (${where})`, async () => {
-        const scope =
-          where === 'all'
-            ? ['--all-namespaces']
-            : where === 'cluster'
-              ? []
-              : ['-n', where === 'ns' ? ns : where === 'secrets' ? secrets : other];
-        assert.equal(await canI(verb, resource, scope), expected);
-      });
-    }
+    permissionCases(
+      cases,
+      (where) => (where === 'ns' ? ns : where === 'secrets' ? secrets : other),
+      canI,
+    );
   });
 
   describe('ServiceAccount permissions, namespaced watch', () => {
@@ -629,31 +623,12 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
       watched = await createNamespace(cluster, undefined, 'chart-nsw-a');
       other = await createNamespace(cluster, undefined, 'chart-nsw-other');
       rel = release('nsw');
-      await ok(cluster, 'helm', [
-        'install',
-        rel,
-        CHART,
-        '-n',
-        ns,
-        '--set',
-        'crds.enabled=false',
-        '--set',
+      await installWithoutCrd(cluster, rel, ns, [
         `watchNamespaces={${watched}}`,
-        '--set',
         `secretsNamespaces={${watched}}`,
       ]);
     });
-    after(async () => {
-      await runTool(cluster, 'helm', ['uninstall', rel, '-n', ns]);
-      await runTool(cluster, 'kubectl', [
-        'delete',
-        'namespace',
-        ns,
-        watched,
-        other,
-        '--wait=false',
-      ]);
-    });
+    after(() => uninstallWithNamespaces(cluster, rel, ns, [watched, other]));
 
     const cases: Array<[string, string, 'watched' | 'other' | 'all' | 'cluster', boolean]> = [
       ['list', 'websocketproxies.wsgate.dev', 'watched', true],
@@ -667,25 +642,10 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
       ['get', 'clusterissuers.cert-manager.io', 'cluster', true],
       ['get', 'issuers.cert-manager.io', 'other', false],
     ];
-    for (const [verb, resource, where, expected] of cases) {
-      it(`${expected ? 'may' : 'may not'} ${verb} ${resource} (${where})`, async () => {
-        const scope =
-          where === 'all'
-            ? ['--all-namespaces']
-            : where === 'cluster'
-              ? []
-              : ['-n', where === 'watched' ? watched : other];
-        const res = await runTool(cluster, 'kubectl', [
-          'auth',
-          'can-i',
-          verb,
-          resource,
-          ...scope,
-          `--as=system:serviceaccount:${ns}:${operatorName(rel)}`,
-        ]);
-        assert.ok(res.code === 0 || res.code === 1, res.stderr);
-        assert.equal(res.stdout.trim() === 'yes', expected);
-      });
-    }
+    permissionCases(
+      cases,
+      (where) => (where === 'watched' ? watched : other),
+      (verb, resource, scope) => operatorCan(cluster, rel, ns, [verb, resource, ...scope]),
+    );
   });
 });

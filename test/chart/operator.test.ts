@@ -17,7 +17,8 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
-import { CHART, ROOT, ok, operatorName } from './helpers.js';
+import { ROOT, ok, operatorName } from './helpers.js';
+import { installWithoutCrd, uninstallWithNamespaces } from './rbac.js';
 
 const IMAGE = 'registry.example.com/wsgate:chart-test';
 
@@ -78,17 +79,7 @@ describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 3
       '--timeout=30s',
       'customresourcedefinition/websocketproxies.wsgate.dev',
     ]);
-    await ok(cluster, 'helm', [
-      'install',
-      rel,
-      CHART,
-      '-n',
-      ns,
-      '--set',
-      'crds.enabled=false',
-      '--set',
-      `secretsNamespaces={${proxies}}`,
-    ]);
+    await installWithoutCrd(cluster, rel, ns, [`secretsNamespaces={${proxies}}`]);
   });
 
   after(async () => {
@@ -99,8 +90,7 @@ describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 3
       await exited;
       clearTimeout(timer);
     }
-    await runTool(cluster, 'helm', ['uninstall', rel, '-n', ns]);
-    await runTool(cluster, 'kubectl', ['delete', 'namespace', ns, proxies, '--wait=false']);
+    await uninstallWithNamespaces(cluster, rel, ns, [proxies]);
   });
 
   it('`wsgate operator` exists', async () => {

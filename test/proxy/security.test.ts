@@ -20,6 +20,7 @@ import {
   receive,
   startTestProxy,
 } from '../helpers/proxy.js';
+import { connections, withProxy } from '../helpers/proxy-session.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { selfSignedCert, tempDir } from './tokens-fixtures.js';
 
@@ -37,6 +38,13 @@ before(async () => {
   dir = tempDir('wsgate-security-');
 });
 after(() => echo.close());
+
+/** Writes a token file `name` in the temp dir that maps the token `echo` to the echo server. */
+function echoTokens(name: string): string {
+  const tokens = join(dir, name);
+  writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+  return tokens;
+}
 
 async function roundTrip(url: string, opts: Parameters<typeof openClient>[2] = {}): Promise<void> {
   const ws = await openClient(url, undefined, opts);
@@ -70,46 +78,31 @@ describe('JWT tickets minted by `wsgate token`', () => {
   };
 
   test('a minted ticket opens a session to an allowed target', async () => {
-    const proxy = await startTestProxy([
-      '--jwt-key',
-      keys.pub,
-      '--allow-target',
-      `127.0.0.1/32:${echo.port}`,
-    ]);
-    try {
-      await roundTrip(proxy.url(`/?token=${await mint(`127.0.0.1:${echo.port}`)}`));
-      assert.equal(
-        await metricValue(
-          proxy.metricsUrl('/metrics'),
-          'wsgate_token_resolutions_total',
-          'resolver="jwt",result="target"',
-        ),
-        1,
-      );
-    } finally {
-      await proxy.close();
-    }
+    await withProxy(
+      ['--jwt-key', keys.pub, '--allow-target', `127.0.0.1/32:${echo.port}`],
+      async (proxy) => {
+        await roundTrip(proxy.url(`/?token=${await mint(`127.0.0.1:${echo.port}`)}`));
+        assert.equal(
+          await metricValue(
+            proxy.metricsUrl('/metrics'),
+            'wsgate_token_resolutions_total',
+            'resolver="jwt",result="target"',
+          ),
+          1,
+        );
+      },
+    );
   });
 
   test('without --allow-target, signed targets are refused with 403', async () => {
-    const proxy = await startTestProxy(['--jwt-key', keys.pub]);
-    try {
+    await withProxy(['--jwt-key', keys.pub], async (proxy) => {
       const ticket = await mint(`127.0.0.1:${echo.port}`);
       await assert.rejects(
         openClient(proxy.url(`/?token=${ticket}`)),
         refusedWith(403, 'PROXY_ERR_TARGET_FORBIDDEN'),
       );
-      assert.equal(
-        await metricValue(
-          proxy.metricsUrl('/metrics'),
-          'wsgate_connections_total',
-          'result="forbidden"',
-        ),
-        1,
-      );
-    } finally {
-      await proxy.close();
-    }
+      assert.equal(await connections(proxy, 'forbidden'), 1);
+    });
   });
 
   test('names are resolved and the address dialled is what is checked', async () => {
@@ -140,23 +133,17 @@ describe('JWT tickets minted by `wsgate token`', () => {
   });
 
   test('single-use tickets work once', async () => {
-    const proxy = await startTestProxy([
-      '--jwt-key',
-      keys.pub,
-      '--jwt-single-use',
-      '--allow-target',
-      '127.0.0.1/32',
-    ]);
-    try {
-      const ticket = await mint(`127.0.0.1:${echo.port}`, ['--single-use']);
-      await roundTrip(proxy.url(`/?token=${ticket}`));
-      await assert.rejects(
-        openClient(proxy.url(`/?token=${ticket}`)),
-        refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
-      );
-    } finally {
-      await proxy.close();
-    }
+    await withProxy(
+      ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],
+      async (proxy) => {
+        const ticket = await mint(`127.0.0.1:${echo.port}`, ['--single-use']);
+        await roundTrip(proxy.url(`/?token=${ticket}`));
+        await assert.rejects(
+          openClient(proxy.url(`/?token=${ticket}`)),
+          refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+        );
+      },
+    );
   });
 
   test('a forged ticket is refused and never falls through to a later resolver', async () => {
@@ -212,32 +199,27 @@ describe('oVirt engine tickets', () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const cert = join(dir, 'engine.cer');
     writeFileSync(cert, selfSignedCert(privateKey, publicKey));
-    const proxy = await startTestProxy([
-      '--ovirt-cert',
-      cert,
-      '--allow-target',
-      `127.0.0.1/32:${echo.port}`,
-    ]);
-    try {
-      const ticket = engineTicket(privateKey, {
-        host: '127.0.0.1',
-        port: String(echo.port),
-        ssl_target: false,
-      });
-      await roundTrip(proxy.url(`/${encodeURIComponent(ticket)}`));
-      const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-      const forged = engineTicket(other, {
-        host: '127.0.0.1',
-        port: String(echo.port),
-        ssl_target: false,
-      });
-      await assert.rejects(
-        openClient(proxy.url(`/${encodeURIComponent(forged)}`)),
-        refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
-      );
-    } finally {
-      await proxy.close();
-    }
+    await withProxy(
+      ['--ovirt-cert', cert, '--allow-target', `127.0.0.1/32:${echo.port}`],
+      async (proxy) => {
+        const ticket = engineTicket(privateKey, {
+          host: '127.0.0.1',
+          port: String(echo.port),
+          ssl_target: false,
+        });
+        await roundTrip(proxy.url(`/${encodeURIComponent(ticket)}`));
+        const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+        const forged = engineTicket(other, {
+          host: '127.0.0.1',
+          port: String(echo.port),
+          ssl_target: false,
+        });
+        await assert.rejects(
+          openClient(proxy.url(`/${encodeURIComponent(forged)}`)),
+          refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+        );
+      },
+    );
   });
 });
 
@@ -264,38 +246,30 @@ describe('HTTP token lookup', () => {
   after(() => server.close());
 
   test('the service names the target; unknown tokens get 401; outages fail closed', async () => {
-    const proxy = await startTestProxy([
-      '--token-url',
-      base,
-      '--token-url-cache-ttl',
-      '0',
-      '--allow-target',
-      '127.0.0.1/32',
-    ]);
-    try {
-      await roundTrip(proxy.url('/?token=good'));
-      await assert.rejects(
-        openClient(proxy.url('/?token=bad')),
-        refusedWith(401, 'PROXY_ERR_UNKNOWN_TOKEN'),
-      );
-      failing = true;
-      await assert.rejects(
-        openClient(proxy.url('/?token=good')),
-        refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
-      );
-      failing = false;
-      assert.deepEqual(lookups, ['good', 'bad', 'good']);
-      assert.ok(!JSON.stringify(proxy.logs).includes('"good"'), 'tokens are not logged');
-    } finally {
-      await proxy.close();
-    }
+    await withProxy(
+      ['--token-url', base, '--token-url-cache-ttl', '0', '--allow-target', '127.0.0.1/32'],
+      async (proxy) => {
+        await roundTrip(proxy.url('/?token=good'));
+        await assert.rejects(
+          openClient(proxy.url('/?token=bad')),
+          refusedWith(401, 'PROXY_ERR_UNKNOWN_TOKEN'),
+        );
+        failing = true;
+        await assert.rejects(
+          openClient(proxy.url('/?token=good')),
+          refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+        );
+        failing = false;
+        assert.deepEqual(lookups, ['good', 'bad', 'good']);
+        assert.ok(!JSON.stringify(proxy.logs).includes('"good"'), 'tokens are not logged');
+      },
+    );
   });
 });
 
 describe('token file targets and --allow-target', () => {
   test('a token file alone allows exactly its targets; --allow-target narrows it', async () => {
-    const tokens = join(dir, 'narrow');
-    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+    const tokens = echoTokens('narrow');
     const open = await startTestProxy(['--token-file', tokens]);
     const narrowed = await startTestProxy(['--token-file', tokens, '--allow-target', '10.0.0.0/8']);
     try {
@@ -313,39 +287,36 @@ describe('token file targets and --allow-target', () => {
 
 describe('origins', () => {
   test('allowed, wildcard, foreign and missing origins', async () => {
-    const tokens = join(dir, 'origins');
-    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--no-allow-missing-origin',
-      '--allow-origin',
-      'https://manager.example.com',
-      '--allow-origin',
-      'https://*.consoles.example',
-    ]);
-    try {
-      await roundTrip(proxy.url('/?token=echo'), { origin: 'https://manager.example.com' });
-      await roundTrip(proxy.url('/?token=echo'), { origin: 'https://eu.consoles.example' });
-      await assert.rejects(
-        openClient(proxy.url('/?token=echo'), undefined, { origin: 'https://evil.example' }),
-        refusedWith(403, 'PROXY_ERR_ORIGIN_FORBIDDEN'),
-      );
-      await assert.rejects(openClient(proxy.url('/?token=echo')), (e: Refused) => {
-        assert.equal(e.status, 403);
-        assert.match(e.body, /--allow-missing-origin/);
-        return true;
-      });
-    } finally {
-      await proxy.close();
-    }
+    const tokens = echoTokens('origins');
+    await withProxy(
+      [
+        '--token-file',
+        tokens,
+        '--no-allow-missing-origin',
+        '--allow-origin',
+        'https://manager.example.com',
+        '--allow-origin',
+        'https://*.consoles.example',
+      ],
+      async (proxy) => {
+        await roundTrip(proxy.url('/?token=echo'), { origin: 'https://manager.example.com' });
+        await roundTrip(proxy.url('/?token=echo'), { origin: 'https://eu.consoles.example' });
+        await assert.rejects(
+          openClient(proxy.url('/?token=echo'), undefined, { origin: 'https://evil.example' }),
+          refusedWith(403, 'PROXY_ERR_ORIGIN_FORBIDDEN'),
+        );
+        await assert.rejects(openClient(proxy.url('/?token=echo')), (e: Refused) => {
+          assert.equal(e.status, 403);
+          assert.match(e.body, /--allow-missing-origin/);
+          return true;
+        });
+      },
+    );
   });
 
   test('by default only a same-origin page is accepted', async () => {
-    const tokens = join(dir, 'same');
-    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
-    const proxy = await startTestProxy(['--token-file', tokens, '--no-allow-missing-origin']);
-    try {
+    const tokens = echoTokens('same');
+    await withProxy(['--token-file', tokens, '--no-allow-missing-origin'], async (proxy) => {
       await roundTrip(proxy.url('/?token=echo'), {
         origin: `http://127.0.0.1:${proxy.address.port}`,
       });
@@ -353,70 +324,59 @@ describe('origins', () => {
         openClient(proxy.url('/?token=echo'), undefined, { origin: 'http://127.0.0.1:1' }),
         refusedWith(403),
       );
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 });
 
 describe('limits', () => {
   let tokens: string;
   before(() => {
-    tokens = join(dir, 'limits');
-    writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\n`);
+    tokens = echoTokens('limits');
   });
 
   test('--max-connections answers 503, --max-connections-per-ip 429; slots free up when sessions end', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--max-connections',
-      '3',
-      '--max-connections-per-ip',
-      '2',
-      '--trusted-proxy',
-      '127.0.0.1',
-    ]);
-    try {
-      const as = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
-      const a1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1'));
-      const a2 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1'));
-      await assert.rejects(
-        openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1')),
-        refusedWith(429, 'PROXY_ERR_TOO_MANY_FROM_IP'),
-      );
-      const b1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.2'));
-      await assert.rejects(
-        openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.3')),
-        refusedWith(503, 'PROXY_ERR_TOO_MANY'),
-      );
-      a1.close();
-      await closed(a1);
-      await eventually(() => proxy.server.sessions.size === 2, 3000, 'slot released');
-      const c1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.3'));
-      assert.equal(
-        await metricValue(
-          proxy.metricsUrl('/metrics'),
-          'wsgate_connections_total',
-          'result="rate_limited"',
-        ),
-        2,
-      );
-      const opened = proxy.logs.filter((l) => l.msg === 'connection opened').map((l) => l.client);
-      assert.deepEqual(
-        opened,
-        ['198.51.100.1', '198.51.100.1', '198.51.100.2', '198.51.100.3'],
-        'client IPs from the trusted X-Forwarded-For',
-      );
-      for (const ws of [a2, b1, c1]) ws.close();
-    } finally {
-      await proxy.close();
-    }
+    await withProxy(
+      [
+        '--token-file',
+        tokens,
+        '--max-connections',
+        '3',
+        '--max-connections-per-ip',
+        '2',
+        '--trusted-proxy',
+        '127.0.0.1',
+      ],
+      async (proxy) => {
+        const as = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+        const a1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1'));
+        const a2 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1'));
+        await assert.rejects(
+          openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.1')),
+          refusedWith(429, 'PROXY_ERR_TOO_MANY_FROM_IP'),
+        );
+        const b1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.2'));
+        await assert.rejects(
+          openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.3')),
+          refusedWith(503, 'PROXY_ERR_TOO_MANY'),
+        );
+        a1.close();
+        await closed(a1);
+        await eventually(() => proxy.server.sessions.size === 2, 3000, 'slot released');
+        const c1 = await openClient(proxy.url('/?token=echo'), undefined, as('198.51.100.3'));
+        assert.equal(await connections(proxy, 'rate_limited'), 2);
+        const opened = proxy.logs.filter((l) => l.msg === 'connection opened').map((l) => l.client);
+        assert.deepEqual(
+          opened,
+          ['198.51.100.1', '198.51.100.1', '198.51.100.2', '198.51.100.3'],
+          'client IPs from the trusted X-Forwarded-For',
+        );
+        for (const ws of [a2, b1, c1]) ws.close();
+      },
+    );
   });
 
   test('X-Forwarded-For from an untrusted peer is ignored', async () => {
-    const proxy = await startTestProxy(['--token-file', tokens, '--max-connections-per-ip', '1']);
-    try {
+    await withProxy(['--token-file', tokens, '--max-connections-per-ip', '1'], async (proxy) => {
       const a = await openClient(proxy.url('/?token=echo'), undefined, {
         headers: { 'x-forwarded-for': '198.51.100.1' },
       });
@@ -428,14 +388,11 @@ describe('limits', () => {
       );
       assert.equal(proxy.logs.find((l) => l.msg === 'connection opened')?.client, '127.0.0.1');
       a.close();
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   test('--handshake-rate refuses bursts with 429', async () => {
-    const proxy = await startTestProxy(['--token-file', tokens, '--handshake-rate', '3']);
-    try {
+    await withProxy(['--token-file', tokens, '--handshake-rate', '3'], async (proxy) => {
       const results = await Promise.allSettled(
         Array.from({ length: 6 }, () => openClient(proxy.url('/?token=echo'))),
       );
@@ -444,14 +401,11 @@ describe('limits', () => {
       assert.equal(ok.length, 3);
       for (const r of refused) assert.equal((r.reason as Refused).status, 429);
       for (const r of ok) r.value.close();
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   test('--max-session closes a busy session with 1008', async () => {
-    const proxy = await startTestProxy(['--token-file', tokens, '--max-session', '500ms']);
-    try {
+    await withProxy(['--token-file', tokens, '--max-session', '500ms'], async (proxy) => {
       const ws = await openClient(proxy.url('/?token=echo'));
       const busy = setInterval(() => ws.send(Buffer.from('x')), 50);
       const started = Date.now();
@@ -460,8 +414,6 @@ describe('limits', () => {
       assert.equal(code, 1008);
       assert.equal(reason, 'maximum session length reached');
       assert.ok(Date.now() - started >= 450);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 });

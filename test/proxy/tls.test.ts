@@ -18,7 +18,7 @@ import {
   type Server as TlsServer,
   type TLSSocket,
 } from 'node:tls';
-import type { WebSocket } from 'ws';
+import type { ClientOptions, WebSocket } from 'ws';
 import { parseSigningKey } from '../../proxy/src/tokens/keys.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
 import {
@@ -30,6 +30,7 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
+import { connections, withProxy } from '../helpers/proxy-session.js';
 import { engineTicket } from '../helpers/ovirt.js';
 import { proxyProtocolFront, proxyV1 } from '../helpers/raw.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
@@ -124,6 +125,24 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * The flags of a wss:// listener serving `files` in front of the echo token file, then
+ * `extra`: nearly every test here starts its proxy with these.
+ */
+const tlsFlags = (files: { cert: string; key: string }, ...extra: string[]) => [
+  '--token-file',
+  tokens,
+  '--tls-cert',
+  files.cert,
+  '--tls-key',
+  files.key,
+  ...extra,
+];
+
+/** A wss:// client of `proxy` trusting only the test root CA, with any further `options`. */
+const openTrusting = (proxy: TestProxy, options: ClientOptions = {}) =>
+  openClient(wss(proxy), undefined, { ca: pki.root.cert, ...options });
+
 /** Writes `leaf`'s chain and key under `name` and returns the two paths. */
 function writePair(leaf: Issued, name: string, chain = true): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
@@ -141,17 +160,9 @@ describe('wss:// listener', () => {
     files = writePair(leaf, 'server');
   });
 
-  test('a client trusting only the test root CA relays; leaf and intermediate are served', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-    ]);
-    try {
-      const ws = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+  test('a client trusting only the test root CA relays; leaf and intermediate are served', () =>
+    withProxy(tlsFlags(files), async (proxy) => {
+      const ws = await openTrusting(proxy);
       const socket = tlsOf(ws);
       assert.equal(socket.authorized, true, String(socket.authorizationError));
       const cert = socket.getPeerCertificate(true);
@@ -175,32 +186,19 @@ describe('wss:// listener', () => {
       // Plain HTTP on the TLS port gets no answer in clear, and is logged.
       await assert.rejects(openClient(proxy.url('/?token=echo')));
       await eventually(() => proxy.logs.find((l) => l.msg === 'TLS handshake failed'));
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('a bare TCP check is not a failed handshake; plain HTTP on the TLS port is', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-    ]);
-    const bad = () =>
-      metricValue(proxy.metricsUrl('/metrics'), 'wsgate_connections_total', 'result="bad_request"');
-    const exchange = (data?: string) =>
-      new Promise<void>((resolve, reject) => {
-        const socket = netConnect(proxy.address.port, '127.0.0.1', () =>
-          data ? socket.end(data) : socket.end(),
-        );
-        socket.on('error', reject);
-        socket.on('close', () => resolve());
-        socket.resume();
-      });
-    try {
+  test('a bare TCP check is not a failed handshake; plain HTTP on the TLS port is', () =>
+    withProxy(tlsFlags(files), async (proxy) => {
+      const exchange = (data?: string) =>
+        new Promise<void>((resolve, reject) => {
+          const socket = netConnect(proxy.address.port, '127.0.0.1', () =>
+            data ? socket.end(data) : socket.end(),
+          );
+          socket.on('error', reject);
+          socket.on('close', () => resolve());
+          socket.resume();
+        });
       // A load balancer's TCP health check: connect, then close without a byte.
       for (let i = 0; i < 3; i++) await exchange();
       await exchange('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -209,45 +207,23 @@ describe('wss:// listener', () => {
         5000,
         'the plain HTTP request logged',
       );
-      assert.equal(await bad(), 1);
+      assert.equal(await connections(proxy, 'bad_request'), 1);
       assert.equal(proxy.logs.filter((l) => l.msg === 'TLS handshake failed').length, 1);
-      const ws = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+      const ws = await openTrusting(proxy);
       await roundTrip(ws);
       ws.close();
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('--cert/--key are aliases of --tls-cert/--tls-key', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--cert',
-      files.cert,
-      '--key',
-      files.key,
-    ]);
-    try {
-      const ws = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+  test('--cert/--key are aliases of --tls-cert/--tls-key', () =>
+    withProxy(['--token-file', tokens, '--cert', files.cert, '--key', files.key], async (proxy) => {
+      const ws = await openTrusting(proxy);
       assert.equal(tlsOf(ws).getPeerCertificate().fingerprint256, leaf.fingerprint256);
       await roundTrip(ws);
       ws.close();
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('TLS 1.2 is the minimum: TLS 1.1 clients are refused, 1.2 and 1.3 accepted', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-    ]);
-    try {
+  test('TLS 1.2 is the minimum: TLS 1.1 clients are refused, 1.2 and 1.3 accepted', () =>
+    withProxy(tlsFlags(files), async (proxy) => {
       const port = proxy.address.port;
       // SECLEVEL=0 lets this client really offer TLS 1.1, so the refusal is the server's.
       const old = await probe(port, {
@@ -267,59 +243,24 @@ describe('wss:// listener', () => {
       const v13 = await probe(port, { ca: pki.root.cert });
       assert.equal(v13.protocol, 'TLSv1.3');
       await eventually(() => proxy.logs.find((l) => l.msg === 'TLS handshake failed'));
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('--tls-min-version TLSv1.3 refuses a TLS 1.2-only client', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-      '--tls-min-version',
-      'TLSv1.3',
-    ]);
-    try {
+  test('--tls-min-version TLSv1.3 refuses a TLS 1.2-only client', () =>
+    withProxy(tlsFlags(files, '--tls-min-version', 'TLSv1.3'), async (proxy) => {
       const v12 = await probe(proxy.address.port, { ca: pki.root.cert, maxVersion: 'TLSv1.2' });
       assert.equal(v12.error, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
-      await assert.rejects(
-        openClient(wss(proxy), undefined, { ca: pki.root.cert, maxVersion: 'TLSv1.2' }),
-        refusedByTls,
-      );
-      const ws = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+      await assert.rejects(openTrusting(proxy, { maxVersion: 'TLSv1.2' }), refusedByTls);
+      const ws = await openTrusting(proxy);
       assert.equal(tlsOf(ws).getProtocol(), 'TLSv1.3');
       await roundTrip(ws);
       ws.close();
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
   test('--tls-ciphers is honoured for TLS 1.2', async () => {
     const only = 'ECDHE-ECDSA-AES256-GCM-SHA384';
     const other = 'ECDHE-ECDSA-AES128-GCM-SHA256';
-    const plain = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-    ]);
-    const strict = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-      '--tls-ciphers',
-      only,
-    ]);
+    const plain = await startTestProxy(tlsFlags(files));
+    const strict = await startTestProxy(tlsFlags(files, '--tls-ciphers', only));
     try {
       const tls12 = { ca: pki.root.cert, maxVersion: 'TLSv1.2' } as const;
       // Control: without the flag, a client offering only the other suite gets it.
@@ -338,33 +279,26 @@ describe('wss:// listener', () => {
     }
   });
 
-  test('PROXY protocol header and TLS ClientHello arriving in one segment', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-      '--proxy-protocol',
-    ]);
-    const front = await proxyProtocolFront(proxy.address.port, () =>
-      proxyV1('198.51.100.7', 40000, proxy.address.port),
-    );
-    try {
-      const ws = await openClient(`wss://127.0.0.1:${front.port}/?token=echo`, undefined, {
-        ca: pki.root.cert,
-      });
-      await roundTrip(ws);
-      const opened = await eventually(() => proxy.logs.find((l) => l.msg === 'connection opened'));
-      assert.equal(opened.client, '198.51.100.7');
-      ws.close();
-      await closed(ws);
-    } finally {
-      await front.close();
-      await proxy.close();
-    }
-  });
+  test('PROXY protocol header and TLS ClientHello arriving in one segment', () =>
+    withProxy(tlsFlags(files, '--proxy-protocol'), async (proxy) => {
+      const front = await proxyProtocolFront(proxy.address.port, () =>
+        proxyV1('198.51.100.7', 40000, proxy.address.port),
+      );
+      try {
+        const ws = await openClient(`wss://127.0.0.1:${front.port}/?token=echo`, undefined, {
+          ca: pki.root.cert,
+        });
+        await roundTrip(ws);
+        const opened = await eventually(() =>
+          proxy.logs.find((l) => l.msg === 'connection opened'),
+        );
+        assert.equal(opened.client, '198.51.100.7');
+        ws.close();
+        await closed(ws);
+      } finally {
+        await front.close();
+      }
+    }));
 });
 
 describe('client certificates', () => {
@@ -378,44 +312,24 @@ describe('client certificates', () => {
     writeFileSync(clientCa, clients.root.cert);
   });
 
-  test('--tls-client-ca: no certificate or a foreign one is refused at the TLS handshake', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-      '--tls-client-ca',
-      clientCa,
-    ]);
-    const m = (result: string) =>
-      metricValue(proxy.metricsUrl('/metrics'), 'wsgate_connections_total', `result="${result}"`);
-    try {
+  test('--tls-client-ca: no certificate or a foreign one is refused at the TLS handshake', () =>
+    withProxy(tlsFlags(files, '--tls-client-ca', clientCa), async (proxy) => {
       const good = clients.client('console-a');
-      const ws = await openClient(wss(proxy), undefined, {
-        ca: pki.root.cert,
-        cert: good.cert,
-        key: good.key,
-      });
+      const ws = await openTrusting(proxy, { cert: good.cert, key: good.key });
       await roundTrip(ws);
       ws.close();
       await closed(ws);
 
       for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
         await assert.rejects(
-          openClient(wss(proxy), undefined, { ca: pki.root.cert, maxVersion: version }),
+          openTrusting(proxy, { maxVersion: version }),
           refusedByTls,
           `no client certificate over ${version}`,
         );
       }
       const foreign = pki.client('console-a'); // right CN, wrong CA
       await assert.rejects(
-        openClient(wss(proxy), undefined, {
-          ca: pki.root.cert,
-          cert: foreign.cert,
-          key: foreign.key,
-        }),
+        openTrusting(proxy, { cert: foreign.cert, key: foreign.key }),
         refusedByTls,
       );
       await eventually(
@@ -423,9 +337,9 @@ describe('client certificates', () => {
         5000,
         'three TLS refusals logged',
       );
-      assert.equal(await m('ok'), 1);
+      assert.equal(await connections(proxy, 'ok'), 1);
       // One count and one log line per refusal (https re-emits TLS errors as clientError).
-      assert.equal(await m('bad_request'), 3);
+      assert.equal(await connections(proxy, 'bad_request'), 3);
       const failures = proxy.logs.filter((l) => l.msg === 'TLS handshake failed');
       assert.equal(failures.length, 3);
       assert.ok(!proxy.logs.some((l) => l.msg === 'malformed request'));
@@ -438,57 +352,37 @@ describe('client certificates', () => {
         !proxy.logs.some((l) => l.msg === 'handshake refused'),
         'refused before any HTTP was read',
       );
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('--tls-client-subject: another CN gets 403 PROXY_ERR_CLIENT_CERT', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-      '--tls-client-ca',
-      clientCa,
-      '--tls-client-subject',
-      'console-a',
-      '--tls-client-subject',
-      'console-c',
-    ]);
-    try {
-      for (const cn of ['console-a', 'console-c']) {
-        const c = clients.client(cn);
-        const ws = await openClient(wss(proxy), undefined, {
-          ca: pki.root.cert,
-          cert: c.cert,
-          key: c.key,
-        });
-        await roundTrip(ws);
-        ws.close();
-      }
-      const b = clients.client('console-b');
-      await assert.rejects(
-        openClient(wss(proxy), undefined, { ca: pki.root.cert, cert: b.cert, key: b.key }),
-        refusedWith(403, 'PROXY_ERR_CLIENT_CERT'),
-      );
-      const line = await eventually(() => proxy.logs.find((l) => l.msg === 'handshake refused'));
-      assert.equal(line.code, 'PROXY_ERR_CLIENT_CERT');
-      assert.match(String(line.detail), /console-b/);
-      assert.equal(
-        await metricValue(
-          proxy.metricsUrl('/metrics'),
-          'wsgate_connections_total',
-          'result="forbidden"',
-        ),
-        1,
-      );
-    } finally {
-      await proxy.close();
-    }
-  });
+  test('--tls-client-subject: another CN gets 403 PROXY_ERR_CLIENT_CERT', () =>
+    withProxy(
+      tlsFlags(
+        files,
+        '--tls-client-ca',
+        clientCa,
+        '--tls-client-subject',
+        'console-a',
+        '--tls-client-subject',
+        'console-c',
+      ),
+      async (proxy) => {
+        for (const cn of ['console-a', 'console-c']) {
+          const c = clients.client(cn);
+          const ws = await openTrusting(proxy, { cert: c.cert, key: c.key });
+          await roundTrip(ws);
+          ws.close();
+        }
+        const b = clients.client('console-b');
+        await assert.rejects(
+          openTrusting(proxy, { cert: b.cert, key: b.key }),
+          refusedWith(403, 'PROXY_ERR_CLIENT_CERT'),
+        );
+        const line = await eventually(() => proxy.logs.find((l) => l.msg === 'handshake refused'));
+        assert.equal(line.code, 'PROXY_ERR_CLIENT_CERT');
+        assert.match(String(line.detail), /console-b/);
+        assert.equal(await connections(proxy, 'forbidden'), 1);
+      },
+    ));
 });
 
 describe('live reload of the certificate', () => {
@@ -499,24 +393,35 @@ describe('live reload of the certificate', () => {
     return p.cert?.fingerprint256;
   }
 
+  /**
+   * A Kubernetes-style Secret mount (a fresh temp dir named from `prefix`) holding
+   * `first`'s chain and key, a proxy serving from it while `use` runs, then both removed.
+   */
+  async function withSecretMount(
+    prefix: string,
+    first: Issued,
+    use: (proxy: TestProxy, mount: string) => Promise<void>,
+  ): Promise<void> {
+    const mount = tempDir(prefix);
+    writeSecretMount(mount, { 'tls.crt': pki.chain(first), 'tls.key': first.key });
+    try {
+      const files = { cert: join(mount, 'tls.crt'), key: join(mount, 'tls.key') };
+      await withProxy(tlsFlags(files), (proxy) => use(proxy, mount));
+    } finally {
+      rmSync(mount, { recursive: true, force: true });
+    }
+  }
+
   test('plain overwrite: new handshakes get the new certificate, open sessions keep relaying', async () => {
     const first = pki.server({ days: 30 });
     const second = pki.server({ days: 60 });
     const files = writePair(first, 'overwrite');
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      files.cert,
-      '--tls-key',
-      files.key,
-    ]);
-    try {
+    await withProxy(tlsFlags(files), async (proxy) => {
       assert.equal(await servedFingerprint(proxy), first.fingerprint256);
       const served = (await probe(proxy.address.port, { ca: pki.root.cert })).cert!;
       assert.equal(await expiryMetric(proxy), Date.parse(served.valid_to) / 1000);
       assert.equal(await expiryMetric(proxy), first.notAfter);
-      const old = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+      const old = await openTrusting(proxy);
       await roundTrip(old);
 
       writeFileSync(files.cert, pki.chain(second));
@@ -526,7 +431,7 @@ describe('live reload of the certificate', () => {
         RELOAD_MS,
         'the new certificate to be served',
       );
-      const fresh = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+      const fresh = await openTrusting(proxy);
       assert.equal(tlsOf(fresh).getPeerCertificate().fingerprint256, second.fingerprint256);
       await roundTrip(fresh);
       // The session opened before still relays, on its original handshake.
@@ -538,27 +443,15 @@ describe('live reload of the certificate', () => {
       assert.ok(proxy.logs.some((l) => l.msg === 'TLS certificate reloaded'));
       old.close();
       fresh.close();
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   test('Kubernetes Secret mount: the ..data symlink swap is picked up', async () => {
     const first = pki.server({ days: 20 });
     const second = pki.server({ days: 40 });
-    const mount = tempDir('wsgate-tls-secret-');
-    writeSecretMount(mount, { 'tls.crt': pki.chain(first), 'tls.key': first.key });
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      join(mount, 'tls.crt'),
-      '--tls-key',
-      join(mount, 'tls.key'),
-    ]);
-    try {
+    await withSecretMount('wsgate-tls-secret-', first, async (proxy, mount) => {
       assert.equal(await servedFingerprint(proxy), first.fingerprint256);
-      const old = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+      const old = await openTrusting(proxy);
       await roundTrip(old);
       writeSecretMount(mount, { 'tls.crt': pki.chain(second), 'tls.key': second.key });
       await eventually(
@@ -570,29 +463,14 @@ describe('live reload of the certificate', () => {
       assert.equal(await expiryMetric(proxy), second.notAfter);
       assert.equal(await reloads(proxy, 'error'), 0);
       old.close();
-    } finally {
-      await proxy.close();
-      rmSync(mount, { recursive: true, force: true });
-    }
+    });
   });
 
   test('an invalid new pair keeps the old certificate, is logged and counted', async () => {
     const first = pki.server({ days: 25 });
     const second = pki.server({ days: 50 });
-    const mount = tempDir('wsgate-tls-bad-');
-    writeSecretMount(mount, { 'tls.crt': pki.chain(first), 'tls.key': first.key });
-    const cert = join(mount, 'tls.crt');
-    const key = join(mount, 'tls.key');
-    const proxy = await startTestProxy([
-      '--token-file',
-      tokens,
-      '--tls-cert',
-      cert,
-      '--tls-key',
-      key,
-    ]);
-    try {
-      const old = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+    await withSecretMount('wsgate-tls-bad-', first, async (proxy, mount) => {
+      const old = await openTrusting(proxy);
       // The new certificate with the old key: they do not match.
       writeSecretMount(mount, { 'tls.crt': pki.chain(second), 'tls.key': first.key });
       await eventually(
@@ -608,7 +486,7 @@ describe('live reload of the certificate', () => {
       assert.equal(await servedFingerprint(proxy), first.fingerprint256);
       assert.equal(await expiryMetric(proxy), first.notAfter);
       await roundTrip(old);
-      const during = await openClient(wss(proxy), undefined, { ca: pki.root.cert });
+      const during = await openTrusting(proxy);
       await roundTrip(during);
 
       // Garbage in place of the certificate: still the old one.
@@ -632,10 +510,7 @@ describe('live reload of the certificate', () => {
       await roundTrip(old, 'survived');
       old.close();
       during.close();
-    } finally {
-      await proxy.close();
-      rmSync(mount, { recursive: true, force: true });
-    }
+    });
   });
 });
 
@@ -687,15 +562,28 @@ describe('TLS to the target', () => {
     wrongName.close();
   });
 
-  test('--target-tls with --target-ca: a valid certificate relays', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      targetTokens,
-      '--target-tls',
-      '--target-ca',
-      targetRoot,
-    ]);
-    try {
+  /** Flags for TLS to every target of the target token file, verified against `ca` if given. */
+  const targetTlsFlags = (ca?: string) => [
+    '--token-file',
+    targetTokens,
+    '--target-tls',
+    ...(ca ? ['--target-ca', ca] : []),
+  ];
+
+  /**
+   * Flags for per-session target TLS: the resolver `flags`, any loopback target allowed,
+   * and the target CA for the sessions that ask for TLS.
+   */
+  const perSessionFlags = (...flags: string[]) => [
+    ...flags,
+    '--allow-target',
+    '127.0.0.1/32',
+    '--target-ca',
+    targetRoot,
+  ];
+
+  test('--target-tls with --target-ca: a valid certificate relays', () =>
+    withProxy(targetTlsFlags(targetRoot), async (proxy) => {
       const before = handshakes.good;
       const ws = await openClient(proxy.url('/?token=good'));
       await roundTrip(ws, 'over tls');
@@ -707,70 +595,36 @@ describe('TLS to the target', () => {
       const byName = await openClient(proxy.url('/?token=byname'));
       await roundTrip(byName, 'by name');
       byName.close();
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('a target certificate from another CA: 502 PROXY_ERR_TARGET_TLS', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      targetTokens,
-      '--target-tls',
-      '--target-ca',
-      otherRoot,
-    ]);
-    try {
+  test('a target certificate from another CA: 502 PROXY_ERR_TARGET_TLS', () =>
+    withProxy(targetTlsFlags(otherRoot), async (proxy) => {
       await assert.rejects(
         openClient(proxy.url('/?token=good')),
         refusedWith(502, 'PROXY_ERR_TARGET_TLS'),
       );
       const line = await eventually(() => proxy.logs.find((l) => l.msg === 'handshake refused'));
       assert.match(String(line.detail), /UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY|SELF_SIGNED/);
-      assert.equal(
-        await metricValue(
-          proxy.metricsUrl('/metrics'),
-          'wsgate_connections_total',
-          'result="upstream_error"',
-        ),
-        1,
-      );
-    } finally {
-      await proxy.close();
-    }
-  });
+      assert.equal(await connections(proxy, 'upstream_error'), 1);
+    }));
 
-  test('without --target-ca the system store does not know the test CA: 502', async () => {
-    const proxy = await startTestProxy(['--token-file', targetTokens, '--target-tls']);
-    try {
+  test('without --target-ca the system store does not know the test CA: 502', () =>
+    withProxy(targetTlsFlags(), async (proxy) => {
       await assert.rejects(
         openClient(proxy.url('/?token=good')),
         refusedWith(502, 'PROXY_ERR_TARGET_TLS'),
       );
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('a certificate for another name: 502 PROXY_ERR_TARGET_TLS', async () => {
-    const proxy = await startTestProxy([
-      '--token-file',
-      targetTokens,
-      '--target-tls',
-      '--target-ca',
-      targetRoot,
-    ]);
-    try {
+  test('a certificate for another name: 502 PROXY_ERR_TARGET_TLS', () =>
+    withProxy(targetTlsFlags(targetRoot), async (proxy) => {
       await assert.rejects(
         openClient(proxy.url('/?token=misnamed')),
         refusedWith(502, 'PROXY_ERR_TARGET_TLS'),
       );
       const line = await eventually(() => proxy.logs.find((l) => l.msg === 'handshake refused'));
       assert.match(String(line.detail), /ERR_TLS_CERT_ALTNAME_INVALID/);
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
   test('per session: a JWT with `tls: true` gets verified TLS, one without gets plain TCP', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -783,15 +637,7 @@ describe('TLS to the target', () => {
         target: { host: '127.0.0.1', port, ...(tls ? { tls } : {}) },
         ttlSeconds: 60,
       });
-    const proxy = await startTestProxy([
-      '--jwt-key',
-      pub,
-      '--allow-target',
-      '127.0.0.1/32',
-      '--target-ca',
-      targetRoot,
-    ]);
-    try {
+    await withProxy(perSessionFlags('--jwt-key', pub), async (proxy) => {
       const before = handshakes.good;
       const secure = await openClient(proxy.url(`/?token=${await ticket(goodPort, true)}`));
       await roundTrip(secure, 'jwt tls');
@@ -810,24 +656,14 @@ describe('TLS to the target', () => {
       );
       secure.close();
       plain.close();
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   test('per session: an oVirt ticket with ssl_target', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const engineCert = join(dir, 'engine.cer');
     writeFileSync(engineCert, selfSignedCert(privateKey, publicKey));
-    const proxy = await startTestProxy([
-      '--ovirt-cert',
-      engineCert,
-      '--allow-target',
-      '127.0.0.1/32',
-      '--target-ca',
-      targetRoot,
-    ]);
-    try {
+    await withProxy(perSessionFlags('--ovirt-cert', engineCert), async (proxy) => {
       const before = handshakes.good;
       const t = engineTicket(privateKey, {
         host: '127.0.0.1',
@@ -846,8 +682,6 @@ describe('TLS to the target', () => {
       const plain = await openClient(proxy.url(`/${encodeURIComponent(p)}`));
       await roundTrip(plain, 'ovirt plain');
       plain.close();
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 });

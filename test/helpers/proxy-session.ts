@@ -1,0 +1,23 @@
+/**
+ * The frame every proxy end-to-end test (tls, security) repeats around its checks: start
+ * a proxy, use it, always close it; and the connection counter those tests read back.
+ * Kept here so that a test body holds only what it checks.
+ */
+import { metricValue, startTestProxy, type TestProxy } from './proxy.js';
+
+/** Starts a proxy with `flags`, runs `use` with it and closes it however `use` ends. */
+export async function withProxy<T>(
+  flags: string[],
+  use: (proxy: TestProxy) => Promise<T>,
+): Promise<T> {
+  const proxy = await startTestProxy(flags);
+  try {
+    return await use(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
+/** The `wsgate_connections_total` sample for one `result` label, as the proxy exposes it. */
+export const connections = (proxy: TestProxy, result: string) =>
+  metricValue(proxy.metricsUrl('/metrics'), 'wsgate_connections_total', `result="${result}"`);
