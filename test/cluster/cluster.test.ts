@@ -27,6 +27,7 @@ import {
   type TestCluster,
 } from './harness.js';
 import { waitFor } from './probe.js';
+import { KWOK_NODE_ANNOTATION } from './processes.js';
 
 /** Resolves to the API error's HTTP status, or fails if the call succeeded. */
 async function statusOf(call: Promise<unknown>): Promise<{ code: number; body: string }> {
@@ -120,7 +121,7 @@ describe('local control plane', { skip: skipCluster }, () => {
     for (const p of pods.items) {
       // Scheduled onto a node that kwok fakes (other tests or benchmarks may add more).
       const node = await core.readNode({ name: p.spec?.nodeName ?? '' });
-      assert.equal(node.metadata?.annotations?.['kwok.x-k8s.io/node'], 'fake');
+      assert.equal(node.metadata?.annotations?.[KWOK_NODE_ANNOTATION], 'fake');
       assert.equal(p.status?.phase, 'Running');
     }
   });
@@ -131,7 +132,7 @@ describe('local control plane', { skip: skipCluster }, () => {
     const kc = adminConfig(cluster);
     const nodes = await kc.makeApiClient(CoreV1Api).listNode();
     const kwokNodes = nodes.items
-      .filter((n) => n.metadata?.annotations?.['kwok.x-k8s.io/node'] === 'fake')
+      .filter((n) => n.metadata?.annotations?.[KWOK_NODE_ANNOTATION] === 'fake')
       .map((n) => n.metadata!.name!);
     assert.ok(kwokNodes.length > 0, 'no kwok node');
     const leases = kc.makeApiClient(CoordinationV1Api);
