@@ -54,6 +54,7 @@ const { values } = parseArgs({
 const COUNT = Number(values.count);
 const REPLICAS = Number(values.replicas);
 const PODS_PER_NODE = 250;
+const BENCH_DIR = join(ROOT, '.cache', 'bench');
 
 function log(line: string): void {
   process.stderr.write(`[bench:operator] ${line}\n`);
@@ -74,23 +75,30 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Applies `objects` server-side, `concurrency` at a time. */
-async function applyMany(client: KubeClient, objects: OwnedObject[]): Promise<void> {
+/** Seconds since `t0` (a `performance.now()`). */
+const secondsSince = (t0: number) => (performance.now() - t0) / 1000;
+
+/** Runs `fn(0)` … `fn(n - 1)`, `--create-concurrency` at a time. */
+async function inParallel(n: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Number(values['create-concurrency']) }, async () => {
-      while (next < objects.length) {
-        const o = objects[next++]!;
-        const { metadata } = o;
-        const path = objectPath(
-          resourceFor(o.apiVersion, o.kind),
-          metadata.namespace,
-          metadata.name,
-        );
-        await client.apply(path, o, 'wsgate-bench');
-      }
+      while (next < n) await fn(next++);
     }),
   );
+}
+
+/** Applies `objects` server-side, `--create-concurrency` at a time. */
+function applyMany(client: KubeClient, objects: OwnedObject[]): Promise<void> {
+  return inParallel(objects.length, (i) => {
+    const o = objects[i]!;
+    const path = objectPath(
+      resourceFor(o.apiVersion, o.kind),
+      o.metadata.namespace,
+      o.metadata.name,
+    );
+    return client.apply(path, o, 'wsgate-bench');
+  });
 }
 
 /**
@@ -116,7 +124,7 @@ async function baseline(admin: KubeClient, ns: string): Promise<void> {
   }
   const t0 = performance.now();
   await applyMany(admin, objects);
-  log(`applied ${objects.length} objects in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(`applied ${objects.length} objects in ${secondsSince(t0).toFixed(1)} s`);
   let last = -1;
   await until(
     `all ${COUNT} Deployments available`,
@@ -127,9 +135,7 @@ async function baseline(admin: KubeClient, ns: string): Promise<void> {
       );
       const available = list.items.filter((d) => d.status?.availableReplicas === REPLICAS).length;
       if (available !== last) {
-        log(
-          `${available}/${COUNT} available after ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-        );
+        log(`${available}/${COUNT} available after ${secondsSince(t0).toFixed(1)} s`);
         last = available;
       }
       return available === COUNT ? true : undefined;
@@ -138,14 +144,14 @@ async function baseline(admin: KubeClient, ns: string): Promise<void> {
     1000,
   );
   process.stdout.write(
-    `baseline: ${COUNT} Deployments (+ ConfigMaps, Services) available ${((performance.now() - t0) / 1000).toFixed(1)} s after the first apply\n`,
+    `baseline: ${COUNT} Deployments (+ ConfigMaps, Services) available ${secondsSince(t0).toFixed(1)} s after the first apply\n`,
   );
 }
 
 async function main(): Promise<void> {
   const cluster = await startCluster();
   await installCrd(cluster);
-  mkdirSync(join(ROOT, '.cache', 'bench'), { recursive: true });
+  mkdirSync(BENCH_DIR, { recursive: true });
   const admin = await adminClient(cluster);
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
@@ -253,7 +259,7 @@ async function main(): Promise<void> {
     ]);
     cleanups.push(async () => {
       await op.stop('SIGTERM');
-      writeFileSync(join(ROOT, '.cache', 'bench', 'operator.log'), op.logs());
+      writeFileSync(join(BENCH_DIR, 'operator.log'), op.logs());
     });
     const pid = op.child.pid!;
     await until(
@@ -274,21 +280,12 @@ async function main(): Promise<void> {
           : {}),
       });
     const t0 = performance.now();
-    let next = 0;
-    const concurrency = Number(values['create-concurrency']);
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < COUNT) {
-          const body = spec(next++);
-          await admin.request(
-            'POST',
-            `/apis/wsgate.dev/v1alpha1/namespaces/${ns}/websocketproxies`,
-            { body },
-          );
-        }
+    await inParallel(COUNT, (i) =>
+      admin.request('POST', `/apis/wsgate.dev/v1alpha1/namespaces/${ns}/websocketproxies`, {
+        body: spec(i),
       }),
     );
-    const created = (performance.now() - t0) / 1000;
+    const created = secondsSince(t0);
     log(`created ${COUNT} in ${created.toFixed(1)} s`);
 
     let peakSampled = 0;
@@ -315,7 +312,7 @@ async function main(): Promise<void> {
           list.items.length === COUNT &&
           list.items.every((w) => w.status?.observedGeneration === w.metadata?.generation)
         ) {
-          reconciled = { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds(pid) - cpu0 };
+          reconciled = { seconds: secondsSince(t0), cpu: cpuSeconds(pid) - cpu0 };
           log(
             `all ${COUNT} reconciled (objects applied, status written) after ${reconciled.seconds.toFixed(1)} s`,
           );
@@ -331,9 +328,7 @@ async function main(): Promise<void> {
             reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
           }
           const summary = [...reasons].map(([r, n]) => `${r}: ${n}`).join(', ');
-          log(
-            `${ready}/${COUNT} Ready after ${((performance.now() - t0) / 1000).toFixed(1)} s (${summary})`,
-          );
+          log(`${ready}/${COUNT} Ready after ${secondsSince(t0).toFixed(1)} s (${summary})`);
           lastReady = ready;
         }
         return ready === COUNT ? true : undefined;
@@ -341,7 +336,7 @@ async function main(): Promise<void> {
       Number(values.timeout) * 1000,
       1000,
     );
-    const allReady = (performance.now() - t0) / 1000;
+    const allReady = secondsSince(t0);
     const cpuBusy = cpuSeconds(pid) - cpu0;
     // Settled: a few seconds for the last events, then one more sample.
     await new Promise((r) => setTimeout(r, 5000));
@@ -385,9 +380,7 @@ async function main(): Promise<void> {
         post: await metric('rest_client_requests_total', { method: 'POST', code: '201' }),
       },
     };
-    const dir = join(ROOT, '.cache', 'bench');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'operator-latest.json'), JSON.stringify(result, null, 2));
+    writeFileSync(join(BENCH_DIR, 'operator-latest.json'), JSON.stringify(result, null, 2));
     const fmt = (n: number) => n.toFixed(1);
     process.stdout.write(
       [
