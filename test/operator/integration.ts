@@ -9,7 +9,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -21,7 +20,7 @@ import {
   type TestCluster,
 } from '../cluster/harness.js';
 import { freePorts } from '../cluster/ports.js';
-import { get } from '../cluster/probe.js';
+import { get, waitFor } from '../cluster/probe.js';
 import { KubeClient, isStatus } from '../../operator/src/kube/client.js';
 import { accessFromKubeConfig } from '../../operator/src/kube/config.js';
 import {
@@ -40,31 +39,17 @@ export const TEST_IMAGE = 'registry.invalid/wsgate:integration';
 export const TEST_MANAGER = 'wsgate-operator-test';
 
 /**
- * Polls `check` every `intervalMs` until it returns a value (not undefined), for at
- * most `timeoutMs`; on timeout fails with `what` and the last value or error seen.
+ * `waitFor` (test/cluster/probe.ts) with positional bounds: polls `check` every
+ * `intervalMs` until it returns a value (not undefined), for at most `timeoutMs`; on
+ * timeout fails with `what` and the last error `check` threw.
  */
-export async function until<T>(
+export function until<T>(
   what: string,
   check: () => Promise<T | undefined>,
   timeoutMs = 30_000,
   intervalMs = 200,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-      last = undefined;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? `: ${last.message}` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return waitFor(what, check, { timeoutMs, intervalMs });
 }
 
 /** An admin client (system:masters) for the tests' own reads and writes. */
@@ -301,7 +286,7 @@ export function metricValue(
 }
 
 /** A pino logger that keeps JSON lines in memory (printed if a test fails). */
-export function memoryLogger(): { log: pino.Logger; lines: string[] } {
+function memoryLogger(): { log: pino.Logger; lines: string[] } {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -441,13 +426,6 @@ export async function forbidden(client: KubeClient, path: string): Promise<boole
 /** A random suffix for cluster-scoped names. */
 export function suffix(): string {
   return randomBytes(3).toString('hex');
-}
-
-/** Deletes namespace `ns` after the test (not waiting for it to go). */
-export function deleteAfter(t: TestContext, cluster: TestCluster, ns: string): void {
-  t.after(async () => {
-    await runTool(cluster, 'kubectl', ['delete', 'namespace', ns, '--wait=false']);
-  });
 }
 
 /** A CRD with an open schema (group/plural/kind as given), for kinds tests only need to exist. */
