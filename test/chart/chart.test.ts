@@ -7,7 +7,6 @@
  * image), so install and upgrade are checked through the objects the chart makes.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,12 +18,12 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
+import { ensureServiceMonitorCrd, suffix } from '../operator/integration.js';
 import {
   CHART,
   CI_VALUES,
   ROOT,
   adoptCrd,
-  ensureServiceMonitorCrd,
   find,
   matchSnapshot,
   ok,
@@ -36,7 +35,7 @@ import {
 } from './helpers.js';
 import { installWithoutCrd, operatorCan, uninstallWithNamespaces } from './rbac.js';
 
-const release = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
+const release = (prefix: string) => `${prefix}-${suffix()}`;
 
 /**
  * The two ServiceAccount permission suites declare their cases the same way: one `it`
@@ -502,37 +501,23 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         timeoutMs: 90_000,
       });
       uninstalled = true;
-      const left = await ok(cluster, 'kubectl', [
-        'get',
-        '-n',
-        ns,
-        'deployments,serviceaccounts,services,roles,rolebindings',
-        '-l',
-        `app.kubernetes.io/instance=${rel}`,
-        '-o',
-        'name',
-      ]);
-      assert.equal(left.trim(), '');
-      const leftSecrets = await ok(cluster, 'kubectl', [
-        'get',
-        '-n',
-        secrets,
-        'rolebindings',
-        '-l',
-        `app.kubernetes.io/instance=${rel}`,
-        '-o',
-        'name',
-      ]);
-      assert.equal(leftSecrets.trim(), '');
-      const cluster_ = await ok(cluster, 'kubectl', [
-        'get',
-        'clusterroles,clusterrolebindings',
-        '-l',
-        `app.kubernetes.io/instance=${rel}`,
-        '-o',
-        'name',
-      ]);
-      assert.equal(cluster_.trim(), '');
+      const leftovers: Array<[string, string[]]> = [
+        ['deployments,serviceaccounts,services,roles,rolebindings', ['-n', ns]],
+        ['rolebindings', ['-n', secrets]],
+        ['clusterroles,clusterrolebindings', []],
+      ];
+      for (const [kinds, scope] of leftovers) {
+        const left = await ok(cluster, 'kubectl', [
+          'get',
+          ...scope,
+          kinds,
+          '-l',
+          `app.kubernetes.io/instance=${rel}`,
+          '-o',
+          'name',
+        ]);
+        assert.equal(left.trim(), '', `${kinds} ${scope.join(' ')} left after uninstall`);
+      }
       await get(['customresourcedefinition/websocketproxies.wsgate.dev']);
     });
   });

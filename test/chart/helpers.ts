@@ -114,57 +114,6 @@ export async function adoptCrd(
 }
 
 /**
- * A minimal ServiceMonitor CRD (monitoring.coreos.com/v1, schema open), so manifests with
- * a ServiceMonitor can be dry-run where prometheus-operator is not installed. Applied only
- * when no ServiceMonitor CRD exists, so a real one is never replaced.
- */
-export async function ensureServiceMonitorCrd(cluster: TestCluster): Promise<void> {
-  const name = 'servicemonitors.monitoring.coreos.com';
-  const get = await runTool(cluster, 'kubectl', [
-    'get',
-    `customresourcedefinition/${name}`,
-    '--ignore-not-found',
-    '-o',
-    'name',
-  ]);
-  if (get.stdout.trim() !== '') return;
-  const crd = {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name, labels: { 'wsgate.dev/test': 'minimal-servicemonitor' } },
-    spec: {
-      group: 'monitoring.coreos.com',
-      names: {
-        kind: 'ServiceMonitor',
-        listKind: 'ServiceMonitorList',
-        plural: 'servicemonitors',
-        singular: 'servicemonitor',
-      },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-          },
-        },
-      ],
-    },
-  };
-  await ok(cluster, 'kubectl', ['apply', '--server-side', '-f', '-'], {
-    input: JSON.stringify(crd),
-  });
-  await ok(cluster, 'kubectl', [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=30s',
-    `customresourcedefinition/${name}`,
-  ]);
-}
-
-/**
  * Compares rendered objects, as YAML, with test/chart/snapshots/NAME.yaml. Run with
  * UPDATE_SNAPSHOTS=1 to (re)write the file; review the diff before committing it.
  */

@@ -5,9 +5,6 @@
  * shows up here as a missing object or status.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   createNamespace,
@@ -17,7 +14,15 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
-import { ROOT, ok, operatorName } from './helpers.js';
+import { runWsgate } from '../helpers/cli.js';
+import {
+  installCrd,
+  spawnOperator,
+  suffix,
+  until,
+  type OperatorProcess,
+} from '../operator/integration.js';
+import { ok, operatorName } from './helpers.js';
 import { installWithoutCrd, uninstallWithNamespaces } from './rbac.js';
 
 const IMAGE = 'registry.example.com/wsgate:chart-test';
@@ -26,88 +31,32 @@ interface Owned {
   metadata: { ownerReferences?: Array<{ uid: string; controller?: boolean }> };
 }
 
-/** Polls `check` every 250 ms until it returns a value, for at most `timeoutMs`. */
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 300_000 }, () => {
   let cluster: TestCluster;
   let ns: string;
   let proxies: string;
   let rel: string;
-  let operator: ChildProcess | undefined;
-  let logs = '';
+  let operator: OperatorProcess | undefined;
 
   before(async () => {
     cluster = await startCluster();
     ns = await createNamespace(cluster, undefined, 'chart-op');
     proxies = await createNamespace(cluster, undefined, 'chart-op-wsp');
-    rel = `op-${randomBytes(3).toString('hex')}`;
+    rel = `op-${suffix()}`;
     // The CRD comes from crds/ (current, whoever applied it before); the chart's own CRD
     // template is covered by chart.test.ts, and leaving it out avoids contending for it.
-    await ok(cluster, 'kubectl', [
-      'apply',
-      '--server-side',
-      '--force-conflicts',
-      '--field-manager=wsgate-chart-test',
-      '-f',
-      join(ROOT, 'crds', 'wsgate.dev_websocketproxies.yaml'),
-    ]);
-    await ok(cluster, 'kubectl', [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      'customresourcedefinition/websocketproxies.wsgate.dev',
-    ]);
+    await installCrd(cluster);
     await installWithoutCrd(cluster, rel, ns, [`secretsNamespaces={${proxies}}`]);
   });
 
   after(async () => {
-    if (operator?.pid !== undefined && operator.exitCode === null) {
-      const exited = new Promise((r) => operator!.once('exit', r));
-      operator.kill('SIGTERM');
-      const timer = setTimeout(() => operator?.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await operator?.stop();
     await uninstallWithNamespaces(cluster, rel, ns, [proxies]);
   });
 
   it('`wsgate operator` exists', async () => {
-    const res = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn(process.execPath, [join(ROOT, 'bin', 'wsgate.js'), 'operator', '--help'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-      p.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, out });
-      });
-    });
-    assert.equal(res.code, 0, `wsgate operator --help failed:\n${res.out}`);
+    const res = await runWsgate(['operator', '--help'], 30_000);
+    assert.equal(res.code, 0, `wsgate operator --help failed:\n${res.stdout}${res.stderr}`);
   });
 
   it('reconciles a WebSocketProxy with only the chart RBAC', async () => {
@@ -146,30 +95,17 @@ describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 3
     ).trim();
 
     const kubeconfig = serviceAccountKubeconfig(cluster, ns, operatorName(rel));
-    operator = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin', 'wsgate.js'),
-        'operator',
-        '--kubeconfig',
-        kubeconfig,
-        '--image',
-        IMAGE,
-        '--metrics-listen',
-        '127.0.0.1:0',
-        '--leader-elect',
-      ],
+    // POD_NAMESPACE and POD_NAME: what the chart's Deployment sets from the downward API.
+    operator = await spawnOperator(
+      ['--kubeconfig', kubeconfig, '--image', IMAGE, '--leader-elect'],
       {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        // What the chart's Deployment sets from the downward API.
-        env: { ...process.env, POD_NAMESPACE: ns, POD_NAME: 'operator-under-test' },
+        POD_NAMESPACE: ns,
+        POD_NAME: 'operator-under-test',
       },
     );
-    operator.stdout?.on('data', (d: Buffer) => (logs += d.toString()));
-    operator.stderr?.on('data', (d: Buffer) => (logs += d.toString()));
+    const { child, logs } = operator;
     const exitedEarly = new Promise<never>((_, reject) =>
-      operator!.once('exit', (code) => reject(new Error(`operator exited ${code}:\n${logs}`))),
+      child.once('exit', (code) => reject(new Error(`operator exited ${code}:\n${logs()}`))),
     );
 
     const get = async (ref: string) => {
@@ -183,32 +119,36 @@ describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 3
 
     const reconciled = (async () => {
       for (const ref of ['configmap/console', 'service/console']) {
-        const obj = await until(ref, 60_000, () => get(ref));
+        const obj = await until(ref, () => get(ref), 60_000);
         assert.ok(ownedBy(obj), `${ref} is not owned by the WebSocketProxy`);
       }
-      const deploy = await until('deployment/console', 60_000, () => get('deployment/console'));
+      const deploy = await until('deployment/console', () => get('deployment/console'), 60_000);
       assert.ok(ownedBy(deploy));
       const pod = (
         deploy['spec'] as { template: { spec: { containers: Array<{ image: string }> } } }
       ).template.spec;
       assert.equal(pod.containers[0]?.image, IMAGE, 'proxies default to the operator image');
-      const status = await until('status with conditions', 90_000, async () => {
-        const o = await get('websocketproxy/console');
-        const s = o?.['status'] as
-          | {
-              observedGeneration?: number;
-              conditions?: Array<{
-                type: string;
-                status: string;
-                reason: string;
-                message?: string;
-              }>;
-            }
-          | undefined;
-        return s?.observedGeneration !== undefined && (s.conditions?.length ?? 0) > 0
-          ? s
-          : undefined;
-      });
+      const status = await until(
+        'status with conditions',
+        async () => {
+          const o = await get('websocketproxy/console');
+          const s = o?.['status'] as
+            | {
+                observedGeneration?: number;
+                conditions?: Array<{
+                  type: string;
+                  status: string;
+                  reason: string;
+                  message?: string;
+                }>;
+              }
+            | undefined;
+          return s?.observedGeneration !== undefined && (s.conditions?.length ?? 0) > 0
+            ? s
+            : undefined;
+        },
+        90_000,
+      );
       const types = status.conditions!.map((c) => c.type);
       for (const type of ['Ready', 'ConfigValid'])
         assert.ok(types.includes(type), `no ${type} condition`);
@@ -217,7 +157,7 @@ describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 3
       assert.equal(config.status, 'True', JSON.stringify(config));
       assert.doesNotMatch(config.message ?? '', /not verified/, JSON.stringify(config));
       // The Lease is in the release namespace, as the chart's Role allows.
-      await until('the leader Lease', 30_000, async () => {
+      await until('the leader Lease', async () => {
         const res = await runTool(cluster, 'kubectl', [
           '-n',
           ns,
@@ -231,6 +171,6 @@ describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 3
       });
     })();
     await Promise.race([reconciled, exitedEarly]);
-    assert.doesNotMatch(logs, /forbidden/i, `the operator was refused something:\n${logs}`);
+    assert.doesNotMatch(logs(), /forbidden/i, `the operator was refused something:\n${logs()}`);
   });
 });
