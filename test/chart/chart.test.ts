@@ -318,6 +318,21 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         .containers[0]!;
       assert.ok(c.args.includes('--image=example.com/proxy:1'));
     });
+
+    it('renders PodDisruptionBudget maxUnavailable 0 as 0, not as the default 1', async () => {
+      const pdb = find(
+        parseObjects(
+          await template(cluster, 'r', 'ns', [
+            '--set',
+            'podDisruptionBudget.enabled=true',
+            '--set',
+            'podDisruptionBudget.maxUnavailable=0',
+          ]),
+        ),
+        'PodDisruptionBudget',
+      ) as K8sObject & { spec: { maxUnavailable?: unknown } };
+      assert.equal(pdb.spec.maxUnavailable, 0);
+    });
   });
 
   describe('server-side dry run', () => {
