@@ -213,11 +213,13 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `wsgate operator` with `args` (plus a free metrics port); waits until it answers. */
+/**
+ * Starts `wsgate operator` with `args` (plus a free metrics port); waits until it answers
+ * (killing it if it never does). The caller stops it.
+ */
 export async function spawnOperator(
   args: string[],
   env: Record<string, string> = {},
-  t?: { after(fn: () => Promise<unknown>): void },
 ): Promise<OperatorProcess> {
   const [port] = await freePorts(1);
   const child = spawn(
@@ -244,7 +246,6 @@ export async function spawnOperator(
     clearTimeout(timer);
     return code;
   };
-  t?.after(() => stop('SIGKILL'));
   await until(
     'the operator to answer /healthz',
     async () => {
@@ -253,7 +254,10 @@ export async function spawnOperator(
     },
     30_000,
     100,
-  );
+  ).catch(async (err: unknown) => {
+    await stop('SIGKILL');
+    throw err;
+  });
   const url = `http://127.0.0.1:${port}`;
   return {
     child,
