@@ -46,7 +46,8 @@ export interface CertOptions {
   days?: number;
 }
 
-function der(tag: number, ...parts: Buffer[]): Buffer {
+/** A DER TLV: `tag`, the definite length, then `parts`. */
+export function der(tag: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
   let len: Buffer;
   if (body.length < 0x80) {
@@ -61,7 +62,7 @@ function der(tag: number, ...parts: Buffer[]): Buffer {
 
 const seq = (...parts: Buffer[]) => der(0x30, ...parts);
 
-function oid(dotted: string): Buffer {
+export function oid(dotted: string): Buffer {
   const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
   const out = [40 * a + b];
   for (const n of rest) {
@@ -73,7 +74,7 @@ function oid(dotted: string): Buffer {
 }
 
 /** UTCTime, whole seconds (valid until 2049, plenty for tests). */
-function utcTime(d: Date): Buffer {
+export function utcTime(d: Date): Buffer {
   const iso = d.toISOString();
   const text =
     iso.slice(2, 4) +
@@ -98,6 +99,12 @@ function ipBytes(ip: string): Buffer {
   const out = Buffer.alloc(16);
   all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
+}
+
+/** A DER certificate as PEM, base64 in lines of 64. */
+export function certificatePem(certDer: Buffer): string {
+  const b64 = certDer.toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64.endsWith('\n') ? b64 : `${b64}\n`}-----END CERTIFICATE-----\n`;
 }
 
 function extension(id: string, critical: boolean, value: Buffer): Buffer {
@@ -149,8 +156,7 @@ export function issue(opts: CertOptions): Issued {
   const signer = opts.issuer?.privateKey ?? privateKey;
   const signature = sign('sha256', tbs, signer);
   const certDer = seq(tbs, ECDSA_SHA256, der(0x03, Buffer.from([0]), signature));
-  const b64 = certDer.toString('base64').replace(/.{64}/g, '$&\n');
-  const cert = `-----BEGIN CERTIFICATE-----\n${b64.endsWith('\n') ? b64 : `${b64}\n`}-----END CERTIFICATE-----\n`;
+  const cert = certificatePem(certDer);
   const x509 = new X509Certificate(cert);
   return {
     cert,

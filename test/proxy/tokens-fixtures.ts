@@ -1,7 +1,7 @@
 /**
  * Shared helpers for the token resolver tests: temporary directories, Kubernetes-style
  * Secret mounts (`..data` symlink swaps), and self-signed certificates built with
- * node:crypto and a tiny DER writer, so the tests need no openssl binary.
+ * node:crypto and the DER writer of test/helpers/tls.ts, so the tests need no openssl binary.
  */
 import { sign, type KeyObject } from 'node:crypto';
 import {
@@ -15,47 +15,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { certificatePem, der, oid, utcTime } from '../helpers/tls.js';
 
 /** A fresh directory under the OS temp dir; remove it with `rmSync(dir, {recursive: true})`. */
 export function tempDir(prefix = 'wsgate-tokens-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
-}
-
-function der(tag: number, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  let len: Buffer;
-  if (body.length < 0x80) {
-    len = Buffer.from([body.length]);
-  } else {
-    const hex = body.length.toString(16);
-    const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-    len = Buffer.concat([Buffer.from([0x80 | bytes.length]), bytes]);
-  }
-  return Buffer.concat([Buffer.from([tag]), len, body]);
-}
-
-function oid(dotted: string): Buffer {
-  const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
-  const out = [40 * a + b];
-  for (const n of rest) {
-    const chunk = [n & 0x7f];
-    for (let v = n >>> 7; v > 0; v >>>= 7) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return der(0x06, Buffer.from(out));
-}
-
-function utcTime(d: Date): Buffer {
-  const iso = d.toISOString(); // 2026-01-02T03:04:05.000Z
-  const text =
-    iso.slice(2, 4) +
-    iso.slice(5, 7) +
-    iso.slice(8, 10) +
-    iso.slice(11, 13) +
-    iso.slice(14, 16) +
-    iso.slice(17, 19) +
-    'Z';
-  return der(0x17, Buffer.from(text, 'ascii'));
 }
 
 /**
@@ -84,8 +48,7 @@ export function selfSignedCert(
   );
   const signature = sign('sha256', tbs, privateKey);
   const cert = der(0x30, tbs, algorithm, der(0x03, Buffer.from([0]), signature));
-  const b64 = cert.toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN CERTIFICATE-----\n${b64.endsWith('\n') ? b64 : `${b64}\n`}-----END CERTIFICATE-----\n`;
+  return certificatePem(cert);
 }
 
 let generation = 0;
