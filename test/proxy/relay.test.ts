@@ -13,7 +13,7 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
-import { upgradeRequest } from '../helpers/raw.js';
+import { rawRequest, upgradeRequest } from '../helpers/raw.js';
 import {
   refusedPort,
   startEchoServer,
@@ -138,32 +138,25 @@ describe('relay', () => {
   test('malformed handshakes get a precise 4xx', async () => {
     const res = await fetch(proxy.url('/?token=echo').replace('ws:', 'http:'));
     assert.equal(res.status, 426);
-    const raw = await rawRequest(
-      proxy.address.port,
-      'GET /?token=echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
+    // Everything the proxy sent back before it closed, as text.
+    const answer = async (request: string) =>
+      (await rawRequest(proxy.address.port, request)).raw.toString('latin1');
+    const raw = await answer(upgradeRequest('/?token=echo', { 'Sec-WebSocket-Key': null }));
     assert.match(raw, /^HTTP\/1.1 400 /);
     assert.match(raw, /PROXY_ERR_BAD_KEY/);
-    const version = await rawRequest(
-      proxy.address.port,
-      'GET /?token=echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n\r\n',
-    );
+    const version = await answer(upgradeRequest('/?token=echo', { 'Sec-WebSocket-Version': '7' }));
     assert.match(version, /^HTTP\/1.1 400 /);
     assert.match(version, /PROXY_ERR_BAD_VERSION/);
     // RFC 6455 §4.1: HTTP/1.1 or later, and a Host header.
-    const http10 = await rawRequest(
-      proxy.address.port,
+    const http10 = await answer(
       upgradeRequest('/?token=echo').replace(' HTTP/1.1\r\n', ' HTTP/1.0\r\n'),
     );
     assert.match(http10, /^HTTP\/1.1 400 /);
     assert.match(http10, /PROXY_ERR_BAD_HTTP/);
-    const noHost = await rawRequest(
-      proxy.address.port,
-      upgradeRequest('/?token=echo', { Host: null }),
-    );
+    const noHost = await answer(upgradeRequest('/?token=echo', { Host: null }));
     assert.match(noHost, /^HTTP\/1.1 400 /);
     assert.match(noHost, /PROXY_ERR_BAD_HTTP/);
-    const garbage = await rawRequest(proxy.address.port, '\x16\x03\x01garbage\r\n\r\n');
+    const garbage = await answer('\x16\x03\x01garbage\r\n\r\n');
     assert.match(garbage, /^HTTP\/1.1 400 /);
   });
 
@@ -230,17 +223,3 @@ describe('relay', () => {
     assert.ok(!JSON.stringify(proxy.logs).includes('"echo"'), 'the token itself is never logged');
   });
 });
-
-function rawRequest(port: number, text: string): Promise<string> {
-  return import('node:net').then(
-    ({ connect }) =>
-      new Promise((resolve, reject) => {
-        const s = connect(port, '127.0.0.1', () => s.write(text));
-        let out = '';
-        s.on('data', (d) => (out += d));
-        s.on('close', () => resolve(out));
-        s.on('error', reject);
-        s.setTimeout(5000, () => s.destroy());
-      }),
-  );
-}

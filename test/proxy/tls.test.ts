@@ -30,19 +30,13 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
-import { connections, withProxy } from '../helpers/proxy-session.js';
-import { engineTicket } from '../helpers/ovirt.js';
+import { connections, refusedWith, withProxy, type Refused } from '../helpers/proxy-session.js';
+import { engineTicket, newEngine } from '../helpers/ovirt.js';
 import { proxyProtocolFront, proxyV1 } from '../helpers/raw.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { makePki, type Issued, type Pki } from '../helpers/tls.js';
-import { selfSignedCert, tempDir, writeSecretMount } from './tokens-fixtures.js';
+import { tempDir, writeSecretMount } from './tokens-fixtures.js';
 
-type Refused = { status?: number; body?: string; headers?: Record<string, string>; code?: string };
-const refusedWith = (status: number, code: string) => (e: Refused) => {
-  assert.equal(e.status, status, e.body);
-  assert.equal(e.headers?.['x-wsgate-error'], code);
-  return true;
-};
 /** A failure below HTTP: the TLS handshake (or the connection) failed, no status came. */
 const refusedByTls = (e: Refused & { message?: string }) => {
   assert.equal(e.status, undefined, `expected a TLS failure, got HTTP ${e.status}: ${e.body}`);
@@ -660,25 +654,21 @@ describe('TLS to the target', () => {
   });
 
   test('per session: an oVirt ticket with ssl_target', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const engine = newEngine();
     const engineCert = join(dir, 'engine.cer');
-    writeFileSync(engineCert, selfSignedCert(privateKey, publicKey));
+    writeFileSync(engineCert, engine.certPem);
     await withProxy(perSessionFlags('--ovirt-cert', engineCert), async (proxy) => {
       const before = handshakes.good;
-      const t = engineTicket(privateKey, {
+      const t = engineTicket(engine, {
         host: '127.0.0.1',
         port: String(goodPort),
-        ssl_target: true,
+        sslTarget: true,
       });
       const ws = await openClient(proxy.url(`/${encodeURIComponent(t)}`));
       await roundTrip(ws, 'ovirt tls');
       assert.equal(handshakes.good, before + 1);
       ws.close();
-      const p = engineTicket(privateKey, {
-        host: '127.0.0.1',
-        port: String(echo.port),
-        ssl_target: false,
-      });
+      const p = engineTicket(engine, { host: '127.0.0.1', port: String(echo.port) });
       const plain = await openClient(proxy.url(`/${encodeURIComponent(p)}`));
       await roundTrip(plain, 'ovirt plain');
       plain.close();
