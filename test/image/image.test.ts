@@ -10,10 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { freePorts } from '../cluster/ports.js';
 import { closed, eventually, openClient, receive } from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { CACHE, podman, podmanEnv, run, ULIMITS } from './podman.js';
@@ -49,14 +49,6 @@ const RUN = [
   '--health-interval',
   'disable',
 ];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 before(
   async () => {
@@ -116,15 +108,14 @@ describe('container image', () => {
     };
     // podman reports the docker-format HEALTHCHECK beside Config, not in it.
     const healthcheck = JSON.parse(await inspect('{{json .HealthCheck}}')) as { Test?: string[] };
-    const image = { Size: size, Config: config };
-    t.diagnostic(`image size ${image.Size} bytes (${(image.Size / 1e6).toFixed(0)} MB)`);
-    assert.equal(image.Config.User, '1000:1000');
-    assert.deepEqual(image.Config.Entrypoint, ['wsgate']);
-    assert.equal(image.Config.StopSignal, 'SIGTERM');
+    t.diagnostic(`image size ${size} bytes (${(size / 1e6).toFixed(0)} MB)`);
+    assert.equal(config.User, '1000:1000');
+    assert.deepEqual(config.Entrypoint, ['wsgate']);
+    assert.equal(config.StopSignal, 'SIGTERM');
     assert.equal(healthcheck?.Test?.[0], 'CMD');
     assert.ok(healthcheck?.Test?.includes('node'));
     // A minimal Debian, Node and the production dependencies; well under half a gigabyte.
-    assert.ok(image.Size < 500e6, `image is ${image.Size} bytes`);
+    assert.ok(size < 500e6, `image is ${size} bytes`);
   });
 
   test('production dependencies only, code root-owned, running as uid 1000', async () => {
@@ -189,7 +180,7 @@ describe('container image', () => {
     });
 
     test('relays a session, is healthy, and drains cleanly on podman stop', async (t) => {
-      const [port, metricsPort] = [await freePort(), await freePort()];
+      const [port, metricsPort] = (await freePorts(2)) as [number, number];
       const name = containerName();
       await podman(env, [
         'run',
