@@ -54,6 +54,8 @@ const ROOT = resolve(HERE, '../../..');
 const OUT_DIR = join(ROOT, '.cache/bench');
 /** Cores other processes may use during a measured window before it is repeated. */
 const OTHER_CPU_LIMIT = 0.25;
+/** Cores other processes used during a measurement's window (0 when not accounted). */
+const otherCores = (m: { cpu?: CpuShare }) => m.cpu?.other ?? 0;
 
 interface Options {
   warmupMs: number;
@@ -91,7 +93,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --client ws|lite     WebSocket load generator: the ws package (default), or a minimal
                        client that costs the generator less CPU
   --retries N          repeat a measurement during which other processes used more
-                       than 0.25 cores, up to N times, keeping the cleanest (default 2)
+                       than ${OTHER_CPU_LIMIT} cores, up to N times, keeping the cleanest (default 2)
   --phases LIST        comma-separated subset of bulk1,bulk32,rtt,rate,idle
   --window KIB         bytes in flight per connection in the bulk test (default 1024)
   --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
@@ -491,7 +493,8 @@ async function main(): Promise<void> {
   await sleep(1000);
   results.busyBeforeStart = systemBusySeconds() - busy0;
   log(`CPU busy before start: ${results.busyBeforeStart.toFixed(2)} of ${results.cpus} cores`);
-  if (results.busyBeforeStart > 0.25) log('warning: the machine is busy; figures will be noisy');
+  if (results.busyBeforeStart > OTHER_CPU_LIMIT)
+    log('warning: the machine is busy; figures will be noisy');
 
   const t0 = performance.now();
   type Phase = {
@@ -566,11 +569,11 @@ async function main(): Promise<void> {
           log(
             `${phase.label.padEnd(26)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s, load ${load()})`,
           );
-          if (!best || (r.cpu?.other ?? 0) < (best.cpu?.other ?? 0)) best = r;
+          if (!best || otherCores(r) < otherCores(best)) best = r;
           // Someone else used the CPUs meanwhile: measure again, keep the cleanest.
-          if ((r.cpu?.other ?? 0) <= OTHER_CPU_LIMIT) break;
+          if (otherCores(r) <= OTHER_CPU_LIMIT) break;
           if (attempt < o.retries)
-            log(`  other processes used ${r.cpu!.other.toFixed(2)} cores: again`);
+            log(`  other processes used ${otherCores(r).toFixed(2)} cores: again`);
         } catch (e) {
           const msg = `${phase.label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
           notes.push(msg);
@@ -580,9 +583,9 @@ async function main(): Promise<void> {
       }
       if (best) {
         (results.systems[system] as Record<string, unknown>)[phase.key] = best;
-        if ((best.cpu?.other ?? 0) > OTHER_CPU_LIMIT) {
+        if (otherCores(best) > OTHER_CPU_LIMIT) {
           notes.push(
-            `${phase.label}, ${system}: other processes used ${best.cpu!.other.toFixed(2)} cores`,
+            `${phase.label}, ${system}: other processes used ${otherCores(best).toFixed(2)} cores`,
           );
         }
       }
