@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { KubeError, type KubeClient } from '../../operator/src/kube/client.js';
-import { LeaderElector } from '../../operator/src/leader.js';
+import { LeaderElector, type LeaderElectionOptions } from '../../operator/src/leader.js';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -41,16 +41,26 @@ const log = pino({ level: 'silent' });
 // Leases count whole seconds, so one second is the shortest lease.
 const timings = { leaseDurationMs: 1000, renewDeadlineMs: 300, retryPeriodMs: 50 };
 
+/** Candidate `identity` on `api` in namespace ns; the short timings unless `extra` overrides. */
+function candidate(
+  api: ReturnType<typeof fakeApi>,
+  identity: string,
+  extra: Partial<LeaderElectionOptions> = {},
+): LeaderElector {
+  return new LeaderElector({
+    client: api.client,
+    log,
+    namespace: 'ns',
+    identity,
+    ...timings,
+    ...extra,
+  });
+}
+
 describe('LeaderElector', () => {
   test('creates the Lease when there is none', async () => {
     const api = fakeApi();
-    const a = new LeaderElector({
-      client: api.client,
-      log,
-      namespace: 'ns',
-      identity: 'a',
-      ...timings,
-    });
+    const a = candidate(api, 'a');
     assert.equal(await a.tryAcquireOrRenew(), true);
     assert.equal(api.lease()?.spec?.holderIdentity, 'a');
     assert.equal(api.lease()?.metadata.name, 'wsgate-operator');
@@ -58,20 +68,8 @@ describe('LeaderElector', () => {
 
   test('one leader at a time; the other takes over only after the Lease expires', async () => {
     const api = fakeApi();
-    const a = new LeaderElector({
-      client: api.client,
-      log,
-      namespace: 'ns',
-      identity: 'a',
-      ...timings,
-    });
-    const b = new LeaderElector({
-      client: api.client,
-      log,
-      namespace: 'ns',
-      identity: 'b',
-      ...timings,
-    });
+    const a = candidate(api, 'a');
+    const b = candidate(api, 'b');
     assert.equal(await a.tryAcquireOrRenew(), true);
     assert.equal(await b.tryAcquireOrRenew(), false, 'b took a fresh Lease');
     assert.equal(await a.tryAcquireOrRenew(), true, 'a renews');
@@ -87,14 +85,7 @@ describe('LeaderElector', () => {
     const api = fakeApi();
     const changes: string[] = [];
     const elector = (id: string) =>
-      new LeaderElector({
-        client: api.client,
-        log,
-        namespace: 'ns',
-        identity: id,
-        ...timings,
-        onChange: (leading) => changes.push(`${id}:${leading}`),
-      });
+      candidate(api, id, { onChange: (leading) => changes.push(`${id}:${leading}`) });
     const a = elector('a');
     const b = elector('b');
     const stopA = new AbortController();
@@ -117,13 +108,7 @@ describe('LeaderElector', () => {
 
   test('a leader that cannot renew within the deadline steps down', async () => {
     const api = fakeApi();
-    const a = new LeaderElector({
-      client: api.client,
-      log,
-      namespace: 'ns',
-      identity: 'a',
-      ...timings,
-    });
+    const a = candidate(api, 'a');
     const signal = new AbortController().signal;
     assert.equal(await a.acquire(signal), true);
     // Someone else grabs the Lease behind a's back: every renewal now conflicts.
@@ -138,11 +123,7 @@ describe('LeaderElector', () => {
   test('timings must be ordered', () => {
     assert.throws(
       () =>
-        new LeaderElector({
-          client: fakeApi().client,
-          log,
-          namespace: 'ns',
-          identity: 'a',
+        candidate(fakeApi(), 'a', {
           leaseDurationMs: 100,
           renewDeadlineMs: 100,
           retryPeriodMs: 50,
