@@ -64,16 +64,19 @@ export interface ConditionUpdate {
   message: string;
 }
 
-/** The condition of `type`, if present. */
-export function getCondition(
-  conditions: readonly Condition[] | undefined,
+/** The condition of `type`, if present, in ours or any Kubernetes-style list (a CRD's, ...). */
+export function getCondition<C extends { type: string }>(
+  conditions: readonly C[] | undefined,
   type: string,
-): Condition | undefined {
+): C | undefined {
   return conditions?.find((c) => c.type === type);
 }
 
 /** Whether the condition of `type` is present and True. */
-export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+export function isTrue(
+  conditions: readonly { type: string; status: string }[] | undefined,
+  type: string,
+): boolean {
   return getCondition(conditions, type)?.status === 'True';
 }
 

@@ -4,15 +4,10 @@
  * read Pods (least privilege), so why a pod fails (an image pull, a crash loop) is for
  * `kubectl describe pod`; ProgressDeadlineExceeded says when a rollout stopped.
  */
-import type { V1Deployment } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { ConditionType, Reason, type ConditionUpdate } from '../conditions.js';
+import { ConditionType, getCondition, Reason, type ConditionUpdate } from '../conditions.js';
 import { objectNames } from '../render/common.js';
 import type { Observed } from './types.js';
-
-function deploymentCondition(deployment: V1Deployment, type: string) {
-  return deployment.status?.conditions?.find((c) => c.type === type);
-}
 
 /** Computes Available for `wsp` from what was observed. */
 export function availableCondition(wsp: WebSocketProxy, observed: Observed): ConditionUpdate {
@@ -32,11 +27,11 @@ export function availableCondition(wsp: WebSocketProxy, observed: Observed): Con
   }
   const ready = deployment.status?.readyReplicas ?? 0;
   const count = `${ready}/${desired} replicas ready`;
-  const available = deploymentCondition(deployment, 'Available');
+  const available = getCondition(deployment.status?.conditions, 'Available');
   if (available?.status === 'True' && (deployment.status?.availableReplicas ?? 0) > 0) {
     return { type, status: 'True', reason: Reason.MinimumReplicasAvailable, message: count };
   }
-  const progressing = deploymentCondition(deployment, 'Progressing');
+  const progressing = getCondition(deployment.status?.conditions, 'Progressing');
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
     return {
       type,

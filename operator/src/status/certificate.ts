@@ -5,7 +5,7 @@
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import { CERT_MANAGER_GROUP, type ExternalCondition } from '../api/external-types.js';
-import { ConditionType, Reason, type ConditionUpdate } from '../conditions.js';
+import { ConditionType, getCondition, Reason, type ConditionUpdate } from '../conditions.js';
 import { objectNames } from '../render/common.js';
 import { findMount } from '../render/mounts.js';
 import { checkSecret } from './secrets.js';
@@ -17,7 +17,7 @@ export interface CertificateInput {
   observed: Observed;
 }
 
-const ready = (conditions?: ExternalCondition[]) => conditions?.find((c) => c.type === 'Ready');
+const ready = (conditions?: ExternalCondition[]) => getCondition(conditions, 'Ready');
 
 function issuerLabel({ wsp }: CertificateInput): string {
   const ref = wsp.spec.tls!.issuerRef!;
@@ -71,7 +71,7 @@ export const issuerPolicies: readonly Policy<CertificateInput>[] = [
     if (condition.status === 'True') return null;
     // Ready is False while cert-manager issues (DoesNotExist, then InProgress): that is
     // progress, not failure, as long as the Issuing condition says it is working on it.
-    const issuing = cert.status?.conditions?.find((c) => c.type === 'Issuing');
+    const issuing = getCondition(cert.status?.conditions, 'Issuing');
     if (issuing?.status === 'True') {
       return {
         reason: Reason.CertificatePending,
