@@ -5,16 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../proxy/src/log.js';
 import { parseListen, type HostPort } from '../../proxy/src/util/address.js';
 import { parseDuration } from '../../proxy/src/util/duration.js';
-import { loadAccess, type ClusterAccess } from './kube/config.js';
+import { loadAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './kube/config.js';
 import { LEASE_NAME } from './leader.js';
 import { startOperator, type LeaderElectionSettings } from './operator.js';
 
-/** Where the in-cluster service account's namespace is written. */
-const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function packageVersion(): string {
@@ -115,7 +114,7 @@ function listen(flag: string, value: string): HostPort {
 
 function inClusterNamespace(): string | undefined {
   try {
-    return readFileSync(SA_NAMESPACE_FILE, 'utf8').trim() || undefined;
+    return readFileSync(join(SERVICE_ACCOUNT_DIR, 'namespace'), 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

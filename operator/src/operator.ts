@@ -8,26 +8,27 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { HostPort } from '../../proxy/src/util/address.js';
-import { Controller } from './controller/controller.js';
+import { Controller, type ControllerOptions } from './controller/controller.js';
 import { EventRecorder } from './controller/events.js';
 import { closeServer, startHttpServer, type HealthSources } from './health.js';
 import { KubeClient } from './kube/client.js';
 import type { ClusterAccess } from './kube/config.js';
-import { LeaderElector } from './leader.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { OperatorMetrics } from './metrics.js';
 
-/** Leader election settings; durations in milliseconds. */
-export interface LeaderElectionSettings {
-  namespace: string;
-  name: string;
-  identity: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-}
+/** Leader election settings, every one given (see {@link LeaderElectionOptions}). */
+export type LeaderElectionSettings = Required<
+  Pick<
+    LeaderElectionOptions,
+    'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'
+  >
+>;
 
 /** Everything an operator process needs. */
-export interface OperatorOptions {
+export interface OperatorOptions extends Pick<
+  ControllerOptions,
+  'baseDelayMs' | 'maxDelayMs' | 'crdNames'
+> {
   /** The API server and credentials (kube/config.ts). */
   access: ClusterAccess;
   log: Logger;
@@ -44,11 +45,6 @@ export interface OperatorOptions {
   healthListen?: HostPort | undefined;
   /** Identity in Events (reportingInstance). */
   instance: string;
-  /** Back-off bounds of the work queue (ms); the queue's defaults when unset. */
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  /** CRD names standing for the optional kinds (tests only). */
-  crdNames?: { certificate?: string; serviceMonitor?: string };
   /** Collect Node's process metrics too. Default true. */
   defaultMetrics?: boolean;
 }
@@ -91,9 +87,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       namespaces: options.namespaces,
       workers: options.workers,
       resyncMs: options.resyncMs,
-      ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
-      ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
-      ...(options.crdNames ? { crdNames: options.crdNames } : {}),
+      baseDelayMs: options.baseDelayMs,
+      maxDelayMs: options.maxDelayMs,
+      crdNames: options.crdNames,
     });
 
   const sources: HealthSources = {
@@ -137,12 +133,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     elector = new LeaderElector({
       client,
       log,
-      namespace: election.namespace,
-      name: election.name,
-      identity: election.identity,
-      leaseDurationMs: election.leaseDurationMs,
-      renewDeadlineMs: election.renewDeadlineMs,
-      retryPeriodMs: election.retryPeriodMs,
+      ...election,
       onChange: (leading) => leaderGauge.set(leading ? 1 : 0),
     });
     if (!(await elector.acquire(abort.signal))) return 0;

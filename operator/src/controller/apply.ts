@@ -89,24 +89,28 @@ export async function applyAll(
   memo: AppliedMemo,
 ): Promise<Map<string, OwnedObject>> {
   const result = new Map<string, OwnedObject>();
-  const stale = objects.filter((o) => {
-    const key = objectKey(o.kind, o.metadata.name);
-    const last = memo.get(key);
-    if (!last || last.hash !== objectHash(o)) return true;
-    const live = view.owned(o.kind, o.metadata.namespace, o.metadata.name);
-    return !live || live.metadata.uid !== last.uid || !covers(live, o);
-  });
+  const stale = objects
+    .map((object) => ({
+      object,
+      key: objectKey(object.kind, object.metadata.name),
+      hash: objectHash(object),
+    }))
+    .filter(({ object: o, key, hash }) => {
+      const last = memo.get(key);
+      if (!last || last.hash !== hash) return true;
+      const live = view.owned(o.kind, o.metadata.namespace, o.metadata.name);
+      return !live || live.metadata.uid !== last.uid || !covers(live, o);
+    });
   const waves = [
-    stale.filter((o) => o.kind !== 'Deployment'),
-    stale.filter((o) => o.kind === 'Deployment'),
+    stale.filter((s) => s.object.kind !== 'Deployment'),
+    stale.filter((s) => s.object.kind === 'Deployment'),
   ];
   for (const wave of waves) {
-    const answers = await Promise.all(wave.map((o) => applyOne(client, o)));
-    wave.forEach((o, i) => {
-      const key = objectKey(o.kind, o.metadata.name);
+    const answers = await Promise.all(wave.map((s) => applyOne(client, s.object)));
+    wave.forEach(({ key, hash }, i) => {
       const answer = answers[i]!;
       result.set(key, answer);
-      if (answer.metadata?.uid) memo.set(key, { uid: answer.metadata.uid, hash: objectHash(o) });
+      if (answer.metadata?.uid) memo.set(key, { uid: answer.metadata.uid, hash });
     });
   }
   return result;

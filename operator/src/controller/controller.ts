@@ -9,15 +9,15 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
 import type { OperatorMetrics, ReconcileResultLabel } from '../metrics.js';
 import type { EventRecorder } from './events.js';
-import { ControllerInformers } from './informers.js';
-import { WorkQueue } from './queue.js';
+import { ControllerInformers, type OptionalCrdNames } from './informers.js';
+import { WorkQueue, type WorkQueueOptions } from './queue.js';
 import { reconcile, type ReconcileContext } from './reconcile.js';
 
 /** The controller's name in metrics and logs (controller-runtime uses the lower-case kind). */
 export const CONTROLLER_NAME = 'websocketproxy';
 
 /** Options of {@link Controller}. */
-export interface ControllerOptions {
+export interface ControllerOptions extends Pick<WorkQueueOptions, 'baseDelayMs' | 'maxDelayMs'> {
   client: KubeClient;
   log: Logger;
   metrics: OperatorMetrics;
@@ -30,12 +30,7 @@ export interface ControllerOptions {
   workers?: number;
   /** Period of the full re-queue, in ms. Default 10 minutes. */
   resyncMs?: number;
-  /** First back-off delay, in ms. Default 500. */
-  baseDelayMs?: number;
-  /** Longest back-off delay, in ms. Default 5 minutes. */
-  maxDelayMs?: number;
-  /** CRD names for the optional kinds; see informers.ts. */
-  crdNames?: { certificate?: string; serviceMonitor?: string };
+  crdNames?: OptionalCrdNames;
 }
 
 /** Informers, queue and workers of the WebSocketProxy controller. */
@@ -56,8 +51,8 @@ export class Controller {
     this.workerCount = Math.max(1, options.workers ?? 4);
     this.queue = new WorkQueue({
       metrics: options.metrics.queue(CONTROLLER_NAME),
-      ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
-      ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
+      baseDelayMs: options.baseDelayMs,
+      maxDelayMs: options.maxDelayMs,
     });
     this.informers = new ControllerInformers({
       client: options.client,
@@ -65,7 +60,7 @@ export class Controller {
       namespaces: options.namespaces,
       enqueue: (key) => this.queue.add(key),
       onOptionalKinds: () => this.enqueueAll(),
-      ...(options.crdNames ? { crdNames: options.crdNames } : {}),
+      crdNames: options.crdNames,
       onRestart: (resource) => options.metrics.informerRestarts.inc({ resource }),
     });
     this.context = {
@@ -168,12 +163,8 @@ export class Controller {
     } catch (err) {
       result = 'error';
       metrics.reconcileErrors.inc({ controller });
-      const retries = this.queue.retries(key);
-      log.warn(
-        { err, controller, key, retryInMs: this.queue.backoff(retries) },
-        'reconcile failed',
-      );
-      this.queue.addRateLimited(key);
+      const retryInMs = this.queue.addRateLimited(key);
+      log.warn({ err, controller, key, retryInMs }, 'reconcile failed');
     } finally {
       end();
       metrics.reconcileTotal.inc({ controller, result });

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { CERTIFICATE_CRD, SERVICE_MONITOR_CRD, type OwnedObject } from '../api/external-types.js';
 import { GROUP, KIND, type WebSocketProxy } from '../api/websocketproxy-types.js';
+import { isTrue } from '../conditions.js';
 import type { KubeClient } from '../kube/client.js';
 import { Informer, keyOf, type KubeObject } from '../kube/informer.js';
 import { Resources, type ResourceType } from '../kube/resources.js';
@@ -40,6 +41,12 @@ export interface ClusterView {
   serviceMonitorInstalled(): boolean;
 }
 
+/** CRD names that stand for the optional kinds: the real ones unless tests substitute theirs. */
+export interface OptionalCrdNames {
+  certificate?: string;
+  serviceMonitor?: string;
+}
+
 /** Options of {@link ControllerInformers}. */
 export interface ControllerInformersOptions {
   client: KubeClient;
@@ -50,8 +57,7 @@ export interface ControllerInformersOptions {
   enqueue(key: string): void;
   /** Called when an optional kind becomes available or goes away. */
   onOptionalKinds(): void;
-  /** CRD names that stand for the optional kinds (tests substitute their own). */
-  crdNames?: { certificate?: string; serviceMonitor?: string };
+  crdNames?: OptionalCrdNames;
   onRestart?(resource: string, err: unknown): void;
 }
 
@@ -77,7 +83,7 @@ function crdConditions(object: CrdObject): CrdObject {
 }
 
 function established(crd: CrdObject | undefined): boolean {
-  return !!crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+  return isTrue(crd?.status?.conditions, 'Established');
 }
 
 /** One optional kind: its CRD watch and, while installed, its informers. */
@@ -97,7 +103,7 @@ class OptionalKind {
       fieldSelector: `metadata.name=${crdName}`,
       transform: crdConditions,
       log: parent.log,
-      onRestart: (err) => parent.onRestart?.(`${crdName}`, err),
+      onRestart: (err) => parent.onRestart?.(crdName, err),
     });
     const check = () => {
       this.changing = this.changing.then(() => this.update());
@@ -202,9 +208,9 @@ export class ControllerInformers implements ClusterView {
     for (const ns of namespaces) {
       const informer = new Informer<T>(this.client, {
         resource,
-        ...(ns ? { namespace: ns } : {}),
-        ...(labelSelector ? { labelSelector } : {}),
-        ...(transform ? { transform } : {}),
+        namespace: ns || undefined,
+        labelSelector,
+        transform,
         log: this.log,
         onRestart: (err) => this.onRestart?.(resource.plural, err),
       });

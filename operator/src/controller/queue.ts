@@ -93,12 +93,17 @@ export class WorkQueue {
     this.delayed.set(key, { at, timer });
   }
 
-  /** Queues `key` after its back-off delay, which doubles with each call until forget(). */
-  addRateLimited(key: string): void {
+  /**
+   * Queues `key` after its back-off delay, which doubles with each call until forget().
+   * Returns that delay (ms).
+   */
+  addRateLimited(key: string): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
     this.metrics.retries.inc();
-    this.addAfter(key, this.backoff(n));
+    const delayMs = this.backoff(n);
+    this.addAfter(key, delayMs);
+    return delayMs;
   }
 
   /** The delay after `failures` previous failures. */

@@ -77,6 +77,13 @@ function queryString(query: Query | undefined): string {
   return s ? `?${s}` : '';
 }
 
+/** The whole response body, as text. */
+async function readText(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function errorCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -88,14 +95,16 @@ export class KubeClient {
   private readonly access: ClusterAccess;
   private readonly agent: HttpAgent;
   private readonly watchAgent: HttpAgent;
-  private readonly secure: boolean;
+  /** http.request or https.request, after the server's scheme. */
+  private readonly send: typeof httpRequest;
   private readonly userAgent: string;
   private readonly onResponse: ((method: string, code: number) => void) | undefined;
 
   constructor(access: ClusterAccess, options: KubeClientOptions = {}) {
     this.access = access;
     this.server = access.server.replace(/\/+$/, '');
-    this.secure = this.server.startsWith('https:');
+    const secure = this.server.startsWith('https:');
+    this.send = secure ? (httpsRequest as typeof httpRequest) : httpRequest;
     const agentOptions = {
       keepAlive: true,
       keepAliveMsecs: 30_000,
@@ -107,7 +116,7 @@ export class KubeClient {
         ? {}
         : { rejectUnauthorized: access.rejectUnauthorized }),
     };
-    const Agent = this.secure ? HttpsAgent : HttpAgent;
+    const Agent = secure ? HttpsAgent : HttpAgent;
     this.agent = new Agent({ ...agentOptions, maxSockets: options.maxSockets ?? 16 });
     // Watches hold their connection for minutes; they get their own pool.
     this.watchAgent = new Agent({ ...agentOptions });
@@ -132,10 +141,9 @@ export class KubeClient {
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
     const url = `${this.server}${path}${queryString(init.query)}`;
-    const send = httpsRequest as typeof httpRequest;
     const attempt = (retry: boolean) =>
       new Promise<{ res: IncomingMessage; abort: (err: Error) => void }>((resolve, reject) => {
-        const req = (this.secure ? send : httpRequest)(url, {
+        const req = this.send(url, {
           method,
           headers,
           agent: watch ? this.watchAgent : this.agent,
@@ -160,9 +168,7 @@ export class KubeClient {
    */
   async request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
     const { res } = await this.open(method, path, init, false);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = await readText(res);
     const code = res.statusCode ?? 0;
     this.onResponse?.(method, code);
     if (code >= 400) throw KubeError.from(code, text, `${method} ${path}`);
@@ -204,11 +210,7 @@ export class KubeClient {
     const { res, abort } = await this.open('GET', path, init, true);
     const code = res.statusCode ?? 0;
     this.onResponse?.('WATCH', code);
-    if (code >= 400) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      throw KubeError.from(code, Buffer.concat(chunks).toString('utf8'), `WATCH ${path}`);
-    }
+    if (code >= 400) throw KubeError.from(code, await readText(res), `WATCH ${path}`);
     const onAbort = () => abort(new Error('watch stopped'));
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();

@@ -105,7 +105,7 @@ export class Informer<T extends KubeObject> {
 
   /** The cached object, if any. */
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.store.get(namespace ? `${namespace}/${name}` : name);
+    return this.store.get(keyOf({ namespace, name }));
   }
 
   /** Every cached object. */
@@ -174,17 +174,18 @@ export class Informer<T extends KubeObject> {
       seen.add(keyOf(item.metadata));
       this.upsert(item);
     }
-    for (const [key, object] of [...this.store]) {
-      if (!seen.has(key)) {
-        this.store.delete(key);
-        this.emit('delete', object);
-      }
+    for (const object of this.list()) {
+      if (!seen.has(keyOf(object.metadata))) this.remove(object);
     }
     this.resourceVersion = version;
     if (!this.synced) {
       this.synced = true;
-      for (const resolve of this.syncWaiters.splice(0)) resolve();
+      this.releaseSyncWaiters();
     }
+  }
+
+  private releaseSyncWaiters(): void {
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
   private onEvent(event: WatchEvent<T>): void {
@@ -236,6 +237,6 @@ export class Informer<T extends KubeObject> {
         await sleep(backoff, undefined, { signal }).catch(() => undefined);
       }
     }
-    for (const resolve of this.syncWaiters.splice(0)) resolve();
+    this.releaseSyncWaiters();
   }
 }
