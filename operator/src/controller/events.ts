@@ -14,7 +14,7 @@ import type { KubeClient } from '../kube/client.js';
 import { collectionPath, Resources } from '../kube/resources.js';
 
 /** reportingController of every Event. */
-export const REPORTING_CONTROLLER = 'wsgate.dev/operator';
+const REPORTING_CONTROLLER = 'wsgate.dev/operator';
 /** Events notes are limited to 1 kB by the API. */
 const MAX_NOTE = 1024;
 

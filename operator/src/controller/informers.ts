@@ -16,7 +16,7 @@ import { Resources, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY } from '../render/common.js';
 
 /** Label selector of every object the operator owns. */
-export const OWNED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+const OWNED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
 /** Kinds always owned and watched. */
 const CORE_KINDS: readonly ResourceType[] = [
@@ -62,7 +62,7 @@ export interface ControllerInformersOptions {
 }
 
 /** The key of the WebSocketProxy that controls `object`, if one does. */
-export function ownerKey(object: KubeObject): string | undefined {
+function ownerKey(object: KubeObject): string | undefined {
   const meta = object.metadata;
   const ref = meta?.ownerReferences?.find(
     (r) => r.controller === true && r.kind === KIND && r.apiVersion.startsWith(`${GROUP}/`),

@@ -21,7 +21,7 @@ import type { ClusterView } from './informers.js';
  * RoleBinding of wsgate-operator-secrets in the namespace) is "unknown", which status
  * reports as not verified. Only key names are kept.
  */
-export async function readSecrets(
+async function readSecrets(
   client: KubeClient,
   wsp: WebSocketProxy,
 ): Promise<Record<string, SecretObservation>> {
@@ -51,7 +51,7 @@ export async function readSecrets(
  * nothing to look up (no issuerRef, an external issuer group, cert-manager missing) or
  * the operator may not read it.
  */
-export async function readIssuer(
+async function readIssuer(
   client: KubeClient,
   wsp: WebSocketProxy,
   certManagerInstalled: boolean,

@@ -46,7 +46,7 @@ export interface WrittenStatus {
  * Whether resourceVersion `a` is older than `b`. Kubernetes guarantees comparable
  * resourceVersions (decimal integers) since 1.34; anything else counts as not older.
  */
-export function olderVersion(a: string | undefined, b: string): boolean {
+function olderVersion(a: string | undefined, b: string): boolean {
   if (!a || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
   return BigInt(a) < BigInt(b);
 }

@@ -50,7 +50,7 @@ export const Resources = {
 } as const;
 
 /** `apiVersion` of a resource: `v1` or `group/version`. */
-export function apiVersionOf(r: ResourceType): string {
+function apiVersionOf(r: ResourceType): string {
   return r.group === '' ? r.version : `${r.group}/${r.version}`;
 }
 
