@@ -149,8 +149,6 @@ export class ProxyServer {
     } else {
       this.http = createServer();
     }
-    // Idle keep-alive after a 426 is not worth holding; upgrades leave the parser.
-    this.http.keepAliveTimeout = 1000;
     this.http.on('connection', (socket: Socket) => this.onConnection(socket));
     this.http.on('request', (req: IncomingMessage, res) => {
       this.clearHandshakeTimer(req.socket);
@@ -159,8 +157,7 @@ export class ProxyServer {
       this.options.metrics.connection(refusal.result);
       this.options.logger.info(
         {
-          client:
-            this.connections.get(connectionKey(req.socket))?.source ?? req.socket.remoteAddress,
+          client: this.peerAddress(req.socket),
           method: req.method,
           code: refusal.code,
           status: refusal.status,
@@ -294,6 +291,11 @@ export class ProxyServer {
     socket.on('close', onSocketClose);
   }
 
+  /** The client's address: the PROXY protocol header's source, else the TCP peer. */
+  private peerAddress(socket: Socket): string | undefined {
+    return this.connections.get(connectionKey(socket))?.source ?? socket.remoteAddress;
+  }
+
   private clearHandshakeTimer(socket: Socket): void {
     const state = this.connections.get(connectionKey(socket));
     if (state?.timer) {
@@ -336,8 +338,7 @@ export class ProxyServer {
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const o = this.options;
-    const state = this.connections.get(connectionKey(req.socket));
-    const peer = state?.source ?? req.socket.remoteAddress ?? '';
+    const peer = this.peerAddress(req.socket) ?? '';
     const client = clientAddress(peer, req.headers['x-forwarded-for'], o.trustedProxies);
     const conn = this.connPrefix + (++this.nextConn).toString(36);
     let tokenId: string | undefined;
