@@ -171,6 +171,12 @@ describe('operator as the chart ServiceAccount', { skip: skipCluster, timeout: 3
       });
     })();
     await Promise.race([reconciled, exitedEarly]);
-    assert.doesNotMatch(logs(), /forbidden/i, `the operator was refused something:\n${logs()}`);
+    // Watching every namespace, the operator also meets WebSocketProxies of earlier runs
+    // whose namespaces are being deleted; the API refuses writes there with a 403 from
+    // namespace lifecycle admission, not from RBAC. Every other refusal counts.
+    const refused = logs()
+      .split('\n')
+      .filter((l) => /forbidden/i.test(l) && !/because it is being terminated/.test(l));
+    assert.deepEqual(refused, [], `the operator was refused something:\n${logs()}`);
   });
 });
