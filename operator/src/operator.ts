@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { HostPort } from '../../proxy/src/util/address.js';
 import { Controller, type ControllerOptions } from './controller/controller.js';
 import { EventRecorder } from './controller/events.js';
-import { closeServer, startHttpServer, type HealthSources } from './health.js';
+import { closeServer, startHealthServer, type HealthSources } from '../../proxy/src/health.js';
 import { KubeClient } from './kube/client.js';
 import type { ClusterAccess } from './kube/config.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
@@ -104,7 +104,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
   };
   const servers: Server[] = [];
-  const main = await startHttpServer(
+  const main = await startHealthServer(
     options.metricsListen,
     sources,
     options.healthListen ? 'metrics' : 'all',
@@ -112,7 +112,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   servers.push(main.server);
   let healthAddress = main.address;
   if (options.healthListen) {
-    const health = await startHttpServer(options.healthListen, sources, 'health');
+    const health = await startHealthServer(options.healthListen, sources, 'health');
     servers.push(health.server);
     healthAddress = health.address;
   }

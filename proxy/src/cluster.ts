@@ -42,7 +42,12 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
     config.metricsListen === ''
       ? undefined
       : await startHealthServer(parseListen(config.metricsListen), {
-          ready: () => !draining && ready.size === config.workers,
+          notReady: () =>
+            draining
+              ? 'draining'
+              : ready.size < config.workers
+                ? `${ready.size}/${config.workers} workers listening`
+                : null,
           metrics: async () => ({
             contentType: aggregator.contentType,
             body: await aggregator.clusterMetrics(),

@@ -1,35 +1,43 @@
 /**
- * The metrics listener: /metrics (Prometheus text), /healthz (the process serves
- * requests) and /readyz (listening, config loaded, not draining). Kept off the
- * WebSocket port so it can stay cluster-internal.
+ * The HTTP endpoints of both processes: /metrics (Prometheus text), /healthz (the process
+ * answers) and /readyz (ready, or 503 with why not). Kept off the WebSocket port so they
+ * can stay cluster-internal. The operator can split health from metrics across two
+ * listeners; the proxy serves all three on one.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HostPort } from './util/address.js';
 
+/** What the endpoints report. */
 export interface HealthSources {
   metrics(): Promise<{ contentType: string; body: string }>;
-  ready(): boolean;
+  /** Null when ready, else why not (shown in the 503's body). */
+  notReady(): string | null;
 }
 
+/** Which paths a listener serves. */
+export type Endpoints = 'all' | 'metrics' | 'health';
+
+/** Starts one listener; resolves with the server and its bound address. */
 export function startHealthServer(
   listen: HostPort,
   sources: HealthSources,
+  endpoints: Endpoints = 'all',
 ): Promise<{ server: Server; address: AddressInfo }> {
+  const metrics = endpoints !== 'health';
+  const health = endpoints !== 'metrics';
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
-      return;
-    }
-    if (path === '/healthz') {
+    } else if (health && path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-    } else if (path === '/readyz') {
-      const ready = sources.ready();
+    } else if (health && path === '/readyz') {
+      const why = sources.notReady();
       res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
-        .end(ready ? 'ready\n' : 'not ready\n');
-    } else if (path === '/metrics') {
+        .writeHead(why === null ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(why === null ? 'ready\n' : `not ready: ${why}\n`);
+    } else if (metrics && path === '/metrics') {
       sources.metrics().then(
         ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
         (err: Error) =>
@@ -41,11 +49,22 @@ export function startHealthServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
+  // Scrapes and probes are short; do not let a stuck client hold a socket.
+  server.requestTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(listen.port, listen.host, () => {
       server.off('error', reject);
       resolve({ server, address: server.address() as AddressInfo });
     });
+  });
+}
+
+/** Closes `server`, ending idle keep-alive connections at once. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
   });
 }

@@ -211,7 +211,7 @@ export async function startProxy(
   let metricsAddress: AddressInfo | undefined;
   if (serveMetrics && config.metricsListen !== '') {
     const started = await startHealthServer(parseListen(config.metricsListen), {
-      ready: () => server.ready,
+      notReady: () => (server.ready ? null : 'not listening or draining'),
       metrics: async () => ({
         contentType: metrics.registry.contentType,
         body: await metrics.registry.metrics(),
