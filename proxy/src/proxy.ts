@@ -11,6 +11,7 @@ import { ConfigError } from './config/load.js';
 import { startHealthServer } from './health.js';
 import { ProxyMetrics } from './metrics.js';
 import { ProxyServer } from './server.js';
+import { Recordings } from './recording/recordings.js';
 import { readFileSync } from 'node:fs';
 import { trustedProxies } from './client-ip.js';
 import { Limits } from './policy/limits.js';
@@ -176,6 +177,22 @@ export async function startProxy(
       'signed or remote tokens configured without --allow-target: their targets will be refused',
     );
   }
+  const recordings =
+    config.recordDir !== undefined
+      ? named(
+          '--record-dir',
+          () =>
+            new Recordings({
+              dir: config.recordDir!,
+              when: config.recordWhen,
+              input: config.recordInput,
+              maxBytes: config.recordMaxBytes,
+              retentionMs: config.recordRetention * 1000,
+              registry: metrics.registry,
+              logger,
+            }),
+        )
+      : undefined;
   const server = new ProxyServer({
     listen: parseListen(config.listen),
     fixedTarget: config.target !== undefined ? parseHostPort(config.target) : undefined,
@@ -201,6 +218,7 @@ export async function startProxy(
     maxSessionMs: config.maxSession * 1000,
     heartbeatMs: config.heartbeat * 1000,
     maxMessageBytes: config.maxMessageBytes,
+    recordings,
     metrics,
     logger,
   });
@@ -225,6 +243,7 @@ export async function startProxy(
   const closeRest = async () => {
     for (const r of resolvers) r.close?.();
     tls?.close();
+    await recordings?.close();
     await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
   };
   return {

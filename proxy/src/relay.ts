@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CLOSES } from './errors.js';
+import type { SessionRecorder } from './recording/writer.js';
 
 /** What the server needs to know when a session ends (for the log line and metrics). */
 export interface SessionEnd {
@@ -70,6 +71,8 @@ export class Relay {
   targetPaused = false;
   clientPaused = false;
   readonly startedAt: number;
+  /** Session recording (set by the server after construction), or null. */
+  recorder: SessionRecorder | null = null;
   private closeCode = 0;
   private closeReason = '';
   private closedBy: SessionEnd['closedBy'] = 'client';
@@ -101,6 +104,7 @@ export class Relay {
 
   fromTarget(chunk: Buffer): void {
     this.bytesTargetToClient += chunk.length;
+    if (this.recorder !== null) this.recorder.fromTarget(chunk);
     this.ws.send(chunk, SEND_OPTIONS);
     if (this.clientSocket.writableLength > this.highWaterMark && !this.targetPaused) {
       this.targetPaused = true;
@@ -115,6 +119,7 @@ export class Relay {
 
   fromClient(data: Buffer): void {
     this.bytesClientToTarget += data.length;
+    if (this.recorder !== null) this.recorder.fromClient(data);
     if (!this.target.write(data) && !this.clientPaused) {
       this.clientPaused = true;
       this.ws.pause();
@@ -190,6 +195,7 @@ export class Relay {
       return;
     }
     this.ended = true;
+    if (this.recorder !== null) this.recorder.end();
     this.onEnd(this, {
       closeCode: this.closeCode,
       closeReason: this.closeReason,

@@ -30,6 +30,7 @@ import type { Limits } from './policy/limits.js';
 import type { OriginPolicy } from './policy/origins.js';
 import type { TargetPolicy } from './policy/targets.js';
 import { parseProxyHeader } from './proxy-protocol.js';
+import type { Recordings, SessionFacts } from './recording/recordings.js';
 import { clientSubjectAllowed, type TlsCredentials } from './tls.js';
 import { formatHostPort, type HostPort } from './util/address.js';
 
@@ -63,6 +64,8 @@ export interface ProxyServerOptions {
   maxSessionMs: number;
   heartbeatMs: number;
   maxMessageBytes: number;
+  /** Session recording (`--record-dir`), if configured. */
+  recordings?: Recordings;
   metrics: ProxyMetrics;
   logger: Logger;
 }
@@ -73,6 +76,9 @@ interface ConnectionState {
   /** Source address from a PROXY protocol header. */
   source?: string;
 }
+
+/** What a signed ticket says about the session beyond its target (see SessionFacts). */
+type SessionTicket = Pick<SessionFacts, 'subject' | 'record'>;
 
 interface Refused {
   refusal: Refusal;
@@ -376,6 +382,7 @@ export class ProxyServer {
 
     let target: Target;
     let trusted: boolean;
+    let ticket: SessionTicket = {};
     if (o.fixedTarget) {
       target = o.fixedTarget;
       trusted = true;
@@ -387,6 +394,7 @@ export class ProxyServer {
       if ('refusal' in resolved) return refuse(resolved);
       target = resolved.target;
       trusted = o.trustedResolvers.has(resolved.resolver);
+      ticket = { subject: resolved.subject, record: resolved.record };
     }
 
     const connectStart = performance.now();
@@ -423,11 +431,14 @@ export class ProxyServer {
     }
     this.clearHandshakeTimer(req.socket);
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      this.startSession(ws, socket, tcp, { conn, client, target: formatHostPort(target) }, tokenId);
+      const info = { conn, client, target: formatHostPort(target) };
+      this.startSession(ws, socket, tcp, info, tokenId, ticket);
     });
   }
 
-  private async resolve(token: string): Promise<{ target: Target; resolver: string } | Refused> {
+  private async resolve(
+    token: string,
+  ): Promise<({ target: Target; resolver: string } & SessionTicket) | Refused> {
     for (const resolver of this.options.resolvers) {
       let result;
       try {
@@ -440,7 +451,10 @@ export class ProxyServer {
         };
       }
       this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
-      if (result.kind === 'target') return { target: result.target, resolver: resolver.name };
+      if (result.kind === 'target') {
+        const { target, subject, record } = result;
+        return { target, resolver: resolver.name, subject, record };
+      }
       if (result.kind === 'refused')
         return { refusal: REFUSALS.tokenRefused, detail: result.reason };
     }
@@ -453,8 +467,11 @@ export class ProxyServer {
     tcp: Socket,
     info: { conn: string; client: string; target: string },
     token: string | undefined,
+    ticket: SessionTicket,
   ): void {
     const relay = new Relay(ws, socket, tcp, HIGH_WATER_MARK, this.onSessionEnd);
+    const { recordings } = this.options;
+    if (recordings) relay.recorder = recordings.start({ session: info.conn, ...info, ...ticket });
     this.sessions.add(relay);
     this.sessionInfo.set(relay, info);
     this.options.metrics.connection('ok');

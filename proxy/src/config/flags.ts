@@ -185,6 +185,23 @@ export const SETTINGS: readonly Setting[] = [
   row('targetCa', 'string', "CA bundle for targets' certificates (default: the system's)", {
     metavar: 'FILE',
   }),
+  row('recordDir', 'string', 'record sessions (websockify format) into this directory', {
+    metavar: 'DIR',
+  }),
+  row('recordWhen', 'string', 'record every session, or only those whose JWT has "record": true', {
+    default: 'always',
+    choices: ['always', 'ticket'],
+  }),
+  row('recordInput', 'bool', 'record client input too (false: only what the screen showed)', {
+    default: true,
+  }),
+  row('recordMaxBytes', 'bytes', 'largest recording file, then it stops (0 = unlimited)', {
+    default: 0,
+    min: 0,
+  }),
+  row('recordRetention', 'duration', 'delete recordings older than this (0 = keep)', {
+    default: 0,
+  }),
   row('workers', 'int', 'processes sharing the listening port', { default: 1, min: 1, max: 256 }),
   row('logLevel', 'string', 'log level', {
     default: 'info',

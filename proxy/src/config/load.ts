@@ -35,6 +35,9 @@ const FLAG: Source = { describe: (s) => `--${s.flag}` };
 const ENV: Source = { describe: (s) => envName(s) };
 const FILE: Source = { describe: (s) => `config key "${s.key}"` };
 
+/** A recording's header and frame array take about 1 KiB; less leaves no room for frames. */
+const MIN_RECORDING_BYTES = 4096;
+
 const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 function coerce(setting: Setting, raw: unknown, from: Source): unknown {
@@ -216,6 +219,9 @@ function validate(config: ProxyConfig): void {
     for (const key of ['tlsClientCa', 'tlsCiphers'] as const) {
       if (config[key] !== undefined) throw new ConfigError(`--${kebab(key)} needs --tls-cert`);
     }
+  }
+  if (config.recordMaxBytes > 0 && config.recordMaxBytes < MIN_RECORDING_BYTES) {
+    throw new ConfigError(`--record-max-bytes: must be 0 or at least ${MIN_RECORDING_BYTES}`);
   }
   if (config.tlsClientSubject.length > 0 && config.tlsClientCa === undefined) {
     throw new ConfigError('--tls-client-subject needs --tls-client-ca');

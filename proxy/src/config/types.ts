@@ -79,4 +79,15 @@ export interface ProxyConfig {
   targetTls: boolean;
   /** CA bundle to verify targets' certificates (default: the system's). */
   targetCa?: string;
+
+  /** Record sessions into this directory (one websockify-format file per session). */
+  recordDir?: string;
+  /** `always`, or `ticket`: JWT sessions only when their ticket has `"record": true`. Default always. */
+  recordWhen: 'always' | 'ticket';
+  /** Record client→target payloads too (keystrokes may hold passwords). Default true. */
+  recordInput: boolean;
+  /** Largest recording file in bytes, then it stops (the session goes on); 0 = unlimited. */
+  recordMaxBytes: number;
+  /** Seconds after which recordings are deleted by the proxy; 0 = keep. */
+  recordRetention: number;
 }

@@ -202,6 +202,9 @@ export class JwtResolver implements TokenResolver {
   #accept(payload: JWTPayload, nowMs: number): Resolution {
     const target = targetFrom(payload.host, payload.port, payload.tls);
     if (typeof target === 'string') return refused(target);
+    if (payload.record !== undefined && typeof payload.record !== 'boolean') {
+      return refused('claim "record" invalid');
+    }
     if (this.#opts.singleUse) {
       const { jti, exp } = payload;
       if (typeof jti !== 'string' || jti === '' || jti.length > 256) {
@@ -214,7 +217,12 @@ export class JwtResolver implements TokenResolver {
       if (added === 'replay') return refused('ticket already used');
       if (added === 'full') return refused('too many single-use tickets outstanding');
     }
-    return { kind: 'target', target };
+    return {
+      kind: 'target',
+      target,
+      ...(typeof payload.sub === 'string' ? { subject: payload.sub } : {}),
+      ...(typeof payload.record === 'boolean' ? { record: payload.record } : {}),
+    };
   }
 
   /** Re-checks the key file now (the watcher does this on its own). */

@@ -16,8 +16,12 @@ export interface Target {
 }
 
 export type Resolution =
-  /** The token is valid and names this target. */
-  | { kind: 'target'; target: Target }
+  /**
+   * The token is valid and names this target. A signed ticket may also carry who it was
+   * issued for (`subject`, recorded in session recordings) and whether the session is to
+   * be recorded (`record`, for `--record-when ticket`).
+   */
+  | { kind: 'target'; target: Target; subject?: string; record?: boolean }
   /** Not a token this resolver understands; ask the next one. */
   | { kind: 'unknown' }
   /** Recognised but not acceptable (bad signature, expired, replayed, lookup failed). */
