@@ -6,6 +6,7 @@ const USAGE = `Usage: wsgate <command> [options]
 Commands:
   proxy      WebSocket-to-TCP relay for VNC/SPICE consoles (websockify compatible)
   token      mint a signed ticket (JWT) the proxy accepts
+  play       replay a session recording (--record-dir) in the browser
   operator   Kubernetes operator for WebSocketProxy resources
 
 Run "wsgate <command> --help" for a command's options.
@@ -19,6 +20,10 @@ async function main(argv: string[]): Promise<number> {
     case 'token': {
       const { tokenCommand } = await import('./token.js');
       return tokenCommand(rest);
+    }
+    case 'play': {
+      const { playCommand } = await import('./play.js');
+      return playCommand(rest);
     }
     case 'operator': {
       const { operatorCommand } = await import('../operator/src/main.js');

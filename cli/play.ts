@@ -1,0 +1,180 @@
+/**
+ * `wsgate play FILE`: serves, on 127.0.0.1 by default, a page that replays a recording
+ * (`--record-dir`) in noVNC, with noVNC's modules from the installed @novnc/novnc
+ * package, so it works offline and from the image. Prints one JSON line with the URL.
+ */
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../proxy/src/log.js';
+import {
+  HEADER_BYTES,
+  parseRecording,
+  type RecordingHeader,
+} from '../proxy/src/recording/format.js';
+import { parseListen } from '../proxy/src/util/address.js';
+import { playPage } from './play-page.js';
+
+const USAGE = `Usage: wsgate play [options] FILE
+
+Serves a page that replays a session recording (wsgate --record-dir, or websockify
+--record) in noVNC, with a timeline. Open the URL it prints in a browser.
+
+  --listen HOST:PORT   address to serve the page on (default 127.0.0.1:6090)
+  --speed N            initial speed: 1 (real time), 2, 4, ... or max (default 1)
+`;
+
+/** Root of the installed @novnc/novnc package (its `exports` is core/rfb.js). */
+function novncRoot(): string {
+  return dirname(dirname(fileURLToPath(import.meta.resolve('@novnc/novnc'))));
+}
+
+/** The wsgate header of a recording, or one made up for a plain websockify recording. */
+export function readHeader(file: string): RecordingHeader {
+  // Only the first line: recordings can be large.
+  const buf = Buffer.alloc(HEADER_BYTES);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, buf, 0, HEADER_BYTES, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const first = buf.toString('latin1', 0, n).split('\n')[0]!;
+  const found = first.startsWith('/*') ? parseRecording(first + '\n').header : undefined;
+  return (
+    found ?? {
+      v: 1,
+      session: basename(file),
+      start: statSync(file).mtime.toISOString(),
+      client: '',
+      target: '',
+      protocol: 'unknown',
+      input: true,
+    }
+  );
+}
+
+export async function playCommand(argv: readonly string[]): Promise<number> {
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      options: {
+        listen: { type: 'string', default: '127.0.0.1:6090' },
+        speed: { type: 'string', default: '1' },
+        help: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`wsgate play: ${(e as Error).message.split('. ')[0]}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const fail = (msg: string) => {
+    process.stderr.write(`wsgate play: ${msg}\n`);
+    return 2;
+  };
+  if (positionals.length !== 1) return fail('give one recording FILE');
+  const file = positionals[0]!;
+  const speed = values.speed === 'max' ? Infinity : Number(values.speed);
+  if (!(speed > 0)) return fail(`--speed: "${values.speed}" is not a positive number or max`);
+  let listen;
+  try {
+    listen = parseListen(values.listen);
+  } catch (e) {
+    return fail(`--listen: ${(e as Error).message}`);
+  }
+  let header: RecordingHeader;
+  try {
+    if (!statSync(file).isFile()) return fail(`${file} is not a file`);
+    header = readHeader(file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return fail(err.code ? `cannot read ${file}: ${err.code}` : `${file}: ${err.message}`);
+  }
+
+  const root = novncRoot();
+  const inside = ['core', 'vendor'].map((f) => join(root, f) + sep);
+  const page = playPage(basename(file), speed);
+  const server = createServer((req, res) => {
+    void (async () => {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const headers = (type: string) => ({
+        'content-type': type,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      });
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, headers('text/plain')).end();
+        return;
+      }
+      if (path === '/' || path === '/index.html') {
+        res.writeHead(200, headers('text/html; charset=utf-8')).end(page);
+        return;
+      }
+      if (path === '/header.json') {
+        res.writeHead(200, headers('application/json')).end(JSON.stringify(header));
+        return;
+      }
+      if (path === '/recording.js') {
+        // Streamed: recordings can be large, and the file is JavaScript as written.
+        const size = (await stat(file)).size;
+        res.writeHead(200, {
+          ...headers('text/javascript; charset=iso-8859-1'),
+          'content-length': size,
+        });
+        if (req.method === 'HEAD') return void res.end();
+        createReadStream(file)
+          .on('error', () => res.destroy())
+          .pipe(res);
+        return;
+      }
+      if (path.startsWith('/novnc/')) {
+        const target = normalize(join(root, path.slice('/novnc/'.length)));
+        if (extname(target) === '.js' && inside.some((d) => target.startsWith(d))) {
+          try {
+            const body = await readFile(target);
+            res.writeHead(200, headers('text/javascript; charset=utf-8')).end(body);
+            return;
+          } catch {
+            // 404 below
+          }
+        }
+      }
+      res.writeHead(404, headers('text/plain')).end('not found\n');
+    })().catch(() => res.destroy());
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => resolve());
+    });
+  } catch (e) {
+    return fail(`--listen: cannot listen: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const logger = createLogger('info');
+  logger.info(
+    { listen: address, url: `http://${host}:${address.port}/`, file, protocol: header.protocol },
+    'play listening',
+  );
+  return new Promise<number>((resolve) => {
+    const stop = () => {
+      server.closeAllConnections();
+      server.close(() => resolve(0));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
