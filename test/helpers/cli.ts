@@ -38,9 +38,13 @@ export interface Daemon {
   stderr(): string;
 }
 
-/** Starts a long-running command and parses its JSON log lines from stdout. */
-export function startWsgate(args: string[]): Daemon {
-  const child = spawn(process.execPath, [WSGATE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts a long-running command and parses its JSON log lines from stdout. `via` runs
+ * it under another command (e.g. `['prlimit', '--fsize=32768']`).
+ */
+export function startWsgate(args: string[], via: string[] = []): Daemon {
+  const argv = [...via, process.execPath, WSGATE, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const waiters: {
     pred: (l: Record<string, unknown>) => boolean;

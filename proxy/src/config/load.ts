@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
 import { parseHostPort, parseListen } from '../util/address.js';
-import { SETTINGS, envName, kebab, type Setting } from './flags.js';
+import { SETTINGS, envName, kebab, settingByFlag, type Setting } from './flags.js';
 import { parseTargetRule } from '../policy/targets.js';
 import { OriginPolicy } from '../policy/origins.js';
 import { trustedProxies } from '../client-ip.js';
@@ -127,7 +127,7 @@ function parseFlags(argv: readonly string[]) {
   }
   try {
     return parseArgs({
-      args: [...argv],
+      args: boolValues(argv),
       options,
       strict: true,
       allowPositionals: true,
@@ -137,6 +137,29 @@ function parseFlags(argv: readonly string[]) {
     // parseArgs' messages already quote the flag ("Unknown option '--x'"); keep them.
     throw new ConfigError((e as Error).message.split('. ')[0]!);
   }
+}
+
+/**
+ * `--flag=false` / `--flag=true` (also 0/1, no/yes) for boolean flags, as written in
+ * websockify-style docs, become `--no-flag` / `--flag`; any other value is an error
+ * naming the flag.
+ */
+function boolValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    const m = /^--([a-z0-9-]+)=(.*)$/s.exec(arg);
+    const s = m && settingByFlag(m[1]!);
+    if (!m || !s || s.kind !== 'bool') {
+      out.push(arg);
+      continue;
+    }
+    if (/^(true|1|yes)$/i.test(m[2]!)) out.push(`--${m[1]}`);
+    else if (/^(false|0|no)$/i.test(m[2]!)) out.push(`--no-${m[1]}`);
+    else throw new ConfigError(`--${m[1]}: "${m[2]}" is not true or false`);
+  }
+  return out;
 }
 
 /** Builds the effective configuration; see the module comment for precedence. */

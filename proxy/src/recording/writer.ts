@@ -37,7 +37,7 @@ export interface WriterOptions {
   maxBacklog: number;
   /** Called once: the file is open (counted as a recorded session). */
   onOpen(): void;
-  /** Bytes that reached the file. */
+  /** Bytes the file grew by (the header's rewrite in place is not counted again). */
   onWritten(bytes: number): void;
   /** Called at most once, when recording stops early (`max-bytes`, `backlog`, or an errno code). */
   onStop(reason: string, err?: NodeJS.ErrnoException): void;
@@ -48,6 +48,8 @@ export interface WriterOptions {
 interface Op {
   buf: Buffer;
   pos: number;
+  /** False for the header rewritten in place: counted once, as the file grew. */
+  grows: boolean;
 }
 
 /** Default `maxBacklog`: 16 MiB per recorded session waiting for the disk. */
@@ -162,7 +164,7 @@ export class RecordingWriter implements SessionRecorder {
   }
 
   private enqueue(buf: Buffer, pos: number): void {
-    this.queue.push({ buf, pos });
+    this.queue.push({ buf, pos, grows: pos >= this.size });
     this.queued += buf.length;
     if (pos === this.size) this.size += buf.length;
     else if (pos + buf.length > this.size) this.size = pos + buf.length;
@@ -186,10 +188,12 @@ export class RecordingWriter implements SessionRecorder {
     const first = this.queue.shift()!;
     const parts = [first.buf];
     let end = first.pos + first.buf.length;
+    let grown = first.grows ? first.buf.length : 0;
     while (this.queue.length > 0 && this.queue[0]!.pos === end) {
       const next = this.queue.shift()!;
       parts.push(next.buf);
       end += next.buf.length;
+      if (next.grows) grown += next.buf.length;
     }
     const buf = parts.length === 1 ? first.buf : Buffer.concat(parts);
     this.writing = true;
@@ -200,7 +204,7 @@ export class RecordingWriter implements SessionRecorder {
         this.fail(err);
         return;
       }
-      this.o.onWritten(buf.length);
+      if (grown > 0) this.o.onWritten(grown);
       this.pump();
     });
   }
