@@ -97,6 +97,13 @@ export interface WebSocketProxySpec {
    * 0 means unlimited.
    */
   limits?: LimitsSpec;
+  /**
+   * Session recording (the proxy's --record-* settings): one file per session (per channel for
+   * SPICE) in websockify's recording format, written to /var/lib/wsgate/recordings on the volume
+   * given here (an emptyDir of 1Gi when neither persistentVolumeClaim nor emptyDir is set). Replay
+   * with `wsgate play FILE`.
+   */
+  recording?: RecordingSpec;
   /** Prometheus metrics (served on port 9090 by every pod). Default `{}`. */
   metrics: MetricsSpec;
   /**
@@ -324,6 +331,57 @@ export interface LimitsSpec {
   maxMessageBytes?: number;
 }
 
+/**
+ * Session recording (the proxy's --record-* settings): one file per session (per channel for SPICE)
+ * in websockify's recording format, written to /var/lib/wsgate/recordings on the volume given here
+ * (an emptyDir of 1Gi when neither persistentVolumeClaim nor emptyDir is set). Replay with `wsgate
+ * play FILE`. Schema: `spec.recording`.
+ */
+export interface RecordingSpec {
+  /** Default `false`. */
+  enabled: boolean;
+  /**
+   * always, or ticket (JWT sessions only when the ticket has "record": true; other sessions
+   * always).
+   */
+  when?: 'always' | 'ticket';
+  /**
+   * Record what clients send (keys, pointer) too. false keeps only the screen; keystrokes may
+   * contain passwords.
+   */
+  input?: boolean;
+  /** Largest recording file; then the recording stops and the session goes on. */
+  maxBytes?: number;
+  /** The proxy deletes recordings older than this (0 = keep). */
+  retentionSeconds?: number;
+  /**
+   * An existing PersistentVolumeClaim (ReadWriteMany when replicas is above 1) the recordings go
+   * to.
+   */
+  persistentVolumeClaim?: RecordingClaim;
+  /**
+   * A pod-local emptyDir (recordings leave with the pod: ship them with a sidecar, see the README).
+   */
+  emptyDir?: RecordingEmptyDir;
+}
+
+/**
+ * An existing PersistentVolumeClaim (ReadWriteMany when replicas is above 1) the recordings go to.
+ * Schema: `spec.recording.persistentVolumeClaim`.
+ */
+export interface RecordingClaim {
+  claimName: string;
+}
+
+/**
+ * A pod-local emptyDir (recordings leave with the pod: ship them with a sidecar, see the README).
+ * Schema: `spec.recording.emptyDir`.
+ */
+export interface RecordingEmptyDir {
+  /** Size of the emptyDir (default 1Gi). */
+  sizeLimit?: number | string;
+}
+
 /** Prometheus metrics (served on port 9090 by every pod). Schema: `spec.metrics`. */
 export interface MetricsSpec {
   /**
@@ -452,6 +510,11 @@ export const SCHEMA_DEFAULTS: DefaultsNode = {
         },
         allowMissingOrigin: { default: false },
         proxyProtocol: { default: false },
+        recording: {
+          properties: {
+            enabled: { default: false },
+          },
+        },
         metrics: {
           default: {},
           properties: {

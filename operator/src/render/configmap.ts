@@ -10,7 +10,7 @@ import type { ProxyConfig } from '../../../proxy/src/config/types.js';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
 import { METRICS_PORT, objectMeta, objectNames } from './common.js';
-import { CONFIG_KEY, findMount, mountedFile } from './mounts.js';
+import { CONFIG_KEY, PATHS, findMount, mountedFile } from './mounts.js';
 
 /** A config file: any subset of the proxy's settings. */
 export type ProxyConfigFile = Partial<ProxyConfig>;
@@ -80,6 +80,14 @@ export function renderProxyConfig(wsp: WebSocketProxy): ProxyConfigFile {
       ['maxMessageBytes', limits.maxMessageBytes],
     ] as const;
     for (const [key, value] of map) if (value !== undefined) config[key] = value;
+  }
+  const rec = spec.recording;
+  if (rec?.enabled) {
+    config.recordDir = PATHS.recordings;
+    if (rec.when !== undefined) config.recordWhen = rec.when;
+    if (rec.input !== undefined) config.recordInput = rec.input;
+    if (rec.maxBytes !== undefined) config.recordMaxBytes = rec.maxBytes;
+    if (rec.retentionSeconds !== undefined) config.recordRetention = rec.retentionSeconds;
   }
   return config;
 }

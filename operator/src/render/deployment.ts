@@ -45,6 +45,8 @@ export const CONTAINER_NAME = 'proxy';
 export const PRESTOP_SECONDS = 5;
 /** Grace beyond preStop and the drain timeout, for the final close frames and exit. */
 export const EXIT_MARGIN_SECONDS = 5;
+/** Size of the recordings emptyDir when spec.recording names no volume. */
+export const RECORDINGS_EMPTYDIR = '1Gi';
 /** UID/GID of the proxy: the `node` user of the official Node.js images. */
 export const RUN_AS_ID = 1000;
 
@@ -65,6 +67,18 @@ function volumes(wsp: WebSocketProxy): { volumes: V1Volume[]; mounts: V1VolumeMo
   }
   out.push({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
   mounts.push({ name: 'tmp', mountPath: PATHS.tmp });
+  const rec = wsp.spec.recording;
+  if (rec?.enabled) {
+    out.push(
+      rec.persistentVolumeClaim
+        ? { name: 'recordings', persistentVolumeClaim: { ...rec.persistentVolumeClaim } }
+        : {
+            name: 'recordings',
+            emptyDir: { sizeLimit: String(rec.emptyDir?.sizeLimit ?? RECORDINGS_EMPTYDIR) },
+          },
+    );
+    mounts.push({ name: 'recordings', mountPath: PATHS.recordings });
+  }
   return { volumes: out, mounts };
 }
 

@@ -18,6 +18,7 @@ export const PATHS = {
   ovirt: '/etc/wsgate/ovirt',
   targetCa: '/etc/wsgate/target-ca',
   tmp: '/tmp',
+  recordings: '/var/lib/wsgate/recordings',
 } as const;
 
 /** The ConfigMap key holding the proxy's YAML config, and the file the proxy is pointed at. */
