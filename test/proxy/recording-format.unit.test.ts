@@ -182,9 +182,9 @@ describe('sniffProtocol', () => {
 });
 
 test('file names sort by time, name the session and are what the retention sweep deletes', () => {
-  const name = recordingFileName(new Date('2026-12-04T15:16:21.123Z'), 'k3-1f');
-  assert.equal(name, 'wsgate-20261204T151621.123Z-k3-1f.js');
+  const name = recordingFileName(new Date('2026-12-04T15:16:21.123Z'), 'console-7d9f-x2', 'k3-1f');
+  assert.equal(name, 'wsgate-20261204T151621.123Z-console-7d9f-x2-k3-1f.js');
   assert.match(name, RECORDING_FILE);
   assert.doesNotMatch('notes.js', RECORDING_FILE);
-  assert.match(recordingFileName(new Date(0), '../x'), RECORDING_FILE);
+  assert.match(recordingFileName(new Date(0), 'a.b.example', '../x'), RECORDING_FILE);
 });

@@ -16,7 +16,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
@@ -104,9 +104,13 @@ describe('recording a session', () => {
       const { path, rec } = await recordingIn(dir);
       assert.equal(statSync(path).mode & 0o777, 0o600);
       const opened = proxy.logs.find((l) => l.msg === 'connection opened')!;
-      assert.match(path, new RegExp(`wsgate-\\d{8}T\\d{6}\\.\\d{3}Z-${opened.conn}\\.js$`));
+      assert.match(
+        path,
+        new RegExp(`wsgate-\\d{8}T\\d{6}\\.\\d{3}Z-${hostname()}-${opened.conn}\\.js$`),
+      );
       const h = rec.header!;
       assert.equal(h.session, opened.conn);
+      assert.equal(h.host, hostname());
       assert.equal(h.client, '127.0.0.1');
       assert.equal(h.target, `127.0.0.1:${vnc.port}`);
       assert.equal(h.protocol, 'vnc');

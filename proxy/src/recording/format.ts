@@ -34,6 +34,8 @@ export interface RecordingHeader {
   v: 1;
   /** The proxy's session id (the `conn` of its log lines). */
   session: string;
+  /** Host name of the proxy (the pod's name in Kubernetes). */
+  host?: string;
   /** ISO time the session started. */
   start: string;
   client: string;
@@ -256,10 +258,15 @@ export function sniffProtocol(fromClient: boolean, data: Uint8Array): string | u
   return undefined;
 }
 
-/** `wsgate-20261204T151621.123Z-<session>.js`: sorts by time, names the session. */
-export function recordingFileName(start: Date, session: string): string {
+/**
+ * `wsgate-20261204T151621.123Z-<host>-<session>.js`: sorts by time, names the session;
+ * the host name (the pod's name in Kubernetes) keeps replicas sharing a volume apart, as
+ * session ids start from each process's pid (1 in every container).
+ */
+export function recordingFileName(start: Date, host: string, session: string): string {
   const stamp = start.toISOString().replace(/[-:]/g, '');
-  return `wsgate-${stamp}-${session.replace(/[^A-Za-z0-9_-]/g, '_')}.js`;
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
+  return `wsgate-${stamp}-${safe(host)}-${safe(session)}.js`;
 }
 
 /** Files the retention sweep may delete: only wsgate's own recordings. */

@@ -4,6 +4,7 @@
  * runs the retention sweep. Each session's file is written by a RecordingWriter.
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -74,7 +75,8 @@ export class Recordings {
   start(facts: SessionFacts): SessionRecorder | null {
     if (this.o.when === 'ticket' && facts.record === false) return null;
     const started = new Date();
-    const name = recordingFileName(started, facts.session);
+    const host = hostname();
+    const name = recordingFileName(started, host, facts.session);
     const path = join(this.o.dir, name);
     const { logger, metrics } = { logger: this.o.logger, metrics: this.metrics };
     this.active.add(name);
@@ -82,6 +84,7 @@ export class Recordings {
       path,
       header: {
         session: facts.session,
+        host,
         start: started.toISOString(),
         client: facts.client,
         target: facts.target,
