@@ -220,9 +220,19 @@ describe('recording a noVNC session and replaying it with wsgate play', () => {
         await sleep(400);
         await paintPattern(vnc!.display, 3, '#c02020', '#e0e0ff');
         const last = await view.waitForColour('#c02020', { share: 0.2 });
-        // Let the last update settle, then take the canvas the user saw last.
-        await sleep(300);
-        const image = (await canvasPixels(view.page))!;
+        // The canvas the user saw last: once two readings 300 ms apart agree.
+        let image = (await canvasPixels(view.page))!;
+        await pollUntil(
+          async () => {
+            await sleep(300);
+            const now = (await canvasPixels(view.page))!;
+            const same = now.rgba === image.rgba;
+            image = now;
+            return same;
+          },
+          (same) => same,
+          { timeoutMs: 10_000, intervalMs: 0, fail: () => new Error('the canvas never settled') },
+        );
         assert.equal(image.width, 320);
         await screenshot(view.page, 'recording-live', t);
         await view.disconnect();
