@@ -85,6 +85,10 @@ export class RecordingWriter implements SessionRecorder {
         this.finishClose();
         return;
       }
+      if (this.closed) {
+        close(fd, () => {}); // given up on meanwhile (see broken)
+        return;
+      }
       this.fd = fd;
       o.onOpen();
       this.pump();
@@ -97,14 +101,39 @@ export class RecordingWriter implements SessionRecorder {
   }
 
   fromClient(data: Buffer): void {
-    this.frame(true, data);
+    try {
+      this.frame(true, data);
+    } catch (e) {
+      this.broken(e);
+    }
   }
 
   fromTarget(data: Buffer): void {
-    this.frame(false, data);
+    try {
+      this.frame(false, data);
+    } catch (e) {
+      this.broken(e);
+    }
   }
 
   end(): void {
+    try {
+      this.finish();
+    } catch (e) {
+      this.broken(e);
+    }
+  }
+
+  /** Nothing may be thrown into the relay: an unexpected error ends the recording only. */
+  private broken(e: unknown): void {
+    this.stop('other', e as NodeJS.ErrnoException);
+    this.queue.length = 0;
+    this.queued = 0;
+    this.ended = true;
+    if (!this.writing) this.finishClose();
+  }
+
+  private finish(): void {
     if (this.ended) return;
     this.ended = true;
     if (!this.stopped) {
