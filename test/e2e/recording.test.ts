@@ -42,7 +42,51 @@ let proxy: Daemon | undefined;
 let proxyPort = 0;
 
 /** Where the live session left things, for the replay tests. */
-let live: { image: CanvasPixels; ms: number; file: string; rec: ParsedRecording } | undefined;
+let live:
+  | {
+      image: CanvasPixels;
+      ms: number;
+      file: string;
+      rec: ParsedRecording;
+      /** When each pattern showed on the live canvas, ms after the connect call. */
+      shown: Record<string, number>;
+    }
+  | undefined;
+
+/** The patterns' foreground colours, as painted in order. */
+const PATTERNS = { first: '#1040c0', second: '#20a040', third: '#c02020' } as const;
+
+/**
+ * Runs in the play page before its scripts: every 20 ms, notes when each pattern first
+ * covers a fifth of the canvas, in ms after the replay started (`wsgatePlay.runStart`).
+ */
+const WATCH_PATTERNS = `
+(() => {
+  const colours = ${JSON.stringify(
+    Object.fromEntries(
+      Object.entries(PATTERNS).map(([k, v]) => [
+        k,
+        [1, 3, 5].map((i) => parseInt(v.slice(i, i + 2), 16)),
+      ]),
+    ),
+  )};
+  const shown = {};
+  window.wsgateShown = shown;
+  setInterval(() => {
+    const p = window.wsgatePlay;
+    const canvas = document.querySelector('#screen canvas');
+    if (!p || p.runStart === null || !canvas || !canvas.width) return;
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (const [name, [r, g, b]] of Object.entries(colours)) {
+      if (shown[name] !== undefined) continue;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4)
+        if (Math.abs(data[i] - r) <= 8 && Math.abs(data[i + 1] - g) <= 8 && Math.abs(data[i + 2] - b) <= 8) n++;
+      if (n * 4 >= data.length / 5) shown[name] = performance.now() - p.runStart;
+    }
+  }, 20);
+})();
+`;
 
 interface CanvasPixels {
   width: number;
@@ -212,14 +256,18 @@ describe('recording a noVNC session and replaying it with wsgate play', () => {
         await view.page.click('#screen canvas');
         await view.page.keyboard.type('wsgate');
         // Patterns, so that a frame lost or decoded differently shows in the pixels.
-        await paintPattern(vnc!.display, 1, '#1040c0', '#f0e020');
-        await view.waitForColour('#1040c0', { share: 0.2 });
+        await paintPattern(vnc!.display, 1, PATTERNS.first, '#f0e020');
+        const shown: Record<string, number> = {};
+        await view.waitForColour(PATTERNS.first, { share: 0.2 });
+        shown.first = performance.now() - start;
         await sleep(400); // spread the session over time, for the replay's timing
-        await paintPattern(vnc!.display, 2, '#20a040', '#101010');
-        await view.waitForColour('#20a040', { share: 0.2 });
+        await paintPattern(vnc!.display, 2, PATTERNS.second, '#101010');
+        await view.waitForColour(PATTERNS.second, { share: 0.2 });
+        shown.second = performance.now() - start;
         await sleep(400);
-        await paintPattern(vnc!.display, 3, '#c02020', '#e0e0ff');
-        const last = await view.waitForColour('#c02020', { share: 0.2 });
+        await paintPattern(vnc!.display, 3, PATTERNS.third, '#e0e0ff');
+        const last = await view.waitForColour(PATTERNS.third, { share: 0.2 });
+        shown.third = performance.now() - start;
         // The canvas the user saw last: once two readings 300 ms apart agree.
         let image = (await canvasPixels(view.page))!;
         await pollUntil(
@@ -268,13 +316,13 @@ describe('recording a noVNC session and replaying it with wsgate play', () => {
           assert.ok(found >= 0, `key "${key}" is in the recording`);
           at = found + down.length;
         }
-        live = { image, ms, file: file!.path, rec };
+        live = { image, ms, file: file!.path, rec, shown };
       },
     );
   });
 
   test(
-    'replayed at 1x: the final canvas equals the live one, and it lasts as long',
+    'replayed at 1x: the final canvas equals the live one, each pattern shows when it did live, and it lasts as long',
     TEST,
     async (t) => {
       assert.ok(live, 'needs the recorded session');
@@ -286,7 +334,29 @@ describe('recording a noVNC session and replaying it with wsgate play', () => {
           async (page) => page,
           async (page) => {
             const start = performance.now();
+            await page.addInitScript(WATCH_PATTERNS);
             const done = await replay(page, url, '?autoplay=1&speed=1', live!.ms + 15_000);
+            // Each pattern appears when it did live. The live times start before the
+            // WebSocket handshake and carry the test's 100 ms polling (the replay's: 20 ms),
+            // so they run a little late: the gaps between patterns, free of that offset,
+            // are held closer.
+            const shown = await page.evaluate(
+              () => (globalThis as unknown as { wsgateShown: Record<string, number> }).wsgateShown,
+            );
+            t.diagnostic(
+              `patterns shown live ${JSON.stringify(live!.shown)}, replayed ${JSON.stringify(shown)}`,
+            );
+            const gap = (m: Record<string, number>, k: string) => m[k]! - m.first!;
+            for (const name of Object.keys(PATTERNS)) {
+              assert.ok(
+                Math.abs(shown[name]! - live!.shown[name]!) <= 600,
+                `${name} pattern at ${Math.round(shown[name]!)} ms in the replay, ${Math.round(live!.shown[name]!)} ms live`,
+              );
+              assert.ok(
+                Math.abs(gap(shown, name) - gap(live!.shown, name)) <= 300,
+                `${name} pattern ${Math.round(gap(shown, name))} ms after the first in the replay, ${Math.round(gap(live!.shown, name))} ms live`,
+              );
+            }
             t.diagnostic(`replay at 1x: ${JSON.stringify(done)} (page ${since(start)})`);
             await screenshot(page, 'recording-replay-1x', t);
             const image = (await canvasPixels(page))!;
