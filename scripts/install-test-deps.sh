@@ -16,6 +16,8 @@ declare -A NEEDED=(
   [runc]=runc                   # image test: the OCI runtime it selects (--runtime runc)
   [debootstrap]=debootstrap     # image test: the local Node base image (no registry reachable)
   [qemu-system-x86_64]=qemu-system-x86  # SPICE test: a real SPICE server (spice is built into Debian's QEMU)
+  [prlimit]=util-linux          # recording test: a file size limit (EFBIG) on the proxy
+  [mount]=mount                 # recording test: a 64 KiB tmpfs as a full, then read-only, disk (as root)
 )
 
 missing=()

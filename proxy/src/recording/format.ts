@@ -81,17 +81,23 @@ function asciiJson(value: unknown): string {
 
 /**
  * Each byte's escaped form, as websockify writes it: Python's `unicode_escape` of the
- * latin1 character, then `'` → `\'`.
+ * latin1 character, then `'` → `\'`. Flat tables (four bytes a slot, and the length)
+ * keep the per-byte loop below free of lookups into objects.
  */
-const ESCAPES: Buffer[] = Array.from({ length: 256 }, (_, b) => {
-  if (b === 0x09) return Buffer.from('\\t');
-  if (b === 0x0a) return Buffer.from('\\n');
-  if (b === 0x0d) return Buffer.from('\\r');
-  if (b === 0x5c) return Buffer.from('\\\\');
-  if (b === 0x27) return Buffer.from("\\'");
-  if (b < 0x20 || b >= 0x7f) return Buffer.from('\\x' + b.toString(16).padStart(2, '0'));
-  return Buffer.from([b]);
-});
+const ESC_LEN = new Uint8Array(256);
+const ESC_BYTES = new Uint8Array(256 * 4);
+for (let b = 0; b < 256; b++) {
+  let e: string;
+  if (b === 0x09) e = '\\t';
+  else if (b === 0x0a) e = '\\n';
+  else if (b === 0x0d) e = '\\r';
+  else if (b === 0x5c) e = '\\\\';
+  else if (b === 0x27) e = "\\'";
+  else if (b < 0x20 || b >= 0x7f) e = '\\x' + b.toString(16).padStart(2, '0');
+  else e = String.fromCharCode(b);
+  ESC_LEN[b] = e.length;
+  ESC_BYTES.set(Buffer.from(e, 'latin1'), b * 4);
+}
 
 /**
  * One frame line: `'{<ms>{<bytes>',\n` from the target, `'}<ms>}<bytes>',\n` from the
@@ -107,13 +113,20 @@ export function encodeFrame(fromClient: boolean, ms: number, data: Uint8Array): 
   out[o++] = mark;
   o += out.write(stamp, o, 'latin1');
   out[o++] = mark;
-  for (let i = 0; i < data.length; i++) {
+  const n = data.length;
+  for (let i = 0; i < n; i++) {
     const b = data[i]!;
-    if (b >= 0x20 && b < 0x7f && b !== 0x5c && b !== 0x27) {
+    const len = ESC_LEN[b]!;
+    if (len === 1) {
       out[o++] = b;
-    } else {
-      const e = ESCAPES[b]!;
-      for (let j = 0; j < e.length; j++) out[o++] = e[j]!;
+      continue;
+    }
+    const k = b * 4;
+    out[o++] = ESC_BYTES[k]!;
+    out[o++] = ESC_BYTES[k + 1]!;
+    if (len === 4) {
+      out[o++] = ESC_BYTES[k + 2]!;
+      out[o++] = ESC_BYTES[k + 3]!;
     }
   }
   out[o++] = 0x27;
