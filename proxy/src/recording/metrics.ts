@@ -56,6 +56,8 @@ export class RecordingMetrics {
       help: 'Recording files deleted by the --record-retention sweep',
       registers: [registry],
     });
+    // Zeros rather than absent series, so alerts on increase() see the first failure.
+    for (const r of STOP_REASONS) if (r !== 'max-bytes') this.failures.labels(r).inc(0);
   }
 
   /** Counts an early stop under its bounded label. */
