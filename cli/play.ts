@@ -103,7 +103,12 @@ export async function playCommand(argv: readonly string[]): Promise<number> {
     return fail(err.code ? `cannot read ${file}: ${err.code}` : `${file}: ${err.message}`);
   }
 
-  const root = novncRoot();
+  let root: string;
+  try {
+    root = novncRoot();
+  } catch {
+    return fail('noVNC (the @novnc/novnc package) is not installed beside wsgate');
+  }
   const inside = ['core', 'vendor'].map((f) => join(root, f) + sep);
   const page = playPage(basename(file), speed);
   const server = createServer((req, res) => {
