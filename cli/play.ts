@@ -4,7 +4,7 @@
  * package, so it works offline and from the image. Prints one JSON line with the URL.
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, normalize, sep } from 'node:path';
@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../proxy/src/log.js';
 import {
+  ARRAY_OPEN,
   HEADER_BYTES,
+  TRAILER,
   parseRecording,
   type RecordingHeader,
 } from '../proxy/src/recording/format.js';
@@ -57,6 +59,30 @@ export function readHeader(file: string): RecordingHeader {
       input: true,
     }
   );
+}
+
+/** How far into the file every frame is whole; the lines served after that many bytes. */
+async function servedPart(file: string): Promise<{ end: number; close: Buffer }> {
+  const size = (await stat(file)).size;
+  const tailBytes = Math.min(size, 4 * 1024 * 1024);
+  const fh = await open(file, 'r');
+  try {
+    const tail = Buffer.alloc(tailBytes);
+    await fh.read(tail, 0, tailBytes, size - tailBytes);
+    if (tail.subarray(-TRAILER.length).equals(TRAILER))
+      return { end: size, close: Buffer.alloc(0) };
+    const lastFrame = tail.lastIndexOf("',\n");
+    const arrayOpen = tail.lastIndexOf(ARRAY_OPEN);
+    const cut = Math.max(
+      lastFrame >= 0 ? lastFrame + 3 : -1,
+      arrayOpen >= 0 ? arrayOpen + ARRAY_OPEN.length : -1,
+    );
+    if (cut >= 0) return { end: size - tailBytes + cut, close: TRAILER };
+    // Not even the array's start in the tail: serve an empty recording.
+    return { end: 0, close: Buffer.concat([ARRAY_OPEN, TRAILER]) };
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function playCommand(argv: readonly string[]): Promise<number> {
@@ -132,16 +158,19 @@ export async function playCommand(argv: readonly string[]): Promise<number> {
         return;
       }
       if (path === '/recording.js') {
-        // Streamed: recordings can be large, and the file is JavaScript as written.
-        const size = (await stat(file)).size;
+        // Streamed: recordings can be large. A file cut short by a full disk is served
+        // up to its last whole frame and closed, so that it still loads as JavaScript.
+        const { end, close } = await servedPart(file);
         res.writeHead(200, {
           ...headers('text/javascript; charset=iso-8859-1'),
-          'content-length': size,
+          'content-length': end + close.length,
         });
         if (req.method === 'HEAD') return void res.end();
-        createReadStream(file)
+        if (end === 0) return void res.end(close);
+        createReadStream(file, { end: end - 1 })
           .on('error', () => res.destroy())
-          .pipe(res);
+          .on('end', () => res.end(close))
+          .pipe(res, { end: false });
         return;
       }
       if (path.startsWith('/novnc/')) {

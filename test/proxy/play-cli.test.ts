@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { runInNewContext } from 'node:vm';
 import {
   ARRAY_OPEN,
   TRAILER,
@@ -84,6 +85,25 @@ describe('wsgate play', () => {
       const rfb = await fetch(base + '/novnc/core/rfb.js');
       assert.equal(rfb.status, 200);
       assert.match(await rfb.text(), /export default class RFB/);
+    });
+
+    test('a file cut short by a full disk is served up to its last whole frame, as JavaScript', async () => {
+      const cut = join(dir, 'cut.js');
+      const whole = Buffer.concat([
+        ARRAY_OPEN,
+        encodeFrame(false, 0, Buffer.from('RFB 003.008\n')),
+        encodeFrame(false, 5, Buffer.from('second frame')),
+      ]);
+      writeFileSync(cut, whole.subarray(0, whole.length - 6));
+      const other = startWsgate(['play', '--listen', '127.0.0.1:0', cut]);
+      try {
+        const line = await other.waitFor((l) => l.msg === 'play listening');
+        const text = await (await fetch(`http://127.0.0.1:${portOf(line)}/recording.js`)).text();
+        const frames = runInNewContext(text + '\nVNC_frame_data') as string[];
+        assert.deepEqual([...frames], ['{0{RFB 003.008\n', 'EOF']);
+      } finally {
+        await stopProcess(other, 5000);
+      }
     });
 
     test('nothing else: not the package files outside core/ and vendor/, not other methods', async () => {
