@@ -6,8 +6,11 @@
  * Each file is checked byte for byte against what went through that channel's WebSocket
  * as the browser saw it (every message received and sent, captured in the page by
  * wrapping WebSocket before spice-html5 loads), and against the proxy's own byte counts.
- * Not replayed in spice-html5: it cannot be fed a recording (it opens its own WebSockets,
- * one per channel, and needs a live server's answers to its link messages; see README).
+ * Then the files replay into spice-html5 with neither proxy nor QEMU: spice-html5 opens
+ * its own WebSocket per channel, so the page's WebSocket is a stand-in that answers each
+ * channel (told apart by its link message) with that channel's recorded frames, at their
+ * recorded times; the canvas must show the live session's first full display frame pixel
+ * for pixel, then the repaint the typed key caused.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,13 +28,20 @@ import {
   SETUP,
   TEST,
   rethrowFirst,
+  screenshot,
   settleAll,
   stopDaemon,
   valueOf,
   withPage,
 } from '../helpers/e2e.js';
-import { pollUntil } from '../helpers/poll.js';
-import { VGA, countColour, startSpiceVm, type SpiceVm } from '../helpers/qemu-spice.js';
+import { pollUntil, sleep } from '../helpers/poll.js';
+import {
+  VGA,
+  countColour,
+  startSpiceVm,
+  type Screen,
+  type SpiceVm,
+} from '../helpers/qemu-spice.js';
 import { openSpice, startSpiceSite, type SpiceSite } from '../helpers/spice-page.js';
 
 const CHANNELS = ['main', 'display', 'inputs', 'cursor'];
@@ -43,6 +53,55 @@ let site: SpiceSite | undefined;
 let browser: TestBrowser | undefined;
 let proxy: Daemon | undefined;
 let proxyPort = 0;
+/** The channels' recordings, for the replay test. */
+let recorded: ParsedRecording[] = [];
+/** The live canvas's first full display frame. */
+let liveBoot: Screen | undefined;
+
+/**
+ * Runs in the replay page before its scripts: WebSocket becomes a stand-in that, once
+ * spice-html5 has sent a channel's link message (channel type at byte 20), answers with
+ * that channel's recorded target frames at their recorded times (relative to the link
+ * message), and drops whatever else spice-html5 sends.
+ */
+function replaySocket(channels: Record<number, { start: number; frames: [number, string][] }>) {
+  return `
+(() => {
+  const channels = ${JSON.stringify(channels)};
+  const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer;
+  class ReplaySocket extends EventTarget {
+    constructor(url, protocol) {
+      super();
+      this.url = String(url);
+      this.protocol = 'binary';
+      this.binaryType = 'blob';
+      this.readyState = 0;
+      this.bufferedAmount = 0;
+      this.onopen = this.onmessage = this.onclose = this.onerror = null;
+      this.sent = [];
+      this.playing = false;
+      setTimeout(() => { this.readyState = 1; this.emit(new Event('open')); }, 0);
+    }
+    emit(e) { this.dispatchEvent(e); const h = this['on' + e.type]; if (h) h.call(this, e); }
+    send(data) {
+      if (this.playing) return;
+      const u8 = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      this.sent.push(...u8);
+      if (this.sent.length < 21) return;
+      const channel = channels[this.sent[20]];
+      this.playing = true;
+      if (!channel) return;
+      for (const [ms, body] of channel.frames) {
+        setTimeout(() => this.emit(new MessageEvent('message', { data: b64(body) })), Math.max(0, ms - channel.start));
+      }
+    }
+    close() { this.readyState = 3; setTimeout(() => this.emit(new CloseEvent('close', { code: 1000 })), 0); }
+  }
+  for (const [k, v] of Object.entries({ CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 })) ReplaySocket[k] = v;
+  window.WebSocket = ReplaySocket;
+})();
+`;
+}
 
 /**
  * Runs in the page before its scripts: every WebSocket keeps copies of what it received
@@ -128,11 +187,13 @@ describe('recording a SPICE console', () => {
         await view.connect(`ws://127.0.0.1:${proxyPort}/?token=vm1`);
         await view.waitForStatus('connected');
         await view.waitForChannels(CHANNELS);
-        // The first full display frame: the guest's text screen, not blank.
-        await view.waitForPixels(
+        // The first full display frame: the guest's text screen, not blank; shown for a
+        // second before the key, so the replay's poll has time to see it too.
+        liveBoot = await view.waitForPixels(
           (s) => s.width === 720 && countColour(s, VGA.lightGrey) > 200,
           'the boot screen',
         );
+        await sleep(1000);
         await view.press('1');
         await view.waitForPixels((s) => countColour(s, VGA.blue) === s.width * s.height, 'blue');
         await view.disconnect();
@@ -178,6 +239,7 @@ describe('recording a SPICE console', () => {
         fail: (rs) => new Error(`${rs.length} finished recordings`),
       },
     );
+    recorded = recordings;
     const byProtocol = new Map(recordings.map((r) => [r.header!.protocol, r]));
     assert.deepEqual([...byProtocol.keys()].sort(), CHANNELS.map((c) => `spice-${c}`).sort());
 
@@ -208,4 +270,46 @@ describe('recording a SPICE console', () => {
     // The display channel carried the screen (link reply, then draw messages).
     assert.ok(byProtocol.get('spice-display')!.frames.filter((f) => !f.fromClient).length > 2);
   });
+  test(
+    "the recording replays into spice-html5: the live boot screen pixel for pixel, then the key's repaint",
+    TEST,
+    async (t) => {
+      assert.equal(recorded.length, CHANNELS.length, 'needs the recorded session');
+      const channels: Record<number, { start: number; frames: [number, string][] }> = {};
+      for (const rec of recorded) {
+        const link = rec.frames.find((f) => f.fromClient)!;
+        channels[link.data[20]!] = {
+          start: link.ms,
+          frames: rec.frames
+            .filter((f) => !f.fromClient)
+            .map((f) => [f.ms, f.data.toString('base64')] as [number, string]),
+        };
+      }
+      await withPage(
+        t,
+        browser!,
+        async (page) => {
+          await page.addInitScript(replaySocket(channels));
+          return openSpice(page, site!);
+        },
+        async (view) => {
+          // No proxy, no QEMU: the URL goes nowhere; every byte comes from the files.
+          await view.connect('ws://127.0.0.1:9/replay');
+          await view.waitForStatus('connected');
+          await view.waitForChannels(CHANNELS);
+          // The first full display frame, pixel for pixel as the live canvas had it.
+          const boot = await view.waitForPixels(
+            (s) => s.width === liveBoot!.width && s.rgb.equals(liveBoot!.rgb),
+            'the boot screen as the live session showed it',
+          );
+          t.diagnostic(`replayed boot screen: ${countColour(boot, VGA.lightGrey)} glyph pixels`);
+          await view.waitForPixels(
+            (s) => countColour(s, VGA.blue) === s.width * s.height,
+            'the recorded blue repaint',
+          );
+          await screenshot(view.page, 'spice-replay-blue', t);
+        },
+      );
+    },
+  );
 });
