@@ -17,9 +17,8 @@ import {
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSES, REFUSALS, type Refusal } from './errors.js';
-import { checkHandshake, writeRefusal } from './handshake.js';
+import { acceptUpgrade, checkHandshake, offeredProtocols, writeRefusal } from './handshake.js';
 import type { ProxyMetrics } from './metrics.js';
 import { Relay, type SessionEnd } from './relay.js';
 import { chooseProtocol, extractToken } from './tokens/extract.js';
@@ -35,6 +34,11 @@ import { formatHostPort, type HostPort } from './util/address.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
 export const HIGH_WATER_MARK = 512 * 1024;
+/**
+ * Pause the client once this many bytes wait to be written to a slow target. One client
+ * read (up to 64 KiB) may land on top, so a stalled target costs at most about 128 KiB.
+ */
+export const TARGET_HIGH_WATER_MARK = 64 * 1024;
 
 export interface ProxyServerOptions {
   listen: HostPort;
@@ -97,7 +101,6 @@ export class ProxyServer {
   draining = false;
   private listening = false;
   private readonly front: NetServer | undefined;
-  private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, ConnectionState>();
   /** TLS sockets whose handshake failed (see the tlsClientError listener). */
   private readonly tlsFailed = new WeakSet<object>();
@@ -110,14 +113,6 @@ export class ProxyServer {
   private readonly connPrefix = process.pid.toString(36) + '-';
 
   constructor(private readonly options: ProxyServerOptions) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: options.maxMessageBytes,
-      skipUTF8Validation: true,
-      handleProtocols: (offered) => chooseProtocol(offered),
-    });
     if (options.tls) {
       const https = createHttpsServer(options.tls.serverOptions());
       options.tls.attach(https);
@@ -422,9 +417,18 @@ export class ProxyServer {
       return refuse({ refusal: REFUSALS.draining });
     }
     this.clearHandshakeTimer(req.socket);
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      this.startSession(ws, socket, tcp, { conn, client, target: formatHostPort(target) }, tokenId);
-    });
+    const protocol = chooseProtocol(offeredProtocols(req));
+    acceptUpgrade(req, socket, protocol);
+    this.startSession(
+      socket,
+      head,
+      tcp,
+      { conn, client, target: formatHostPort(target) },
+      {
+        token: tokenId,
+        protocol,
+      },
+    );
   }
 
   private async resolve(token: string): Promise<{ target: Target; resolver: string } | Refused> {
@@ -448,19 +452,29 @@ export class ProxyServer {
   }
 
   private startSession(
-    ws: WebSocket,
     socket: Duplex,
+    head: Buffer,
     tcp: Socket,
     info: { conn: string; client: string; target: string },
-    token: string | undefined,
+    { token, protocol }: { token: string | undefined; protocol: string | false },
   ): void {
-    const relay = new Relay(ws, socket, tcp, HIGH_WATER_MARK, this.onSessionEnd);
+    const relay = new Relay(
+      socket,
+      head,
+      tcp,
+      {
+        clientHighWaterMark: HIGH_WATER_MARK,
+        targetHighWaterMark: TARGET_HIGH_WATER_MARK,
+        maxMessageBytes: this.options.maxMessageBytes,
+      },
+      this.onSessionEnd,
+    );
     this.sessions.add(relay);
     this.sessionInfo.set(relay, info);
     this.options.metrics.connection('ok');
     this.options.metrics.connectionsActive.inc();
     this.options.logger.info(
-      { ...info, token, protocol: ws.protocol || undefined },
+      { ...info, token, protocol: protocol || undefined },
       'connection opened',
     );
   }
@@ -516,7 +530,7 @@ export class ProxyServer {
               continue;
             }
             s.alive = false;
-            s.ws.ping();
+            s.ping();
           }
         }, heartbeatMs),
       );

@@ -5,10 +5,11 @@
  * Failures map to the refusal catalogue.
  */
 import { lookup } from 'node:dns/promises';
-import { connect, isIP, type Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { REFUSALS, type Refusal } from './errors.js';
 import type { TargetPolicy } from './policy/targets.js';
+import { TARGET_READS } from './relay.js';
 import type { Target } from './tokens/types.js';
 
 /** Shared, so the listener does not keep the dial's closure scope (timer, promise) alive. */
@@ -63,13 +64,14 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
   }
   // Like websockify (and browsers), try each address in turn: `localhost` may resolve
   // to ::1 first while the target listens on 127.0.0.1 only.
+  const tls = options.tls || target.tls === true;
   let socket: Socket | undefined;
   let failure: unknown;
   for (const address of addresses) {
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      socket = await connectTcp(address, target.port, left);
+      socket = await connectTcp(address, target.port, left, !tls);
       break;
     } catch (e) {
       failure = e;
@@ -81,13 +83,27 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
       new UpstreamError(REFUSALS.targetTimeout, `no answer within ${options.timeoutMs} ms`)
     );
   }
-  if (!(options.tls || target.tls)) return socket;
+  if (!tls) return socket;
   return wrapTls(socket, target.host, options.ca, Math.max(1, deadline - Date.now()));
 }
 
-function connectTcp(address: string, port: number, timeoutMs: number): Promise<Socket> {
+/**
+ * `relayReads`: read into the relay's reused buffer (TARGET_READS) instead of a fresh one
+ * per read; not for sockets TLS will wrap, which read the handle themselves. Either way the
+ * socket stays paused until the relay attaches.
+ */
+function connectTcp(
+  address: string,
+  port: number,
+  timeoutMs: number,
+  relayReads: boolean,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, noDelay: true });
+    const socket = new Socket(
+      relayReads ? { onread: TARGET_READS, noDelay: true } : { noDelay: true },
+    );
+    socket.pause();
+    socket.connect({ host: address, port });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new UpstreamError(REFUSALS.targetTimeout, `no answer within ${timeoutMs} ms`));
