@@ -74,6 +74,8 @@ export class Relay {
   private closeReason = '';
   private closedBy: SessionEnd['closedBy'] = 'client';
   private ended = false;
+  /** Set once the proxy has sent its close frame: client data has nowhere to go. */
+  private closing = false;
   private wsClosed = false;
   private tcpClosed = false;
 
@@ -114,6 +116,9 @@ export class Relay {
   }
 
   fromClient(data: Buffer): void {
+    // Read only to reach the client's close frame; writing it would re-pause the client
+    // on a target that will never drain (a reset one) or has been ended.
+    if (this.closing) return;
     this.bytesClientToTarget += data.length;
     if (!this.target.write(data) && !this.clientPaused) {
       this.clientPaused = true;
@@ -162,6 +167,14 @@ export class Relay {
     }
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(how.code, how.reason);
+    }
+    this.closing = true;
+    if (this.clientPaused) {
+      // Paused waiting for a target drain that may never come (a reset target does not
+      // drain): read on, or the client's answer to our close frame is never seen and
+      // the connection waits out the close timeout.
+      this.clientPaused = false;
+      this.ws.resume();
     }
     if (by !== 'target' && !this.tcpClosed) this.target.end();
   }

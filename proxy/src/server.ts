@@ -17,7 +17,7 @@ import {
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { CLOSES, REFUSALS, type Refusal } from './errors.js';
 import { checkHandshake, writeRefusal } from './handshake.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -35,6 +35,13 @@ import { formatHostPort, type HostPort } from './util/address.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
 export const HIGH_WATER_MARK = 512 * 1024;
+/**
+ * How long a session closed by the proxy waits for the client's close frame (and the
+ * end of its TCP connection) before the socket is destroyed. ws's default is 30 s, all
+ * the while holding the session's limit slot and its log line; a client that reads
+ * answers within a round trip, one that does not read never will.
+ */
+export const CLOSE_TIMEOUT_MS = 5000;
 
 export interface ProxyServerOptions {
   listen: HostPort;
@@ -110,14 +117,17 @@ export class ProxyServer {
   private readonly connPrefix = process.pid.toString(36) + '-';
 
   constructor(private readonly options: ProxyServerOptions) {
-    this.wss = new WebSocketServer({
+    const wssOptions: ServerOptions & { closeTimeout: number } = {
       noServer: true,
       clientTracking: false,
+      // ws ≥ 8.23; @types/ws does not list it yet.
+      closeTimeout: CLOSE_TIMEOUT_MS,
       perMessageDeflate: false,
       maxPayload: options.maxMessageBytes,
       skipUTF8Validation: true,
       handleProtocols: (offered) => chooseProtocol(offered),
-    });
+    };
+    this.wss = new WebSocketServer(wssOptions);
     if (options.tls) {
       const https = createHttpsServer(options.tls.serverOptions());
       options.tls.attach(https);
