@@ -36,10 +36,10 @@ import { formatHostPort, type HostPort } from './util/address.js';
 /** Pause the target once this many bytes wait to be written to a slow client. */
 export const HIGH_WATER_MARK = 512 * 1024;
 /**
- * How long a session closed by the proxy waits for the client's close frame (and the
- * end of its TCP connection) before the socket is destroyed. ws's default is 30 s, all
- * the while holding the session's limit slot and its log line; a client that reads
- * answers within a round trip, one that does not read never will.
+ * How long a closing WebSocket waits for the close handshake to finish (the client's
+ * close frame, then the end of its TCP connection) before the socket is destroyed.
+ * ws's default is 30 s, all the while holding the session's limit slots and its log
+ * line; a client that reads answers within a round trip, one that does not never will.
  */
 export const CLOSE_TIMEOUT_MS = 5000;
 

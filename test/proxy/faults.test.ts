@@ -95,8 +95,8 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /**
  * Sends until `queued()` (what the client could not hand to the proxy) holds above
- * STALLED_BYTES for 200 ms without growing: only a proxy that stopped reading leaves it
- * there.
+ * STALLED_BYTES for 200 ms without shrinking: only a proxy that stopped reading leaves
+ * it there.
  */
 async function stallClient(send: (b: Buffer) => void, queued: () => number): Promise<void> {
   const deadline = Date.now() + 15_000;
