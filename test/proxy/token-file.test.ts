@@ -57,6 +57,20 @@ describe('parseTokenFile', () => {
     });
   }
 
+  test('problems say what is wrong without quoting the line (it may be a secret)', () => {
+    const text = '"password": "hunter2"\nvm: host:99999\nvm2: fd00::5:5900\nx: :5900\n';
+    const { problems } = parseTokenFile(text);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.message]),
+      [
+        [1, 'target is not HOST:PORT'],
+        [2, 'target: port must be 1-65535'],
+        [3, 'target: IPv6 addresses must be written as [ADDRESS]:PORT'],
+        [4, 'target is not HOST:PORT'],
+      ],
+    );
+  });
+
   test('a directory means every regular, non-hidden file in it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsgate-tokdir-'));
     writeFileSync(join(dir, 'a'), 'a: h:1\n');

@@ -23,6 +23,7 @@ import { parseHostPort } from '../util/address.js';
 import { watchPaths, type Watcher } from '../util/watch.js';
 import type { Resolution, Target, TokenResolver } from './types.js';
 
+/** What is wrong, and where; never the offending text, which may be a secret. */
 export interface TokenFileProblem {
   /** Set by the readers; absent for `parseTokenFile`'s own results. */
   file?: string;
@@ -51,10 +52,13 @@ export function parseTokenFile(text: string, into = new Map<string, Target>()): 
       continue;
     }
     const token = line.slice(0, sep).trim();
+    const value = line.slice(sep + 1).trim();
     try {
-      into.set(token, parseHostPort(line.slice(sep + 1).trim()));
+      into.set(token, parseHostPort(value));
     } catch (e) {
-      problems.push({ line: i + 1, message: (e as Error).message });
+      // Problems are logged, and a line that is not an entry may hold anything (a secret
+      // pasted into the wrong file): say what is wrong without quoting it.
+      problems.push({ line: i + 1, message: (e as Error).message.replace(`"${value}"`, 'target') });
     }
   }
   return { tokens: into, problems };
@@ -155,6 +159,7 @@ export function readTokenSource(path: string): TokenTable {
 /** Bad lines listed in one reload report at most; `problemCount` has the total. */
 const REPORTED_PROBLEMS = 20;
 
+/** What one reload did, for the log line and the metric. */
 export interface TokenFileReload {
   /** Entries in force after the reload. */
   count: number;
