@@ -56,8 +56,9 @@ export class ClientFrameParser {
   private remaining = 0;
   /** Payload bytes of the current frame already unmasked: the mask's rotation. */
   private offset = 0;
-  private readonly mask = Buffer.alloc(4);
-  private readonly rotated = Buffer.alloc(4);
+  /** The frame's mask key and, in the same pooled 8 bytes, the key rotated for a slice. */
+  private readonly mask = Buffer.allocUnsafe(8);
+  private readonly rotated = this.mask.subarray(4);
   private opcode = 0;
   private fin = false;
   /** A fragmented data message is open: only continuation frames may follow. */
