@@ -12,6 +12,7 @@ import { SETTINGS, envName, kebab, type Setting } from './flags.js';
 import { parseTargetRule } from '../policy/targets.js';
 import { OriginPolicy } from '../policy/origins.js';
 import { trustedProxies } from '../client-ip.js';
+import { parseRedisUrl } from '../replay/redis.js';
 import type { ProxyConfig } from './types.js';
 
 export class ConfigError extends Error {
@@ -208,6 +209,17 @@ function validate(config: ProxyConfig): void {
       if (u.protocol !== 'http:' && u.protocol !== 'https:')
         throw new RangeError('must be an http(s) URL');
     });
+  }
+  if (config.replayStore !== undefined) {
+    if (!config.jwtSingleUse) throw new ConfigError('--replay-store needs --jwt-single-use');
+    check('--replay-store', () => parseRedisUrl(config.replayStore!));
+    if (config.replayStoreCa !== undefined && !parseRedisUrl(config.replayStore).tls) {
+      throw new ConfigError('--replay-store-ca needs a rediss:// --replay-store');
+    }
+  } else {
+    for (const key of ['replayStorePasswordFile', 'replayStoreCa'] as const) {
+      if (config[key] !== undefined) throw new ConfigError(`--${kebab(key)} needs --replay-store`);
+    }
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('--tls-cert and --tls-key go together');
