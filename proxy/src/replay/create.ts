@@ -21,6 +21,7 @@ export function createReplayStore(config: ProxyConfig, logger: Logger): ReplaySt
     } catch (e) {
       throw new TypeError(
         `--replay-store-ca: cannot read ${config.replayStoreCa}: ${(e as NodeJS.ErrnoException).code}`,
+        { cause: e },
       );
     }
   }

@@ -168,7 +168,9 @@ export class RedisClient {
         try {
           password = readFileSync(passwordFile, 'utf8').replace(/\r?\n$/, '');
         } catch (e) {
-          throw new Error(`cannot read ${passwordFile}: ${(e as NodeJS.ErrnoException).code}`);
+          throw new Error(`cannot read ${passwordFile}: ${(e as NodeJS.ErrnoException).code}`, {
+            cause: e,
+          });
         }
         const auth = a.username ? ['AUTH', a.username, password] : ['AUTH', password];
         expectOk(await this.#send(socket, auth), 'authentication failed');
