@@ -54,6 +54,20 @@ const CASES: [string, string, Record<string, unknown>, RegExp][] = [
     { tokens: { jwt: { keySecretRef: { name: 'k', key: 'public.pem' } } } },
     /tokens\.jwt, tokens\.ovirt and tokens\.http need targets\.allow/,
   ],
+  [
+    'a replay store without single-use tickets',
+    'console',
+    {
+      tokens: {
+        jwt: {
+          keySecretRef: { name: 'k', key: 'public.pem' },
+          replayStore: { secretRef: { name: 'redis', key: 'url' } },
+        },
+      },
+      targets: { allow: ['10.0.0.0/8'] },
+    },
+    /replayStore needs singleUse/,
+  ],
   ['the metrics port', 'console', { port: 9090 }, /port 9090 is the proxy's metrics listener/],
   [
     'source ranges on a ClusterIP Service',
