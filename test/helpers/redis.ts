@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pollUntil } from './poll.js';
@@ -28,6 +29,8 @@ export interface RedisOptions {
   password?: string;
   /** Reuse a port (to restart a stopped server where clients expect it). */
   port?: number;
+  /** Serve TLS only (`--tls-port`, no plain port), with these PEM files; no client certificates. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 /** Starts redis-server and resolves once it answers PING. */
@@ -35,8 +38,12 @@ export async function startRedis(o: RedisOptions = {}): Promise<TestRedis> {
   const port = o.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'wsgate-redis-'));
   const args = [
-    '--port',
-    String(port),
+    ...(o.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no']
+      : ['--port', String(port)]),
+    ...(o.tls
+      ? ['--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key, '--tls-ca-cert-file', o.tls.ca]
+      : []),
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -58,7 +65,7 @@ export async function startRedis(o: RedisOptions = {}): Promise<TestRedis> {
   };
   try {
     await pollUntil(
-      () => ping(port),
+      () => ping(port, o.tls !== undefined),
       (ok) => ok || hasExited(p.child),
       {
         timeoutMs: 10_000,
@@ -71,20 +78,23 @@ export async function startRedis(o: RedisOptions = {}): Promise<TestRedis> {
     await stop();
     throw e;
   }
-  return { port, url: `redis://127.0.0.1:${port}/0`, process: p, stop };
+  return { port, url: `${o.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0`, process: p, stop };
 }
 
 /** Does something answer RESP on `port` (a PONG, or NOAUTH when a password is set)? */
-function ping(port: number): Promise<boolean> {
+function ping(port: number, tls: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
+    // Readiness only: the certificate is the code under test's business, not this probe's.
+    const s = tls
+      ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false })
+      : connect(port, '127.0.0.1');
     const done = (ok: boolean) => {
       s.destroy();
       resolve(ok);
     };
     s.setTimeout(1000, () => done(false));
     s.once('error', () => done(false));
-    s.once('connect', () => s.write('PING\r\n'));
+    s.once(tls ? 'secureConnect' : 'connect', () => s.write('PING\r\n'));
     s.once('data', (d) => done(/^(\+PONG|-NOAUTH)/.test(d.toString())));
   });
 }

@@ -16,6 +16,7 @@ import { eventually, openClient, receive } from '../helpers/proxy.js';
 import { refusedWith, withProxy } from '../helpers/proxy-session.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
+import { issue } from '../helpers/tls.js';
 import { tempDir } from './tokens-fixtures.js';
 
 let echo: TestServer;
@@ -198,6 +199,51 @@ describe('two proxy processes sharing one Redis', () => {
       openClient(`${one.ws}/?token=${ticket}`, undefined, { localAddress: '127.0.0.2' }),
       refusedWith(401, 'PROXY_ERR_TOKEN_REPLAYED'),
     );
+  });
+});
+
+describe('rediss:// (TLS) with --replay-store-ca', () => {
+  let redis: TestRedis;
+  let ca: string;
+  before(async () => {
+    const authority = issue({ cn: 'wsgate redis test CA', ca: true, days: 2 });
+    const leaf = issue({ cn: 'redis', issuer: authority, ips: ['127.0.0.1'], days: 1 });
+    const files = {
+      cert: join(dir, 'redis.crt'),
+      key: join(dir, 'redis.key'),
+      ca: join(dir, 'redis-ca.crt'),
+    };
+    writeFileSync(files.cert, leaf.cert);
+    writeFileSync(files.key, leaf.key);
+    writeFileSync(files.ca, authority.cert);
+    ca = files.ca;
+    redis = await startRedis({ tls: files });
+  });
+  after(() => redis.stop());
+
+  test('the store is reached over TLS, verified against the CA', async () => {
+    assert.match(redis.url, /^rediss:/);
+    await withProxy(proxyFlags(redis.url, ['--replay-store-ca', ca]), async (p) => {
+      await eventually(() => p.logs.some((l) => l.msg === 'replay store connected'), 5000, 'up');
+      const ticket = await mint();
+      await use(p.url(`/?token=${ticket}`));
+      await assert.rejects(
+        openClient(p.url(`/?token=${ticket}`), undefined, { localAddress: '127.0.0.2' }),
+        refusedWith(401, 'PROXY_ERR_TOKEN_REPLAYED'),
+      );
+    });
+  });
+
+  test('without the CA the certificate is refused, and the log says why', async () => {
+    await withProxy(proxyFlags(redis.url), async (p) => {
+      const line = await eventually(
+        () => p.logs.find((l) => l.msg?.toString().startsWith('replay store unavailable')),
+        5000,
+        'log line',
+      );
+      assert.match(String(line.err), /CERT|SIGNATURE|certificate/i);
+      assert.ok(!p.logs.some((l) => l.msg === 'replay store connected'));
+    });
   });
 });
 

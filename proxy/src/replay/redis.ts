@@ -5,7 +5,7 @@
  * connected, commands fail at once: callers refuse rather than wait.
  */
 import { readFileSync } from 'node:fs';
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { encodeCommand, RespError, RespParser, type RespValue } from './resp.js';
 import { ReplayStoreUnavailable } from './store.js';
@@ -131,7 +131,13 @@ export class RedisClient {
     if (this.#closed) return;
     const { address: a, connectTimeoutMs } = this.#o;
     const socket = a.tls
-      ? connectTls({ host: a.host, port: a.port, servername: a.host, ca: this.#o.ca })
+      ? connectTls({
+          host: a.host,
+          port: a.port,
+          // SNI takes names only; an address is still checked against the IP SANs.
+          servername: isIP(a.host) ? undefined : a.host,
+          ca: this.#o.ca,
+        })
       : connectTcp({ host: a.host, port: a.port });
     this.#socket = socket;
     this.#parser = new RespParser();
