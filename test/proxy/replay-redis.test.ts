@@ -202,6 +202,52 @@ describe('two proxy processes sharing one Redis', () => {
   });
 });
 
+describe('--workers with --replay-store', () => {
+  let redis: TestRedis;
+  before(async () => (redis = await startRedis()));
+  after(() => redis.stop());
+
+  test("the primary claims in Redis for its workers: a ticket used on another proxy is refused on the workers'", async () => {
+    const d = startWsgate([
+      'proxy',
+      '--listen',
+      '127.0.0.1:0',
+      '--metrics-listen',
+      '127.0.0.1:0',
+      '--allow-missing-origin',
+      '--workers',
+      '2',
+      ...proxyFlags(redis.url),
+    ]);
+    try {
+      const ws = `ws://127.0.0.1:${portOf(await d.waitFor((l) => l.msg === 'proxy listening'))}`;
+      const metrics = `http://127.0.0.1:${portOf(await d.waitFor((l) => l.msg === 'metrics listening'))}`;
+      await eventually(async () => (await readyz(metrics)).status === 200, 10_000, 'ready');
+      assert.equal(
+        d.logs.filter((l) => l.msg === 'replay store connected').length,
+        1,
+        "one connection, the primary's",
+      );
+      await withProxy(proxyFlags(redis.url), async (other) => {
+        await eventually(
+          () => other.logs.some((l) => l.msg === 'replay store connected'),
+          5000,
+          'up',
+        );
+        const ticket = await mint();
+        await use(other.url(`/?token=${ticket}`));
+        await assert.rejects(
+          openClient(`${ws}/?token=${ticket}`, undefined, { localAddress: '127.0.0.2' }),
+          refusedWith(401, 'PROXY_ERR_TOKEN_REPLAYED'),
+        );
+        await use(`${ws}/?token=${ticket}`); // its first client, within the window
+      });
+    } finally {
+      await stopProcess({ child: d.child, exited: d.exited }, 5000);
+    }
+  });
+});
+
 describe('rediss:// (TLS) with --replay-store-ca', () => {
   let redis: TestRedis;
   let ca: string;
