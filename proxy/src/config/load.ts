@@ -247,7 +247,12 @@ export function helpText(): string {
   for (const s of SETTINGS) {
     const left = `  --${s.flag}${s.metavar ? ' ' + s.metavar : s.kind === 'bool' ? '' : ' ' + s.kind.toUpperCase()}`;
     const def = s.default !== undefined ? ` (default ${showDefault(s)})` : '';
-    lines.push(left.padEnd(34) + s.help + def);
+    // A flag too long for the column puts its help on the next line.
+    lines.push(
+      left.length < 33
+        ? left.padEnd(34) + s.help + def
+        : `${left}\n${' '.repeat(34)}${s.help}${def}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
