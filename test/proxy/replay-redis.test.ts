@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseRedisUrl } from '../../proxy/src/replay/redis.js';
 import { RedisReplayStore } from '../../proxy/src/replay/redis-store.js';
+import { ReplayStoreUnavailable } from '../../proxy/src/replay/store.js';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { portOf, runWsgate, startWsgate, type Daemon } from '../helpers/cli.js';
 import { stopProcess } from '../helpers/processes.js';
 import { eventually, openClient, receive } from '../helpers/proxy.js';
@@ -125,6 +127,42 @@ describe('RedisReplayStore against redis-server', () => {
     } finally {
       a.close();
       b.close();
+    }
+  });
+});
+
+describe('RedisReplayStore against a peer that never answers', () => {
+  test('the connection is given up after the command timeout and claims fail at once', async () => {
+    // A real TCP server that reads and never replies, as a hung Redis would.
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((s) => {
+      sockets.add(s);
+      s.on('data', () => {});
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const problems: (string | null)[] = [];
+    const store = new RedisReplayStore({
+      address: parseRedisUrl(`redis://127.0.0.1:${port}/0`),
+      commandTimeoutMs: 200,
+      onState: (p) => problems.push(p),
+    });
+    try {
+      await eventually(() => problems.length > 0, 5000, 'a reported problem');
+      assert.equal(problems[0], `no answer within 200ms (127.0.0.1:${port})`);
+      assert.equal(store.unavailable(), problems[0]);
+      const started = performance.now();
+      await assert.rejects(
+        store.claim({ key: 'k', client: 'c', ttlMs: 1000, windowMs: 0 }),
+        (e: Error) =>
+          e instanceof ReplayStoreUnavailable && /no answer within 200ms/.test(e.message),
+      );
+      assert.ok(performance.now() - started < 100, 'refused without waiting');
+    } finally {
+      store.close();
+      for (const s of sockets) s.destroy();
+      silent.close();
     }
   });
 });
