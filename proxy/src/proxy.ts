@@ -219,7 +219,10 @@ export async function startProxy(
     metrics,
     logger,
   });
-  const address = await server.listen();
+  const address = await server.listen().catch((e: unknown) => {
+    ownStore?.close(); // its connection would otherwise outlive the failed start
+    throw e;
+  });
   logger.info({ listen: address, target: config.target }, 'proxy listening');
 
   let health: Server | undefined;
