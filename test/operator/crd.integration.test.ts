@@ -108,6 +108,21 @@ describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipClus
     assert.match(res.stdout, /websocketproxy\.wsgate\.dev\/console/);
   });
 
+  it('accepts single-use tickets with a replay store', async () => {
+    const jwt = {
+      keySecretRef: { name: 'k', key: 'public.pem' },
+      singleUse: true,
+      replayStore: {
+        secretRef: { name: 'redis', key: 'url' },
+        passwordSecretRef: { name: 'redis', key: 'password' },
+        caSecretRef: { name: 'redis-ca', key: 'ca.crt' },
+      },
+    };
+    const spec = { tls: issuer, tokens: { jwt }, targets: { allow: ['10.0.0.0/8'] } };
+    const res = await dryRun(proxy(ns, 'console', spec));
+    assert.equal(res.code, 0, res.stderr);
+  });
+
   for (const [what, name, spec, message] of CASES) {
     it(`refuses ${what}`, async () => {
       const res = await dryRun(proxy(ns, name, spec));
