@@ -14,6 +14,7 @@ import { RespError } from './resp.js';
 import { RedisClient, type RedisClientOptions } from './redis.js';
 import { ReplayStoreUnavailable, type Claim, type ClaimResult, type ReplayStore } from './store.js';
 
+/** KEYS[1] the ticket's key; ARGV client address, ttl (ms), window (ms). */
 export const CLAIM_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -37,6 +38,7 @@ export function replayKey(jti: string): string {
   return 'wsgate:jti:' + createHash('sha256').update(jti).digest('hex').slice(0, 32);
 }
 
+/** Claims in Redis through one {@link RedisClient} connection. */
 export class RedisReplayStore implements ReplayStore {
   readonly kind = 'redis';
   readonly #client: RedisClient;

@@ -77,6 +77,11 @@ interface Pending {
 
 const MAX_BACKOFF_MS = 5000;
 
+/**
+ * One Redis connection, kept up from construction until {@link RedisClient.close}.
+ * Defaults: connect timeout 2000 ms, command timeout 1000 ms, idle PING every 2000 ms,
+ * reconnect back-off 100 ms doubling to 5000 ms.
+ */
 export class RedisClient {
   readonly #o: Required<Omit<RedisClientOptions, 'passwordFile' | 'ca' | 'onState'>> &
     RedisClientOptions;
