@@ -16,6 +16,7 @@ declare -A NEEDED=(
   [runc]=runc                   # image test: the OCI runtime it selects (--runtime runc)
   [debootstrap]=debootstrap     # image test: the local Node base image (no registry reachable)
   [qemu-system-x86_64]=qemu-system-x86  # SPICE test: a real SPICE server (spice is built into Debian's QEMU)
+  [redis-server]=redis-server   # replay store test: single-use tickets shared through a real Redis
 )
 
 missing=()

@@ -66,6 +66,19 @@ export const REFUSALS = {
   ),
   unknownToken: refusal('PROXY_ERR_UNKNOWN_TOKEN', 401, 'unauthorized', 'Unknown token'),
   tokenRefused: refusal('PROXY_ERR_TOKEN_REFUSED', 401, 'unauthorized', 'Token refused'),
+  tokenReplayed: refusal(
+    'PROXY_ERR_TOKEN_REPLAYED',
+    401,
+    'unauthorized',
+    'Single-use ticket already used',
+  ),
+  // 503, not 401: the ticket may be fine, but its use cannot be recorded (fail closed).
+  replayStore: refusal(
+    'PROXY_ERR_REPLAY_STORE',
+    503,
+    'unauthorized',
+    'Single-use tickets cannot be checked now',
+  ),
   targetForbidden: refusal('PROXY_ERR_TARGET_FORBIDDEN', 403, 'forbidden', 'Target not allowed'),
   originForbidden: refusal('PROXY_ERR_ORIGIN_FORBIDDEN', 403, 'forbidden', 'Origin not allowed'),
   tooManyConnections: refusal('PROXY_ERR_TOO_MANY', 503, 'rate_limited', 'Too many connections'),

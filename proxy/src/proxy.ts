@@ -22,6 +22,8 @@ import { createHttpResolver } from './tokens/http.js';
 import { createJwtResolver } from './tokens/jwt.js';
 import { createOvirtResolver } from './tokens/ovirt.js';
 import type { TokenResolver } from './tokens/types.js';
+import { createReplayStore } from './replay/create.js';
+import type { ReplayStore } from './replay/store.js';
 import { parseHostPort, parseListen } from './util/address.js';
 
 export interface RunningProxy {
@@ -38,6 +40,11 @@ export interface StartOptions {
   logger: Logger;
   /** Cluster workers leave /metrics to the primary, which aggregates them. */
   serveMetrics?: boolean;
+  /**
+   * Where single-use tickets are claimed (a cluster worker passes the primary's). Default:
+   * built from the config (Redis with --replay-store, else memory) and closed with the proxy.
+   */
+  replayStore?: ReplayStore;
 }
 
 /** Turns a constructor's exception into the CLI's exit-2 error naming the flag. */
@@ -61,6 +68,7 @@ function buildResolvers(
   config: ProxyConfig,
   metrics: ProxyMetrics,
   logger: Logger,
+  replayStore: ReplayStore | undefined,
 ): TokenResolver[] {
   const reloaded = (file: string) => {
     metrics.configReloads.labels('ok').inc();
@@ -99,6 +107,8 @@ function buildResolvers(
           issuer: config.jwtIssuer,
           allowNoExp: config.jwtAllowNoExp,
           singleUse: config.jwtSingleUse,
+          singleUseWindowMs: config.jwtSingleUseWindow * 1000,
+          replayStore,
           onReload: reloaded,
           onReloadError: failed,
         }),
@@ -161,12 +171,17 @@ function buildTls(
 
 export async function startProxy(
   config: ProxyConfig,
-  { logger, serveMetrics = true }: StartOptions,
+  { logger, serveMetrics = true, replayStore }: StartOptions,
 ): Promise<RunningProxy> {
   // The scrape-time flush needs the server, which needs the metrics: the closure
   // runs only at scrape time, after `server` exists.
   const metrics = new ProxyMetrics(() => server.flushBytes());
-  const resolvers = buildResolvers(config, metrics, logger);
+  const ownStore =
+    replayStore === undefined && config.jwtKey !== undefined
+      ? named('--replay-store', () => createReplayStore(config, logger))
+      : undefined;
+  const store = replayStore ?? ownStore;
+  const resolvers = buildResolvers(config, metrics, logger, store);
   const tls = buildTls(config, metrics, logger);
   const targetCa =
     config.targetCa !== undefined
@@ -206,14 +221,17 @@ export async function startProxy(
     metrics,
     logger,
   });
-  const address = await server.listen();
+  const address = await server.listen().catch((e: unknown) => {
+    ownStore?.close(); // its connection would otherwise outlive the failed start
+    throw e;
+  });
   logger.info({ listen: address, target: config.target }, 'proxy listening');
 
   let health: Server | undefined;
   let metricsAddress: AddressInfo | undefined;
   if (serveMetrics && config.metricsListen !== '') {
     const started = await startHealthServer(parseListen(config.metricsListen), {
-      notReady: () => (server.ready ? null : 'not listening or draining'),
+      notReady: () => (!server.ready ? 'not listening or draining' : replayStoreProblem(store)),
       metrics: async () => ({
         contentType: metrics.registry.contentType,
         body: await metrics.registry.metrics(),
@@ -226,6 +244,7 @@ export async function startProxy(
 
   const closeRest = async () => {
     for (const r of resolvers) r.close?.();
+    ownStore?.close();
     tls?.close();
     await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
   };
@@ -243,4 +262,10 @@ export async function startProxy(
       await closeRest();
     },
   };
+}
+
+/** /readyz's reason while single-use tickets cannot be checked, else null. */
+export function replayStoreProblem(store: ReplayStore | undefined): string | null {
+  const problem = store?.unavailable() ?? null;
+  return problem === null ? null : `replay store unavailable: ${problem}`;
 }

@@ -378,7 +378,7 @@ export class ProxyServer {
       const found = extractToken(req);
       if (!found) return refuse({ refusal: REFUSALS.noToken });
       tokenId = tokenHash(found.token);
-      const resolved = await this.resolve(found.token);
+      const resolved = await this.resolve(found.token, client);
       if ('refusal' in resolved) return refuse(resolved);
       target = resolved.target;
       trusted = o.trustedResolvers.has(resolved.resolver);
@@ -431,11 +431,14 @@ export class ProxyServer {
     );
   }
 
-  private async resolve(token: string): Promise<{ target: Target; resolver: string } | Refused> {
+  private async resolve(
+    token: string,
+    client: string,
+  ): Promise<{ target: Target; resolver: string } | Refused> {
     for (const resolver of this.options.resolvers) {
       let result;
       try {
-        result = await resolver.resolve(token);
+        result = await resolver.resolve(token, { client });
       } catch (e) {
         // A resolver that throws fails closed: treat as refused, never fall through.
         result = {
@@ -446,7 +449,7 @@ export class ProxyServer {
       this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
       if (result.kind === 'target') return { target: result.target, resolver: resolver.name };
       if (result.kind === 'refused')
-        return { refusal: REFUSALS.tokenRefused, detail: result.reason };
+        return { refusal: result.refusal ?? REFUSALS.tokenRefused, detail: result.reason };
     }
     return { refusal: REFUSALS.unknownToken };
   }

@@ -20,7 +20,9 @@ import { portOf, type Daemon } from '../helpers/cli.js';
 import {
   SETUP,
   TEST,
+  afterWindow,
   assertRefusalLogged,
+  mintSingleUse,
   rethrowFirst,
   screenshot,
   settleAll,
@@ -29,6 +31,7 @@ import {
   stopDaemon,
   valueOf,
   withPage,
+  writeTicketKeys,
 } from '../helpers/e2e.js';
 import {
   assertNeverConnects,
@@ -315,5 +318,58 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
 
   test("a browser trusting the certificate's key (SPKI) connects too", TEST, (t) =>
     showsDisplay(t, trustingKey!, NAME),
+  );
+});
+
+describe('noVNC with a single-use ticket (--jwt-single-use, minted by `wsgate token`)', () => {
+  /** The proxy's default --jwt-single-use-window. */
+  const WINDOW_MS = 5000;
+  let single: Daemon | undefined;
+  let singlePort = 0;
+  let keys: { priv: string; pub: string };
+
+  before(async () => {
+    keys = writeTicketKeys(dir);
+    single = startProxy({
+      allowOrigin: site!.origin,
+      args: ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],
+    });
+    singlePort = portOf(await single.waitFor((l) => l.msg === 'proxy listening'));
+  }, SETUP);
+
+  after(() => stopDaemon(single), SETUP);
+
+  test(
+    'the ticket opens the console; its URL replayed in another browser context after the window is refused (401, PROXY_ERR_TOKEN_REPLAYED)',
+    TEST,
+    async (t) => {
+      const ticket = await mintSingleUse(keys.priv, `127.0.0.1:${vnc!.port}`);
+      const url = `ws://127.0.0.1:${singlePort}/?token=${ticket}`;
+      await vnc!.setColour(BLUE);
+      await withNoVnc(t, browser!, site!, async (view) => {
+        await view.connect(url);
+        await view.waitForStatus('connected');
+        await view.waitForColour(BLUE);
+        const opened = await single!.waitFor((l) => l.msg === 'connection opened');
+        assert.match(String(opened.token), /^sha256:[0-9a-f]{12}$/);
+
+        // While this console stays open, the same URL elsewhere after the window.
+        await afterWindow(opened, WINDOW_MS);
+        await withNoVnc(t, browser!, site!, async (replay) => {
+          await refusedByProxy(replay, url);
+          assert.match(replay.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
+          await assertRefusalLogged(single!, 'PROXY_ERR_TOKEN_REPLAYED', 401);
+        });
+        const refused = single!.logs.find((l) => l.code === 'PROXY_ERR_TOKEN_REPLAYED')!;
+        assert.equal(refused.token, opened.token, 'logged with the ticket hash');
+        assert.equal(refused.detail, 'ticket already used');
+        assert.ok(!JSON.stringify(single!.logs).includes(ticket), 'the ticket is never logged');
+
+        // The first console is unaffected and follows the display live.
+        await vnc!.setColour(RED);
+        await view.waitForColour(RED);
+        assert.deepEqual(view.socketErrors, []);
+      });
+    },
   );
 });

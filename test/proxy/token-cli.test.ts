@@ -5,6 +5,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { tokenCommand } from '../../cli/token.js';
+import { REFUSALS } from '../../proxy/src/errors.js';
 import { createJwtResolver, type JwtResolverOptions } from '../../proxy/src/tokens/jwt.js';
 import { runWsgate } from '../helpers/cli.js';
 import { tempDir } from './tokens-fixtures.js';
@@ -176,7 +177,11 @@ describe('wsgate token', () => {
     assert.match(String(decodeJwt(ticket).jti), /^[\w-]{22}$/);
     const r = createJwtResolver({ keyFile: files['rsa.pub']!, singleUse: true, watch: false });
     assert.equal((await r.resolve(ticket)).kind, 'target');
-    assert.deepEqual(await r.resolve(ticket), { kind: 'refused', reason: 'ticket already used' });
+    assert.deepEqual(await r.resolve(ticket, { client: '10.0.0.2' }), {
+      kind: 'refused',
+      reason: 'ticket already used',
+      refusal: REFUSALS.tokenReplayed,
+    });
     r.close();
   });
 

@@ -92,8 +92,23 @@ export const SETTINGS: readonly Setting[] = [
   row('jwtAudience', 'string', 'required "aud" claim of tickets', { metavar: 'AUD' }),
   row('jwtIssuer', 'string', 'required "iss" claim of tickets', { metavar: 'ISS' }),
   row('jwtAllowNoExp', 'bool', 'accept tickets without "exp"', { default: false }),
-  row('jwtSingleUse', 'bool', 'refuse a ticket\'s "jti" seen before (until it expires)', {
+  row('jwtSingleUse', 'bool', 'a ticket opens one console: refuse its "jti" seen before', {
     default: false,
+  }),
+  row(
+    'jwtSingleUseWindow',
+    'duration',
+    "after a single-use ticket's first use, accept it again from the same client this long",
+    { default: 5, max: 60 },
+  ),
+  row('replayStore', 'string', "share single-use tickets' replay cache through Redis", {
+    metavar: 'redis[s]://HOST:PORT/DB',
+  }),
+  row('replayStorePasswordFile', 'string', 'file holding the --replay-store password (AUTH)', {
+    metavar: 'FILE',
+  }),
+  row('replayStoreCa', 'string', "CA bundle for a rediss:// replay store (default: the system's)", {
+    metavar: 'FILE',
   }),
   row('ovirtCert', 'string', "verify oVirt engine console tickets with the engine's certificate", {
     metavar: 'FILE',

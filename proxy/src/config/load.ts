@@ -12,6 +12,7 @@ import { SETTINGS, envName, kebab, type Setting } from './flags.js';
 import { parseTargetRule } from '../policy/targets.js';
 import { OriginPolicy } from '../policy/origins.js';
 import { trustedProxies } from '../client-ip.js';
+import { parseRedisUrl } from '../replay/redis.js';
 import type { ProxyConfig } from './types.js';
 
 export class ConfigError extends Error {
@@ -209,6 +210,17 @@ function validate(config: ProxyConfig): void {
         throw new RangeError('must be an http(s) URL');
     });
   }
+  if (config.replayStore !== undefined) {
+    if (!config.jwtSingleUse) throw new ConfigError('--replay-store needs --jwt-single-use');
+    check('--replay-store', () => parseRedisUrl(config.replayStore!));
+    if (config.replayStoreCa !== undefined && !parseRedisUrl(config.replayStore).tls) {
+      throw new ConfigError('--replay-store-ca needs a rediss:// --replay-store');
+    }
+  } else {
+    for (const key of ['replayStorePasswordFile', 'replayStoreCa'] as const) {
+      if (config[key] !== undefined) throw new ConfigError(`--${kebab(key)} needs --replay-store`);
+    }
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('--tls-cert and --tls-key go together');
   }
@@ -235,7 +247,12 @@ export function helpText(): string {
   for (const s of SETTINGS) {
     const left = `  --${s.flag}${s.metavar ? ' ' + s.metavar : s.kind === 'bool' ? '' : ' ' + s.kind.toUpperCase()}`;
     const def = s.default !== undefined ? ` (default ${showDefault(s)})` : '';
-    lines.push(left.padEnd(34) + s.help + def);
+    // A flag too long for the column puts its help on the next line.
+    lines.push(
+      left.length < 33
+        ? left.padEnd(34) + s.help + def
+        : `${left}\n${' '.repeat(34)}${s.help}${def}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -41,8 +41,19 @@ export interface ProxyConfig {
   jwtAudience?: string;
   jwtIssuer?: string;
   jwtAllowNoExp: boolean;
-  /** Remember each ticket's `jti` until it expires and refuse it a second time. */
+  /**
+   * A ticket opens one console: remember its `jti` until it expires and refuse it again,
+   * except from the first use's client address within `jwtSingleUseWindow`.
+   */
   jwtSingleUse: boolean;
+  /** Seconds after a single-use ticket's first use in which the same client may reuse it. Default 5. */
+  jwtSingleUseWindow: number;
+  /** `redis://HOST:PORT/DB` or `rediss://…`: the replay cache shared by replicas. */
+  replayStore?: string;
+  /** File holding the replay store's password. */
+  replayStorePasswordFile?: string;
+  /** CA bundle for a `rediss://` replay store (default: the system's). */
+  replayStoreCa?: string;
   /** oVirt engine certificate (PEM) that console tickets must be signed with. */
   ovirtCert?: string;
   /** HTTP lookup: GET this URL with the token; expects JSON {host, port}. */

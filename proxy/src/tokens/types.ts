@@ -6,6 +6,7 @@
  * websockify file token, but once it has recognised a JWT whose signature or expiry is
  * wrong it must refuse, not pass the token on to the next resolver.
  */
+import type { Refusal } from '../errors.js';
 
 /** Where a session is relayed to. */
 export interface Target {
@@ -20,13 +21,22 @@ export type Resolution =
   | { kind: 'target'; target: Target }
   /** Not a token this resolver understands; ask the next one. */
   | { kind: 'unknown' }
-  /** Recognised but not acceptable (bad signature, expired, replayed, lookup failed). */
-  | { kind: 'refused'; reason: string };
+  /**
+   * Recognised but not acceptable (bad signature, expired, replayed, lookup failed).
+   * `refusal` names a more precise answer than PROXY_ERR_TOKEN_REFUSED.
+   */
+  | { kind: 'refused'; reason: string; refusal?: Refusal };
+
+/** What a resolver may know about the connection besides the token. */
+export interface ResolveContext {
+  /** The client's address (after PROXY protocol and trusted X-Forwarded-For). */
+  client: string;
+}
 
 export interface TokenResolver {
   /** Label for `wsgate_token_resolutions_total{resolver}`: file, jwt, ovirt, http. */
   readonly name: string;
-  resolve(token: string): Resolution | Promise<Resolution>;
+  resolve(token: string, context?: ResolveContext): Resolution | Promise<Resolution>;
   /** Stop file watchers, timers, caches. */
   close?(): void;
 }
