@@ -2,7 +2,7 @@
  * `wsgate token`: prints a signed ticket (JWT) the proxy's `--jwt-key` resolver accepts.
  *
  *   wsgate token --key private.pem --target 10.0.0.5:5900 --ttl 60s [--audience A]
- *                [--issuer I] [--single-use] [--algorithm ALG]
+ *                [--issuer I] [--subject SUB] [--single-use] [--algorithm ALG]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ Prints a signed ticket for the proxy's --jwt-key resolver.
   --ttl DURATION      lifetime, e.g. 30s, 5m (default 60s)
   --audience A        set "aud" (for --jwt-audience)
   --issuer I          set "iss" (for --jwt-issuer)
+  --subject SUB       set "sub": who the ticket is for (logged with the session)
   --single-use        add a random "jti" (refused on reuse with --jwt-single-use)
   --algorithm ALG     RS256, PS256, ES256, EdDSA, HS256, ... (default: from the key)
   -h, --help          show this help
@@ -32,6 +33,7 @@ const OPTIONS = {
   ttl: { type: 'string', default: '60s' },
   audience: { type: 'string' },
   issuer: { type: 'string' },
+  subject: { type: 'string' },
   'single-use': { type: 'boolean', default: false },
   algorithm: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -106,7 +108,7 @@ export async function tokenCommand(
       usage('ttl', (e as Error).message);
     }
     if (ttlSeconds < 1) usage('ttl', 'must be at least 1s');
-    for (const flag of ['audience', 'issuer', 'algorithm'] as const) {
+    for (const flag of ['audience', 'issuer', 'subject', 'algorithm'] as const) {
       if (values[flag] === '') usage(flag, 'must not be empty');
     }
     let ticket: string;
@@ -117,6 +119,7 @@ export async function tokenCommand(
         ttlSeconds,
         audience: values.audience,
         issuer: values.issuer,
+        subject: values.subject,
         jti: values['single-use'] ? newJti() : undefined,
         algorithm: values.algorithm,
       });

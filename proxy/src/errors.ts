@@ -11,7 +11,8 @@ export type ConnectionResult =
   | 'rate_limited'
   | 'upstream_error'
   | 'bad_request'
-  | 'draining';
+  | 'draining'
+  | 'target_busy';
 
 export interface Refusal {
   code: string;
@@ -102,6 +103,12 @@ export const REFUSALS = {
     'Target unreachable',
   ),
   draining: refusal('PROXY_ERR_DRAINING', 503, 'draining', 'Proxy is shutting down'),
+  targetBusy: refusal(
+    'PROXY_ERR_TARGET_BUSY',
+    409,
+    'target_busy',
+    'The target has as many sessions as --max-sessions-per-target allows',
+  ),
 } as const;
 
 /** WebSocket close codes (RFC 6455 §7.4.1) with the reasons sent to the client. */
@@ -112,4 +119,8 @@ export const CLOSES = {
   maxSession: { code: 1008, reason: 'maximum session length reached' },
   tooBig: { code: 1009, reason: 'message too big' },
   targetError: { code: 1011, reason: 'target connection error' },
+  ticketExpired: { code: 1008, reason: 'ticket expired' },
+  admin: { code: 1008, reason: 'closed by administrator' },
+  /** 4000-4999 is for applications (RFC 6455 §7.4.2): a policy close that is not a fault. */
+  replaced: { code: 4001, reason: 'replaced by a newer session' },
 } as const;

@@ -201,6 +201,9 @@ export async function startProxy(
     maxSessionMs: config.maxSession * 1000,
     heartbeatMs: config.heartbeat * 1000,
     maxMessageBytes: config.maxMessageBytes,
+    maxSessionsPerTarget: config.maxSessionsPerTarget,
+    targetLimitPolicy: config.targetLimitPolicy,
+    endAtTicketExpiry: config.endAtTicketExpiry,
     metrics,
     logger,
   });

@@ -32,6 +32,7 @@ import type { TargetPolicy } from './policy/targets.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { clientSubjectAllowed, type TlsCredentials } from './tls.js';
 import { formatHostPort, type HostPort } from './util/address.js';
+import { SessionRegistry, type TargetLimitPolicy } from './sessions.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
 export const HIGH_WATER_MARK = 512 * 1024;
@@ -63,6 +64,11 @@ export interface ProxyServerOptions {
   maxSessionMs: number;
   heartbeatMs: number;
   maxMessageBytes: number;
+  /** `--max-sessions-per-target` (0 = unlimited) and what happens at it. */
+  maxSessionsPerTarget?: number;
+  targetLimitPolicy?: TargetLimitPolicy;
+  /** `--end-at-ticket-expiry`. */
+  endAtTicketExpiry?: boolean;
   metrics: ProxyMetrics;
   logger: Logger;
 }
@@ -77,6 +83,22 @@ interface ConnectionState {
 interface Refused {
   refusal: Refusal;
   detail?: string;
+}
+
+/** What a resolver said about a token that it accepted. */
+interface Resolved {
+  target: Target;
+  resolver: string;
+  expiresAt?: number;
+  subject?: string;
+}
+
+/** The session's audit facts, logged on open and close (never the token). */
+interface SessionLog {
+  conn: string;
+  client: string;
+  target: string;
+  subject?: string;
 }
 
 /** Tokens are secrets: logs get a short hash that still correlates attempts. */
@@ -102,14 +124,17 @@ export class ProxyServer {
   /** TLS sockets whose handshake failed (see the tlsClientError listener). */
   private readonly tlsFailed = new WeakSet<object>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly sessionInfo = new WeakMap<
-    Relay,
-    { conn: string; client: string; target: string }
-  >();
+  /** Live sessions by id and target: audit, per-target limit, ticket expiry, admin API. */
+  readonly registry: SessionRegistry<Relay>;
   private nextConn = 0;
   private readonly connPrefix = process.pid.toString(36) + '-';
 
   constructor(private readonly options: ProxyServerOptions) {
+    this.registry = new SessionRegistry<Relay>({
+      maxPerTarget: options.maxSessionsPerTarget ?? 0,
+      policy: options.targetLimitPolicy ?? 'refuse',
+      onProxyClose: (reason) => options.metrics.sessionsClosedByProxy.labels(reason).inc(),
+    });
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -249,6 +274,7 @@ export class ProxyServer {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.connections.values()) clearTimeout(c.timer);
+    this.registry.close();
     for (const s of this.sessions) s.terminate('closed');
     this.listening = false;
     await new Promise<void>((resolve) => {
@@ -343,8 +369,11 @@ export class ProxyServer {
     const conn = this.connPrefix + (++this.nextConn).toString(36);
     let tokenId: string | undefined;
     let slot = false;
+    /** The per-target reservation, released when the handshake ends either way. */
+    let releaseTarget: (() => void) | undefined = undefined;
     const refuse = ({ refusal, detail }: Refused) => {
       if (slot) o.limits.release(client);
+      releaseTarget?.();
       o.metrics.connection(refusal.result);
       o.logger.info(
         { conn, client, token: tokenId, code: refusal.code, status: refusal.status, detail },
@@ -376,6 +405,7 @@ export class ProxyServer {
 
     let target: Target;
     let trusted: boolean;
+    let ticket: { expiresAt?: number; subject?: string } = {};
     if (o.fixedTarget) {
       target = o.fixedTarget;
       trusted = true;
@@ -387,7 +417,11 @@ export class ProxyServer {
       if ('refusal' in resolved) return refuse(resolved);
       target = resolved.target;
       trusted = o.trustedResolvers.has(resolved.resolver);
+      ticket = resolved;
     }
+    const targetName = formatHostPort(target);
+    releaseTarget = this.registry.reserve(targetName);
+    if (!releaseTarget) return refuse({ refusal: REFUSALS.targetBusy, detail: targetName });
 
     const connectStart = performance.now();
     let tcp: Socket;
@@ -413,6 +447,7 @@ export class ProxyServer {
     if (!socket.writable) {
       // The client gave up, or its handshake timer fired (already counted), meanwhile.
       o.limits.release(client);
+      releaseTarget();
       tcp.destroy();
       socket.destroy();
       return;
@@ -422,12 +457,15 @@ export class ProxyServer {
       return refuse({ refusal: REFUSALS.draining });
     }
     this.clearHandshakeTimer(req.socket);
+    const audit: SessionLog = { conn, client, target: targetName, subject: ticket.subject };
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      this.startSession(ws, socket, tcp, { conn, client, target: formatHostPort(target) }, tokenId);
+      const relay = this.startSession(ws, socket, tcp, audit, tokenId);
+      this.sessionStarted(relay, audit, ticket.expiresAt);
     });
+    releaseTarget();
   }
 
-  private async resolve(token: string): Promise<{ target: Target; resolver: string } | Refused> {
+  private async resolve(token: string): Promise<Resolved | Refused> {
     for (const resolver of this.options.resolvers) {
       let result;
       try {
@@ -440,7 +478,10 @@ export class ProxyServer {
         };
       }
       this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
-      if (result.kind === 'target') return { target: result.target, resolver: resolver.name };
+      if (result.kind === 'target') {
+        const { target, expiresAt, subject } = result;
+        return { target, resolver: resolver.name, expiresAt, subject };
+      }
       if (result.kind === 'refused')
         return { refusal: REFUSALS.tokenRefused, detail: result.reason };
     }
@@ -451,18 +492,18 @@ export class ProxyServer {
     ws: WebSocket,
     socket: Duplex,
     tcp: Socket,
-    info: { conn: string; client: string; target: string },
+    info: SessionLog,
     token: string | undefined,
-  ): void {
+  ): Relay {
     const relay = new Relay(ws, socket, tcp, HIGH_WATER_MARK, this.onSessionEnd);
     this.sessions.add(relay);
-    this.sessionInfo.set(relay, info);
     this.options.metrics.connection('ok');
     this.options.metrics.connectionsActive.inc();
     this.options.logger.info(
       { ...info, token, protocol: ws.protocol || undefined },
       'connection opened',
     );
+    return relay;
   }
 
   private flushSession(s: Relay): void {
@@ -480,11 +521,32 @@ export class ProxyServer {
     this.connections.delete(key);
   }
 
+  /**
+   * Registers the session that `startSession` opened (after its 'connection opened'
+   * line): the per-target limit (`replace` closes the oldest here, once the new session
+   * stands) and the ticket-expiry timer.
+   */
+  private sessionStarted(relay: Relay, audit: SessionLog, expiresAt: number | undefined): void {
+    if (!this.sessions.has(relay)) return;
+    const { conn: id, client, target, subject } = audit;
+    this.registry.add(
+      relay,
+      { id, client, target, subject, expiresAt },
+      this.options.endAtTicketExpiry ?? false,
+    );
+  }
+
   private readonly onSessionEnd = (s: Relay, end: SessionEnd) => this.endSession(s, end);
 
   private endSession(s: Relay, end: SessionEnd): void {
     if (!this.sessions.delete(s)) return;
-    const info = this.sessionInfo.get(s);
+    const registered = this.registry.remove(s);
+    const info: SessionLog | undefined = registered && {
+      conn: registered.id,
+      client: registered.client,
+      target: registered.target,
+      subject: registered.subject,
+    };
     if (info) this.options.limits.release(info.client);
     this.flushSession(s);
     const seconds = (performance.now() - s.startedAt) / 1000;

@@ -7,7 +7,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { tokenCommand } from '../../cli/token.js';
 import { createJwtResolver, type JwtResolverOptions } from '../../proxy/src/tokens/jwt.js';
 import { runWsgate } from '../helpers/cli.js';
-import { tempDir } from './tokens-fixtures.js';
+import { targetOnly, tempDir } from './tokens-fixtures.js';
 
 interface Run {
   code: number;
@@ -65,7 +65,7 @@ describe('wsgate token', () => {
     const ticket = out.stdout.trim();
     const r = createJwtResolver({ keyFile: verifyKey, watch: false, ...opts });
     try {
-      return { ticket, resolution: await r.resolve(ticket) };
+      return { ticket, resolution: targetOnly(await r.resolve(ticket)) };
     } finally {
       r.close();
     }
@@ -180,6 +180,16 @@ describe('wsgate token', () => {
     r.close();
   });
 
+  test('--subject sets sub, which the proxy reports as the subject', async () => {
+    const out = await run(['--key', files['rsa.key']!, '--target', 'h:1', '--subject', 'alice']);
+    const ticket = out.stdout.trim();
+    assert.equal(decodeJwt(ticket).sub, 'alice');
+    const r = createJwtResolver({ keyFile: files['rsa.pub']!, watch: false });
+    const got = await r.resolve(ticket);
+    assert.equal(got.kind === 'target' && got.subject, 'alice');
+    r.close();
+  });
+
   test('--help', async () => {
     const out = await run(['--help']);
     assert.equal(out.code, 0);
@@ -241,6 +251,11 @@ describe('wsgate token', () => {
         /--audience: must not be empty/,
       ],
       [
+        'empty --subject',
+        () => ['--key', files['rsa.key']!, '--target', 'h:1', '--subject', ''],
+        /--subject: must not be empty/,
+      ],
+      [
         'unknown flag',
         () => ['--key', files['rsa.key']!, '--target', 'h:1', '--bogus'],
         /Unknown option '--bogus'/,
@@ -276,7 +291,7 @@ describe('wsgate token', () => {
       ]);
       assert.equal(out.code, 0, out.stderr);
       const r = createJwtResolver({ keyFile: files['ec.pub']!, watch: false });
-      assert.deepEqual(await r.resolve(out.stdout.trim()), {
+      assert.deepEqual(targetOnly(await r.resolve(out.stdout.trim())), {
         kind: 'target',
         target: { host: '10.0.0.5', port: 5900 },
       });

@@ -152,6 +152,19 @@ export const SETTINGS: readonly Setting[] = [
   row('maxSession', 'duration', 'longest a session may last, then close 1008 (0 = unlimited)', {
     default: 0,
   }),
+  row(
+    'maxSessionsPerTarget',
+    'int',
+    'concurrent sessions to one target, then --target-limit-policy (0 = unlimited)',
+    { default: 0, min: 0 },
+  ),
+  row('targetLimitPolicy', 'string', 'at --max-sessions-per-target: refuse (409) or replace', {
+    default: 'refuse',
+    choices: ['refuse', 'replace'],
+  }),
+  row('endAtTicketExpiry', 'bool', "close a session (1008) when its ticket's exp/validTo passes", {
+    default: false,
+  }),
   row('trustedProxy', 'list', 'peers whose X-Forwarded-For names the client (repeatable)', {
     default: [],
     metavar: 'CIDR',

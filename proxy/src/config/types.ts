@@ -62,6 +62,12 @@ export interface ProxyConfig {
   handshakeRate: number;
   /** Longest a session may last, in seconds; 0 = unlimited. */
   maxSession: number;
+  /** Concurrent sessions to one target (as the token names it); 0 = unlimited. */
+  maxSessionsPerTarget: number;
+  /** At the per-target limit: refuse the newcomer (409) or close the oldest (4001). */
+  targetLimitPolicy: 'refuse' | 'replace';
+  /** Close sessions (1008 `ticket expired`) when the JWT's `exp` or oVirt ticket's `validTo` passes. */
+  endAtTicketExpiry: boolean;
   /** Peers whose X-Forwarded-For is believed. */
   trustedProxy: string[];
   /** Expect a PROXY protocol v1/v2 header on every connection. */

@@ -18,7 +18,7 @@ import {
   parseVerificationKeys,
   type KeyEntry,
 } from './keys.js';
-import { targetFrom } from './target.js';
+import { auditSubject, targetFrom } from './target.js';
 import type { Resolution, TokenResolver } from './types.js';
 
 export interface JwtResolverOptions extends KeyFileEvents {
@@ -214,7 +214,7 @@ export class JwtResolver implements TokenResolver {
       if (added === 'replay') return refused('ticket already used');
       if (added === 'full') return refused('too many single-use tickets outstanding');
     }
-    return { kind: 'target', target };
+    return { kind: 'target', target, ...ticketFacts(payload) };
   }
 
   /** Re-checks the key file now (the watcher does this on its own). */
@@ -231,6 +231,15 @@ export class JwtResolver implements TokenResolver {
     this.#keys.close();
     this.#replay.clear();
   }
+}
+
+/** The ticket's expiry and subject, kept with the session (audit log, admin API). */
+function ticketFacts(payload: JWTPayload): { expiresAt?: number; subject?: string } {
+  const facts: { expiresAt?: number; subject?: string } = {};
+  if (typeof payload.exp === 'number') facts.expiresAt = payload.exp * 1000;
+  const subject = auditSubject(payload.sub);
+  if (subject !== undefined) facts.subject = subject;
+  return facts;
 }
 
 function stripUndefined<T extends object>(o: T): T {

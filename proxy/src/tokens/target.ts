@@ -29,3 +29,14 @@ export function targetFrom(host: unknown, port: unknown, tls?: unknown): Target 
   if (tls === true) target.tls = true;
   return target;
 }
+
+/**
+ * A ticket's subject as it may appear in logs and the admin API: a non-empty string of
+ * at most 256 characters without control characters (a log line is one line); anything
+ * else is left out rather than trusted.
+ */
+export function auditSubject(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '' || value.length > 256) return undefined;
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(value) ? undefined : value;
+}

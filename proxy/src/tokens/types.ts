@@ -17,7 +17,17 @@ export interface Target {
 
 export type Resolution =
   /** The token is valid and names this target. */
-  | { kind: 'target'; target: Target }
+  | {
+      kind: 'target';
+      target: Target;
+      /**
+       * When the ticket stops being valid (ms since the epoch): a JWT's `exp`, an oVirt
+       * ticket's `validTo`. `--end-at-ticket-expiry` ends the session then.
+       */
+      expiresAt?: number;
+      /** Who the ticket was issued to (a JWT's `sub`), for the audit log and admin API. */
+      subject?: string;
+    }
   /** Not a token this resolver understands; ask the next one. */
   | { kind: 'unknown' }
   /** Recognised but not acceptable (bad signature, expired, replayed, lookup failed). */
