@@ -156,6 +156,11 @@ describe('renderProxyConfig', () => {
       },
     ],
     ['a zero limit is kept', { limits: { idleTimeoutSeconds: 0 } }, { ...base, idleTimeout: 0 }],
+    [
+      'per-target limit and its policy',
+      { limits: { maxSessionsPerTarget: 1, targetLimitPolicy: 'replace' } },
+      { ...base, maxSessionsPerTarget: 1, targetLimitPolicy: 'replace' },
+    ],
   ];
   for (const [name, spec, expected] of cases) {
     test(name, () => assert.deepEqual(renderProxyConfig(fixture(spec)), expected));
