@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { ProxyConfig } from './config/types.js';
 import { startHealthServer } from './health.js';
-import { startProxy } from './proxy.js';
+import { startAdmin, startProxy } from './proxy.js';
+import { clusterControl, serveAdminRequests } from './admin-ipc.js';
 import { parseListen } from './util/address.js';
 
 type Message = { type: 'wsgate:ready'; address: unknown } | { type: 'wsgate:drain' };
@@ -18,6 +19,10 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
   const aggregator = new AggregatorRegistry();
   const ready = new Set<number>();
   let draining = false;
+
+  // The admin API answers for every worker (admin-ipc.ts). Started before the workers,
+  // so an unusable token file exits without leaving any behind.
+  const admin = await startAdmin(config, clusterControl(), logger);
 
   const fork = (): Worker => {
     const worker = cluster.fork();
@@ -67,6 +72,7 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
         if (Object.keys(cluster.workers ?? {}).length > 0) return;
         clearInterval(check);
         health?.server.close();
+        void admin?.close();
         resolve(0);
       }, 50);
     };
@@ -76,7 +82,8 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
 }
 
 export async function runWorker(config: ProxyConfig, logger: Logger): Promise<number> {
-  const proxy = await startProxy(config, { logger, serveMetrics: false });
+  const proxy = await startProxy(config, { logger, serveMetrics: false, serveAdmin: false });
+  serveAdminRequests(proxy.server.registry);
   AggregatorRegistry.setRegistries([proxy.metrics.registry]);
   new AggregatorRegistry(); // installs the worker's answer to the primary's metrics requests
   process.send?.({ type: 'wsgate:ready', address: proxy.address } satisfies Message);

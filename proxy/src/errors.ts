@@ -111,6 +111,38 @@ export const REFUSALS = {
   ),
 } as const;
 
+/** Answers of the admin API (`--admin-listen`); not upgrades, so not counted by result. */
+export interface AdminError {
+  code: string;
+  status: number;
+  message: string;
+}
+
+export const ADMIN_ERRORS = {
+  unauthorized: {
+    code: 'PROXY_ERR_ADMIN_UNAUTHORIZED',
+    status: 401,
+    message: 'Missing or wrong bearer token',
+  },
+  notFound: { code: 'PROXY_ERR_ADMIN_NOT_FOUND', status: 404, message: 'No such resource' },
+  sessionNotFound: {
+    code: 'PROXY_ERR_SESSION_NOT_FOUND',
+    status: 404,
+    message: 'No open session with this id',
+  },
+  badMethod: { code: 'PROXY_ERR_ADMIN_BAD_METHOD', status: 405, message: 'Method not allowed' },
+  badRequest: {
+    code: 'PROXY_ERR_ADMIN_BAD_REQUEST',
+    status: 400,
+    message: 'DELETE /sessions needs ?target=HOST:PORT',
+  },
+  unavailable: {
+    code: 'PROXY_ERR_ADMIN_UNAVAILABLE',
+    status: 503,
+    message: 'A worker did not answer in time',
+  },
+} as const satisfies Record<string, AdminError>;
+
 /** WebSocket close codes (RFC 6455 §7.4.1) with the reasons sent to the client. */
 export const CLOSES = {
   targetClosed: { code: 1000, reason: 'target closed the connection' },

@@ -23,6 +23,7 @@ import { createJwtResolver } from './tokens/jwt.js';
 import { createOvirtResolver } from './tokens/ovirt.js';
 import type { TokenResolver } from './tokens/types.js';
 import { parseHostPort, parseListen } from './util/address.js';
+import { localControl, startAdminServer, type AdminServer, type SessionControl } from './admin.js';
 
 export interface RunningProxy {
   server: ProxyServer;
@@ -30,6 +31,8 @@ export interface RunningProxy {
   address: AddressInfo;
   /** Absent when metricsListen is "" or this is a cluster worker. */
   metricsAddress?: AddressInfo;
+  /** Set with --admin-listen (not in cluster workers: the primary serves it). */
+  adminAddress?: AddressInfo;
   drain(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -38,6 +41,44 @@ export interface StartOptions {
   logger: Logger;
   /** Cluster workers leave /metrics to the primary, which aggregates them. */
   serveMetrics?: boolean;
+  /** Cluster workers leave the admin API to the primary, which asks them. Default true. */
+  serveAdmin?: boolean;
+}
+
+/**
+ * Starts the admin API if `--admin-listen` is set: for this process's sessions, or
+ * (cluster primary) every worker's. Uses the main listener's TLS files when set.
+ */
+export async function startAdmin(
+  config: ProxyConfig,
+  control: SessionControl,
+  logger: Logger,
+): Promise<AdminServer | undefined> {
+  if (config.adminListen === undefined) return undefined;
+  const admin = await startAdminServer({
+    listen: parseListen(config.adminListen!),
+    tokenFile: config.adminTokenFile!,
+    control,
+    tls:
+      config.tlsCert !== undefined && config.tlsKey !== undefined
+        ? {
+            certFile: config.tlsCert,
+            keyFile: config.tlsKey,
+            minVersion: config.tlsMinVersion,
+            ciphers: config.tlsCiphers,
+          }
+        : undefined,
+    logger,
+  }).catch((e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      throw new ConfigError(`--admin-listen: cannot listen: ${err.code}`, { cause: e });
+    }
+    // Unreadable or too short token file (bad TLS files fail the main listener first).
+    throw new ConfigError(`--admin-token-file: ${(e as Error).message}`, { cause: e });
+  });
+  logger.info({ listen: admin.address, tls: config.tlsCert !== undefined }, 'admin API listening');
+  return admin;
 }
 
 /** Turns a constructor's exception into the CLI's exit-2 error naming the flag. */
@@ -159,7 +200,7 @@ function buildTls(
 
 export async function startProxy(
   config: ProxyConfig,
-  { logger, serveMetrics = true }: StartOptions,
+  { logger, serveMetrics = true, serveAdmin = true }: StartOptions,
 ): Promise<RunningProxy> {
   // The scrape-time flush needs the server, which needs the metrics: the closure
   // runs only at scrape time, after `server` exists.
@@ -225,7 +266,21 @@ export async function startProxy(
     logger.info({ listen: metricsAddress }, 'metrics listening');
   }
 
+  let admin: AdminServer | undefined;
+  if (serveAdmin) {
+    try {
+      admin = await startAdmin(config, localControl(server.registry), logger);
+    } catch (e) {
+      await server.close();
+      await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
+      for (const r of resolvers) r.close?.();
+      tls?.close();
+      throw e;
+    }
+  }
+
   const closeRest = async () => {
+    await admin?.close();
     for (const r of resolvers) r.close?.();
     tls?.close();
     await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
@@ -235,6 +290,7 @@ export async function startProxy(
     metrics,
     address,
     metricsAddress,
+    adminAddress: admin?.address,
     async drain(timeoutMs = config.drainTimeout * 1000) {
       await server.drain(timeoutMs);
       await closeRest();

@@ -198,6 +198,12 @@ export const SETTINGS: readonly Setting[] = [
   row('targetCa', 'string', "CA bundle for targets' certificates (default: the system's)", {
     metavar: 'FILE',
   }),
+  row('adminListen', 'string', 'address of the admin API (sessions: list, close); off unless set', {
+    metavar: 'HOST:PORT',
+  }),
+  row('adminTokenFile', 'string', "file holding the admin API's bearer token; re-read on change", {
+    metavar: 'FILE',
+  }),
   row('workers', 'int', 'processes sharing the listening port', { default: 1, min: 1, max: 256 }),
   row('logLevel', 'string', 'log level', {
     default: 'info',

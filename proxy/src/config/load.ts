@@ -217,6 +217,14 @@ function validate(config: ProxyConfig): void {
       if (config[key] !== undefined) throw new ConfigError(`--${kebab(key)} needs --tls-cert`);
     }
   }
+  if (config.adminListen !== undefined) {
+    check('--admin-listen', () => parseListen(config.adminListen!));
+    if (config.adminTokenFile === undefined) {
+      throw new ConfigError('--admin-listen needs --admin-token-file');
+    }
+  } else if (config.adminTokenFile !== undefined) {
+    throw new ConfigError('--admin-token-file needs --admin-listen');
+  }
   if (config.tlsClientSubject.length > 0 && config.tlsClientCa === undefined) {
     throw new ConfigError('--tls-client-subject needs --tls-client-ca');
   }

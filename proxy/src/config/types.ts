@@ -29,6 +29,10 @@ export interface ProxyConfig {
   drainTimeout: number;
   /** Seconds to wait for the target's TCP connect. Default 5. */
   connectTimeout: number;
+  /** `HOST:PORT` of the admin API (list and close sessions); off when unset. */
+  adminListen?: string;
+  /** File holding the admin API's bearer token (at least 16 characters); re-read on change. */
+  adminTokenFile?: string;
   /** Processes sharing the listening port. Default 1. */
   workers: number;
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
