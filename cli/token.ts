@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseSigningKey, type KeyEntry } from '../proxy/src/tokens/keys.js';
 import { mintTicket, newJti } from '../proxy/src/tokens/mint.js';
 import type { Target } from '../proxy/src/tokens/types.js';
-import { parseHostPort } from '../proxy/src/util/address.js';
+import { parseTokenTarget } from '../proxy/src/tokens/target.js';
 import { parseDuration } from '../proxy/src/util/duration.js';
 
 const USAGE = `Usage: wsgate token --key FILE --target HOST:PORT [--ttl 60s] [options]
@@ -17,7 +17,8 @@ const USAGE = `Usage: wsgate token --key FILE --target HOST:PORT [--ttl 60s] [op
 Prints a signed ticket for the proxy's --jwt-key resolver.
 
   --key FILE          private key (PEM or JWK) or shared secret to sign with
-  --target HOST:PORT  where the ticket leads ([v6]:PORT for IPv6)
+  --target HOST:PORT  where the ticket leads ([v6]:PORT for IPv6; unix_socket:/PATH
+                      for a Unix socket, claim "unix")
   --ttl DURATION      lifetime, e.g. 30s, 5m (default 60s)
   --audience A        set "aud" (for --jwt-audience)
   --issuer I          set "iss" (for --jwt-issuer)
@@ -96,7 +97,7 @@ export async function tokenCommand(
     }
     let target: Target;
     try {
-      target = parseHostPort(need(values.target, 'target'));
+      target = parseTokenTarget(need(values.target, 'target'));
     } catch (e) {
       if (e instanceof UsageError) throw e;
       usage('target', (e as Error).message);

@@ -68,6 +68,12 @@ export const REFUSALS = {
   unknownToken: refusal('PROXY_ERR_UNKNOWN_TOKEN', 401, 'unauthorized', 'Unknown token'),
   tokenRefused: refusal('PROXY_ERR_TOKEN_REFUSED', 401, 'unauthorized', 'Token refused'),
   targetForbidden: refusal('PROXY_ERR_TARGET_FORBIDDEN', 403, 'forbidden', 'Target not allowed'),
+  unixForbidden: refusal(
+    'PROXY_ERR_UNIX_FORBIDDEN',
+    403,
+    'forbidden',
+    'Unix socket target not under --allow-unix-dir',
+  ),
   originForbidden: refusal('PROXY_ERR_ORIGIN_FORBIDDEN', 403, 'forbidden', 'Origin not allowed'),
   tooManyConnections: refusal('PROXY_ERR_TOO_MANY', 503, 'rate_limited', 'Too many connections'),
   tooManyFromIp: refusal(

@@ -16,6 +16,7 @@ import { trustedProxies } from './client-ip.js';
 import { Limits } from './policy/limits.js';
 import { OriginPolicy } from './policy/origins.js';
 import { TargetPolicy } from './policy/targets.js';
+import { UnixDirPolicy } from './policy/unix-dirs.js';
 import { TlsCredentials } from './tls.js';
 import { TokenFileResolver } from './tokens/file.js';
 import { createHttpResolver } from './tokens/http.js';
@@ -222,6 +223,10 @@ export async function startProxy(
     fixedTarget: config.target !== undefined ? parseHostPort(config.target) : undefined,
     resolvers,
     targetPolicy: new TargetPolicy(config.allowTarget),
+    unixDirs:
+      config.allowUnixDir.length > 0
+        ? named('--allow-unix-dir', () => new UnixDirPolicy(config.allowUnixDir))
+        : undefined,
     trustedResolvers: new Set(['file']),
     enforceForTrusted: config.allowTarget.length > 0,
     origins: new OriginPolicy(config.allowOrigin, config.allowMissingOrigin),

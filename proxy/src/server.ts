@@ -29,9 +29,11 @@ import { clientAddress } from './client-ip.js';
 import type { Limits } from './policy/limits.js';
 import type { OriginPolicy } from './policy/origins.js';
 import type { TargetPolicy } from './policy/targets.js';
+import type { UnixDirPolicy } from './policy/unix-dirs.js';
+import { targetName as nameOf } from './tokens/target.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { clientSubjectAllowed, type TlsCredentials } from './tls.js';
-import { formatHostPort, type HostPort } from './util/address.js';
+import type { HostPort } from './util/address.js';
 import { SessionRegistry, type TargetLimitPolicy } from './sessions.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
@@ -48,6 +50,8 @@ export interface ProxyServerOptions {
    * `enforceForTrusted`; others are refused when the list is empty.
    */
   targetPolicy: TargetPolicy;
+  /** `--allow-unix-dir`: Unix socket targets are refused outside these (and without it). */
+  unixDirs?: UnixDirPolicy;
   trustedResolvers: ReadonlySet<string>;
   enforceForTrusted: boolean;
   origins: OriginPolicy;
@@ -419,7 +423,7 @@ export class ProxyServer {
       trusted = o.trustedResolvers.has(resolved.resolver);
       ticket = resolved;
     }
-    const targetName = formatHostPort(target);
+    const targetName = nameOf(target);
     releaseTarget = this.registry.reserve(targetName);
     if (!releaseTarget) return refuse({ refusal: REFUSALS.targetBusy, detail: targetName });
 
@@ -431,15 +435,16 @@ export class ProxyServer {
         policy: trusted && !o.enforceForTrusted ? undefined : o.targetPolicy,
         tls: o.targetTls,
         ca: o.targetCa,
+        unixDirs: o.unixDirs,
       });
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
       return refuse({
         refusal: e.refusal,
         detail:
-          e.refusal === REFUSALS.targetForbidden
+          e.refusal === REFUSALS.targetForbidden || target.unix !== undefined
             ? e.detail
-            : `${formatHostPort(target)}: ${e.detail}`,
+            : `${targetName}: ${e.detail}`,
       });
     }
     o.metrics.upstreamConnect.observe((performance.now() - connectStart) / 1000);

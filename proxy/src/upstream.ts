@@ -5,10 +5,11 @@
  * Failures map to the refusal catalogue.
  */
 import { lookup } from 'node:dns/promises';
-import { connect, isIP, type Socket } from 'node:net';
+import { connect, isIP, type NetConnectOpts, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { REFUSALS, type Refusal } from './errors.js';
 import type { TargetPolicy } from './policy/targets.js';
+import type { UnixDirPolicy } from './policy/unix-dirs.js';
 import type { Target } from './tokens/types.js';
 
 /** Shared, so the listener does not keep the dial's closure scope (timer, promise) alive. */
@@ -31,6 +32,8 @@ export interface DialOptions {
   tls: boolean;
   /** CA bundle for the target's certificate; default the system store. */
   ca?: Buffer;
+  /** `--allow-unix-dir`: where Unix socket targets may be; none allowed without it. */
+  unixDirs?: UnixDirPolicy;
 }
 
 async function addressesOf(host: string): Promise<string[]> {
@@ -50,6 +53,7 @@ async function addressesOf(host: string): Promise<string[]> {
  * and their greeting must wait in the socket's buffer until the relay is attached.
  */
 export async function dialTarget(target: Target, options: DialOptions): Promise<Socket> {
+  if (target.unix !== undefined) return dialUnix(target.unix, options);
   const deadline = Date.now() + options.timeoutMs;
   let addresses = await addressesOf(target.host);
   if (options.policy) {
@@ -85,9 +89,29 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
   return wrapTls(socket, target.host, options.ca, Math.max(1, deadline - Date.now()));
 }
 
+/**
+ * A Unix socket target: allowed only under `--allow-unix-dir` (checked on the real path,
+ * so symlinks and `..` cannot escape), then dialled without TLS: the socket is local.
+ */
+async function dialUnix(path: string, options: DialOptions): Promise<Socket> {
+  const check = options.unixDirs
+    ? await options.unixDirs.check(path)
+    : { ok: false as const, reason: `${path}: no --allow-unix-dir given`, code: undefined };
+  if (!check.ok) {
+    // Allowed by name but not there (ENOENT, EACCES on the way): the target is unreachable.
+    const refusal = check.code === undefined ? REFUSALS.unixForbidden : REFUSALS.targetUnreachable;
+    throw new UpstreamError(refusal, check.reason);
+  }
+  return connectWith({ path: check.path }, options.timeoutMs);
+}
+
 function connectTcp(address: string, port: number, timeoutMs: number): Promise<Socket> {
+  return connectWith({ host: address, port, noDelay: true }, timeoutMs);
+}
+
+function connectWith(how: NetConnectOpts, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, noDelay: true });
+    const socket = connect(how);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new UpstreamError(REFUSALS.targetTimeout, `no answer within ${timeoutMs} ms`));

@@ -120,6 +120,10 @@ export const SETTINGS: readonly Setting[] = [
       metavar: 'CIDR[:PORT[-PORT]]',
     },
   ),
+  row('allowUnixDir', 'list', 'directories whose Unix sockets may be dialled (repeatable)', {
+    default: [],
+    metavar: 'DIR',
+  }),
   row(
     'allowOrigin',
     'list',

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
+import { isAbsolute } from 'node:path';
 import { parseHostPort, parseListen } from '../util/address.js';
 import { SETTINGS, envName, kebab, type Setting } from './flags.js';
 import { parseTargetRule } from '../policy/targets.js';
@@ -200,6 +201,10 @@ function validate(config: ProxyConfig): void {
     throw new ConfigError(`a single target and --${kebab(sources[0]!)} exclude each other`);
   }
   for (const rule of config.allowTarget) check('--allow-target', () => parseTargetRule(rule));
+  for (const dir of config.allowUnixDir) {
+    if (!isAbsolute(dir))
+      throw new ConfigError(`--allow-unix-dir: "${dir}" must be an absolute path`);
+  }
   check('--allow-origin', () => new OriginPolicy(config.allowOrigin, false));
   check('--trusted-proxy', () => trustedProxies(config.trustedProxy));
   if (config.tokenUrl !== undefined) {

@@ -56,6 +56,8 @@ export interface ProxyConfig {
 
   /** CIDR[:PORT[-PORT]] rules for the addresses the proxy may dial. */
   allowTarget: string[];
+  /** Directories whose Unix sockets may be dialled (`unix_socket:/path` targets); none by default. */
+  allowUnixDir: string[];
   /** Origins allowed to open sessions (`https://a.example`, `https://*.example`, `*`). */
   allowOrigin: string[];
   allowMissingOrigin: boolean;

@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseHostPort } from '../util/address.js';
 import { watchPaths, type Watcher } from '../util/watch.js';
+import { parseTokenTarget } from './target.js';
 import type { Resolution, Target, TokenResolver } from './types.js';
 
 export interface TokenFileProblem {
@@ -35,7 +35,7 @@ export function parseTokenFile(text: string, into = new Map<string, Target>()): 
     }
     const token = line.slice(0, sep).trim();
     try {
-      into.set(token, parseHostPort(line.slice(sep + 1).trim()));
+      into.set(token, parseTokenTarget(line.slice(sep + 1)));
     } catch (e) {
       problems.push({ line: i + 1, message: (e as Error).message });
     }
@@ -128,6 +128,6 @@ export class TokenFileResolver implements TokenResolver {
 
 function fingerprint(tokens: Map<string, Target>): string {
   let s = '';
-  for (const [k, v] of tokens) s += `${k}\0${v.host}\0${v.port}\n`;
+  for (const [k, v] of tokens) s += `${k}\0${v.host}\0${v.port}\0${v.unix ?? ''}\n`;
   return s;
 }

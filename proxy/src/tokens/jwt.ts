@@ -1,5 +1,6 @@
 /**
- * Signed tickets as compact JWS (JWT) with claims `host`, `port` and optionally `tls`,
+ * Signed tickets as compact JWS (JWT) with claims `host`, `port` and optionally `tls` (or
+ * `unix`, a socket path),
  * verified with `jose` against a key file that is reloaded when it changes.
  *
  * Recognition is structural: three base64url parts whose first decodes to a JSON
@@ -18,7 +19,7 @@ import {
   parseVerificationKeys,
   type KeyEntry,
 } from './keys.js';
-import { auditSubject, targetFrom } from './target.js';
+import { auditSubject, targetFrom, unixTargetFrom } from './target.js';
 import type { Resolution, TokenResolver } from './types.js';
 
 export interface JwtResolverOptions extends KeyFileEvents {
@@ -200,7 +201,7 @@ export class JwtResolver implements TokenResolver {
   }
 
   #accept(payload: JWTPayload, nowMs: number): Resolution {
-    const target = targetFrom(payload.host, payload.port, payload.tls);
+    const target = ticketTarget(payload);
     if (typeof target === 'string') return refused(target);
     if (this.#opts.singleUse) {
       const { jti, exp } = payload;
@@ -231,6 +232,15 @@ export class JwtResolver implements TokenResolver {
     this.#keys.close();
     this.#replay.clear();
   }
+}
+
+/** `host` + `port` (+ `tls`), or `unix`: a socket path (allowed only under --allow-unix-dir). */
+function ticketTarget(payload: JWTPayload) {
+  if (payload.unix === undefined) return targetFrom(payload.host, payload.port, payload.tls);
+  if (payload.host !== undefined || payload.port !== undefined) {
+    return 'ticket names both a unix socket and host/port';
+  }
+  return unixTargetFrom(payload.unix);
 }
 
 /** The ticket's expiry and subject, kept with the session (audit log, admin API). */

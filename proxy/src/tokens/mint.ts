@@ -55,7 +55,10 @@ export async function mintTicket(opts: MintOptions): Promise<string> {
     );
   }
   const iat = Math.floor((opts.now ?? Date.now()) / 1000);
-  const claims: JWTPayload = { host: opts.target.host, port: opts.target.port };
+  const claims: JWTPayload =
+    opts.target.unix !== undefined
+      ? { unix: opts.target.unix }
+      : { host: opts.target.host, port: opts.target.port };
   if (opts.target.tls) claims.tls = true;
   const jwt = new SignJWT(claims)
     .setProtectedHeader(opts.key.kid ? { alg, typ: 'JWT', kid: opts.key.kid } : { alg, typ: 'JWT' })

@@ -13,6 +13,11 @@ export interface Target {
   port: number;
   /** Speak TLS to the target (oVirt tickets' `ssl_target`, or `--target-tls`). */
   tls?: boolean;
+  /**
+   * A Unix socket path instead of host and port (then `''` and 0): websockify's
+   * `unix_socket:/path` in token files, a JWT's `unix` claim. See tokens/target.ts.
+   */
+  unix?: string;
 }
 
 export type Resolution =
