@@ -424,7 +424,9 @@ export class ProxyServer {
       ticket = resolved;
     }
     const targetName = nameOf(target);
-    releaseTarget = this.registry.reserve(targetName);
+    // One console = one token from one client (SPICE opens a WebSocket per channel).
+    const consoleKey = `${tokenId ?? ''}|${client}`;
+    releaseTarget = this.registry.reserve(targetName, consoleKey);
     if (!releaseTarget) return refuse({ refusal: REFUSALS.targetBusy, detail: targetName });
 
     const connectStart = performance.now();
@@ -465,7 +467,7 @@ export class ProxyServer {
     const audit: SessionLog = { conn, client, target: targetName, subject: ticket.subject };
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const relay = this.startSession(ws, socket, tcp, audit, tokenId);
-      this.sessionStarted(relay, audit, ticket.expiresAt);
+      this.sessionStarted(relay, audit, ticket.expiresAt, consoleKey);
     });
     releaseTarget();
   }
@@ -531,12 +533,17 @@ export class ProxyServer {
    * line): the per-target limit (`replace` closes the oldest here, once the new session
    * stands) and the ticket-expiry timer.
    */
-  private sessionStarted(relay: Relay, audit: SessionLog, expiresAt: number | undefined): void {
+  private sessionStarted(
+    relay: Relay,
+    audit: SessionLog,
+    expiresAt: number | undefined,
+    consoleKey: string,
+  ): void {
     if (!this.sessions.has(relay)) return;
     const { conn: id, client, target, subject } = audit;
     this.registry.add(
       relay,
-      { id, client, target, subject, expiresAt },
+      { id, client, target, subject, expiresAt, console: consoleKey },
       this.options.endAtTicketExpiry ?? false,
     );
   }

@@ -18,6 +18,12 @@ export interface SessionInfo {
   subject?: string;
   /** When the ticket expires, ms since the epoch. */
   expiresAt?: number;
+  /**
+   * Which console the session belongs to, for the per-target limit: sessions with the
+   * same key (token hash and client address) are one console, because SPICE opens one
+   * WebSocket per channel with the same token. Default: the session is a console alone.
+   */
+  console?: string;
 }
 
 /** The part of a Relay the registry uses. */
@@ -78,8 +84,9 @@ export class SessionRegistry<R extends SessionRelay> {
   readonly #byId = new Map<string, Entry<R>>();
   /** Per target, oldest first (Set keeps insertion order). */
   readonly #byTarget = new Map<string, Set<Entry<R>>>();
-  /** Handshakes past the limit check that have not become sessions yet. */
-  readonly #pending = new Map<string, number>();
+  /** Handshakes past the limit check that have not become sessions yet: target → console → n. */
+  readonly #pending = new Map<string, Map<string, number>>();
+  #anonymous = 0;
   readonly #now: () => number;
 
   constructor(private readonly options: RegistryOptions) {
@@ -90,33 +97,49 @@ export class SessionRegistry<R extends SessionRelay> {
     return this.#byRelay.size;
   }
 
+  /** The consoles open or being opened to `target` (sessions the proxy closes excluded). */
+  #consoles(target: string): Set<string> {
+    const keys = new Set(this.#pending.get(target)?.keys());
+    for (const e of this.#byTarget.get(target) ?? []) if (!e.closing) keys.add(this.#key(e.info));
+    return keys;
+  }
+
+  #key(info: SessionInfo): string {
+    return info.console ?? `session:${info.id}`;
+  }
+
   /**
    * The per-target limit, checked once the token named a target and before it is
-   * dialled. With `refuse`, a target with `max` sessions (open or being opened) refuses
-   * the newcomer: returns undefined. Otherwise returns a release function that must be
-   * called when the handshake ends either way (`add` does not release it).
+   * dialled. It counts consoles, not WebSockets (see `SessionInfo.console`): a further
+   * channel of a console already there always passes. With `refuse`, a target with `max`
+   * consoles (open or being opened) refuses a new one: returns undefined. Otherwise
+   * returns a release function that must be called when the handshake ends either way
+   * (`add` does not release it).
    */
-  reserve(target: string): (() => void) | undefined {
+  reserve(target: string, consoleKey = `pending:${++this.#anonymous}`): (() => void) | undefined {
     const { maxPerTarget, policy } = this.options;
     if (maxPerTarget > 0 && policy === 'refuse') {
-      const busy = (this.#byTarget.get(target)?.size ?? 0) + (this.#pending.get(target) ?? 0);
-      if (busy >= maxPerTarget) return undefined;
+      const consoles = this.#consoles(target);
+      if (!consoles.has(consoleKey) && consoles.size >= maxPerTarget) return undefined;
     }
-    this.#pending.set(target, (this.#pending.get(target) ?? 0) + 1);
+    let pending = this.#pending.get(target);
+    if (!pending) this.#pending.set(target, (pending = new Map()));
+    pending.set(consoleKey, (pending.get(consoleKey) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.#pending.get(target) ?? 1) - 1;
-      if (left > 0) this.#pending.set(target, left);
-      else this.#pending.delete(target);
+      const left = (pending.get(consoleKey) ?? 1) - 1;
+      if (left > 0) pending.set(consoleKey, left);
+      else pending.delete(consoleKey);
+      if (pending.size === 0 && this.#pending.get(target) === pending) this.#pending.delete(target);
     };
   }
 
   /**
-   * Records a started session. With `replace`, the oldest sessions to the same target
-   * beyond the limit are closed (4001). With `onExpire` and an `expiresAt`, the session
-   * is closed (1008 `ticket expired`) when its ticket expires.
+   * Records a started session. With `replace`, every session of the oldest consoles to
+   * the same target beyond the limit is closed (4001). With `endAtExpiry` and an
+   * `expiresAt`, the session is closed (1008 `ticket expired`) when its ticket expires.
    */
   add(relay: R, info: SessionInfo, endAtExpiry = false): void {
     const entry: Entry<R> = { info, relay, startedAt: this.#now() };
@@ -127,9 +150,17 @@ export class SessionRegistry<R extends SessionRelay> {
     same.add(entry);
     const { maxPerTarget, policy } = this.options;
     if (maxPerTarget > 0 && policy === 'replace') {
-      const open = [...same].filter((e) => !e.closing);
-      for (const old of open.slice(0, Math.max(0, open.length - maxPerTarget))) {
-        this.#closeEntry(old, 'replaced');
+      // Consoles in the order their first session opened (a Set keeps insertion order).
+      const consoles = new Map<string, Entry<R>[]>();
+      for (const e of same) {
+        if (e.closing) continue;
+        const k = this.#key(e.info);
+        consoles.set(k, [...(consoles.get(k) ?? []), e]);
+      }
+      consoles.delete(this.#key(info));
+      const excess = consoles.size + 1 - maxPerTarget;
+      for (const old of [...consoles.values()].slice(0, Math.max(0, excess))) {
+        for (const e of old) this.#closeEntry(e, 'replaced');
       }
     }
     if (endAtExpiry && info.expiresAt !== undefined) this.#arm(entry);

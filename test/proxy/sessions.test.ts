@@ -34,7 +34,12 @@ before(async () => {
   other = await startEchoServer();
   dir = mkdtempSync(join(tmpdir(), 'wsgate-sessions-'));
   tokens = join(dir, 'tokens');
-  writeFileSync(tokens, `echo: 127.0.0.1:${echo.port}\nother: 127.0.0.1:${other.port}\n`);
+  // Three tokens for one target: three consoles of the same VM.
+  writeFileSync(
+    tokens,
+    [1, 2, 3].map((n) => `echo${n === 1 ? '' : n}: 127.0.0.1:${echo.port}\n`).join('') +
+      `other: 127.0.0.1:${other.port}\n`,
+  );
   pub = join(dir, 'pub.pem');
   writeFileSync(pub, rsa.publicKey.export({ type: 'spki', format: 'pem' }));
 });
@@ -104,11 +109,11 @@ describe('audit', () => {
 });
 
 describe('--max-sessions-per-target', () => {
-  test('refuse: the session over the limit gets 409 PROXY_ERR_TARGET_BUSY; other targets and freed slots are served', async () => {
+  test('refuse: the console over the limit gets 409 PROXY_ERR_TARGET_BUSY; other targets and freed slots are served', async () => {
     await withProxy(['--token-file', tokens, '--max-sessions-per-target', '2'], async (proxy) => {
       const a = await openClient(proxy.url('/?token=echo'));
-      const b = await openClient(proxy.url('/?token=echo'));
-      const err = await openClient(proxy.url('/?token=echo')).then(
+      const b = await openClient(proxy.url('/?token=echo2'));
+      const err = await openClient(proxy.url('/?token=echo3')).then(
         () => assert.fail('third session to the same target was accepted'),
         (e: { status: number; headers: Record<string, string> }) => e,
       );
@@ -138,7 +143,21 @@ describe('--max-sessions-per-target', () => {
     });
   });
 
-  test('replace: the oldest session to the target is closed with 4001 and counted', async () => {
+  test('the channels of one console (same token, same client: SPICE) count once', async () => {
+    await withProxy(['--token-file', tokens, '--max-sessions-per-target', '1'], async (proxy) => {
+      const channels = [];
+      for (let i = 0; i < 4; i++) channels.push(await openClient(proxy.url('/?token=echo')));
+      for (const ws of channels) await roundTrip(ws);
+      const err = await openClient(proxy.url('/?token=echo2')).then(
+        () => assert.fail('a second console was accepted'),
+        (e: { status: number }) => e,
+      );
+      assert.equal(err.status, 409);
+      for (const ws of channels) ws.close();
+    });
+  });
+
+  test('replace: every session of the oldest console is closed with 4001 and counted', async () => {
     await withProxy(
       [
         '--token-file',
@@ -149,11 +168,17 @@ describe('--max-sessions-per-target', () => {
         'replace',
       ],
       async (proxy) => {
-        const oldest = await openClient(proxy.url('/?token=echo'));
-        const oldClosed = closed(oldest);
+        // The oldest console has two channels; a further one of it replaces nothing.
+        const oldest = [
+          await openClient(proxy.url('/?token=echo')),
+          await openClient(proxy.url('/?token=echo')),
+        ];
+        const oldClosed = Promise.all(oldest.map(closed));
         const elsewhere = await openClient(proxy.url('/?token=other'));
-        const newest = await openClient(proxy.url('/?token=echo'));
-        assert.deepEqual(await oldClosed, [4001, 'replaced by a newer session']);
+        const newest = await openClient(proxy.url('/?token=echo2'));
+        for (const end of await oldClosed) {
+          assert.deepEqual(end, [4001, 'replaced by a newer session']);
+        }
         await roundTrip(newest);
         await roundTrip(elsewhere);
         const line = await eventually(() =>
@@ -166,7 +191,7 @@ describe('--max-sessions-per-target', () => {
             'wsgate_sessions_closed_by_proxy_total',
             '{reason="replaced"}',
           ),
-          1,
+          2,
         );
         newest.close();
         elsewhere.close();

@@ -40,6 +40,31 @@ describe('SessionRegistry', () => {
     assert.ok(r.reserve('a:1'), 'a slot freed by the released reservation');
   });
 
+  test('limits count consoles: sessions and reservations with one console key count once', () => {
+    const { r, counted } = registry(1, 'refuse');
+    const release = r.reserve('t:1', 'tok|c')!;
+    assert.ok(r.reserve('t:1', 'tok|c'), 'a second channel of the console being opened');
+    assert.equal(r.reserve('t:1', 'other|c'), undefined, 'another console');
+    r.add(new FakeRelay(), { id: 'a', client: 'c', target: 't:1', console: 'tok|c' });
+    release();
+    assert.ok(r.reserve('t:1', 'tok|c'), 'a further channel of the open console');
+    assert.equal(r.reserve('t:1', 'tok|d'), undefined, 'the same token from another client');
+    assert.deepEqual(counted, []);
+  });
+
+  test('replace closes every session of the oldest console, none of the new one', () => {
+    const { r, counted } = registry(1, 'replace');
+    const [a1, a2, b1, b2] = [new FakeRelay(), new FakeRelay(), new FakeRelay(), new FakeRelay()];
+    r.add(a1, { id: 'a1', client: 'c', target: 't:1', console: 'A' });
+    r.add(a2, { id: 'a2', client: 'c', target: 't:1', console: 'A' });
+    assert.deepEqual([a1.closes.length, a2.closes.length], [0, 0]);
+    r.add(b1, { id: 'b1', client: 'c', target: 't:1', console: 'B' });
+    assert.deepEqual([a1.closes.length, a2.closes.length], [1, 1]);
+    r.add(b2, { id: 'b2', client: 'c', target: 't:1', console: 'B' });
+    assert.deepEqual([b1.closes.length, b2.closes.length], [0, 0]);
+    assert.deepEqual(counted, ['replaced', 'replaced']);
+  });
+
   test('no limit: reserve always succeeds', () => {
     const { r } = registry(0);
     for (let i = 0; i < 5; i++) assert.ok(r.reserve('a:1'));

@@ -323,7 +323,7 @@ export interface LimitsSpec {
   /** Largest WebSocket message accepted from a client. */
   maxMessageBytes?: number;
   /**
-   * Open sessions to one target (as the token names it) per pod, then targetLimitPolicy (0 =
+   * Open consoles (one token from one client) to one target per pod, then targetLimitPolicy (0 =
    * unlimited).
    */
   maxSessionsPerTarget?: number;

@@ -159,7 +159,7 @@ export const SETTINGS: readonly Setting[] = [
   row(
     'maxSessionsPerTarget',
     'int',
-    'concurrent sessions to one target, then --target-limit-policy (0 = unlimited)',
+    'concurrent consoles (token + client) to one target, then --target-limit-policy (0 = unlimited)',
     { default: 0, min: 0 },
   ),
   row('targetLimitPolicy', 'string', 'at --max-sessions-per-target: refuse (409) or replace', {

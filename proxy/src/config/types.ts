@@ -68,7 +68,7 @@ export interface ProxyConfig {
   handshakeRate: number;
   /** Longest a session may last, in seconds; 0 = unlimited. */
   maxSession: number;
-  /** Concurrent sessions to one target (as the token names it); 0 = unlimited. */
+  /** Concurrent consoles (one token from one client) to one target; 0 = unlimited. */
   maxSessionsPerTarget: number;
   /** At the per-target limit: refuse the newcomer (409) or close the oldest (4001). */
   targetLimitPolicy: 'refuse' | 'replace';
