@@ -67,6 +67,12 @@ const CASES: [string, string, Record<string, unknown>, RegExp][] = [
     {},
     /metadata\.name must be a DNS-1035 label of at most 55 characters/,
   ],
+  [
+    'an unknown per-target limit policy',
+    'console',
+    { limits: { maxSessionsPerTarget: 1, targetLimitPolicy: 'kick' } },
+    /targetLimitPolicy: Unsupported value: "kick"/,
+  ],
 ];
 
 describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipCluster }, () => {
@@ -92,6 +98,18 @@ describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipClus
     const res = await dryRun(proxy(ns, 'console', { tls: issuer }));
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /websocketproxy\.wsgate\.dev\/console/);
+  });
+
+  it('accepts a per-target limit with either policy', async () => {
+    for (const targetLimitPolicy of ['refuse', 'replace']) {
+      const res = await dryRun(
+        proxy(ns, 'console', {
+          tls: issuer,
+          limits: { maxSessionsPerTarget: 1, targetLimitPolicy },
+        }),
+      );
+      assert.equal(res.code, 0, res.stderr);
+    }
   });
 
   for (const [what, name, spec, message] of CASES) {
