@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { UnixDirPolicy, inside } from '../../proxy/src/policy/unix-dirs.js';
-import { parseTokenFile } from '../../proxy/src/tokens/file.js';
+import { parseTokenFile, TokenFileResolver } from '../../proxy/src/tokens/file.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
 import { parseTokenTarget, targetName, unixTargetFrom } from '../../proxy/src/tokens/target.js';
 import { openClient, receive, startTestProxy, type TestProxy } from '../helpers/proxy.js';
@@ -114,6 +114,19 @@ describe('unix socket targets: parsing', () => {
         [5, '"unix_socket:/a:b.sock": unix socket path invalid'],
       ],
     );
+  });
+
+  test('a token file reload that only moves a socket path is noticed', () => {
+    const file = join(root, 'reload-tokens');
+    writeFileSync(file, 'vm: unix_socket:/run/a.sock\n');
+    const r = new TokenFileResolver(file, {}, false);
+    writeFileSync(file, 'vm: unix_socket:/run/b.sock\n');
+    r.reload();
+    assert.deepEqual(r.resolve('vm'), {
+      kind: 'target',
+      target: { host: '', port: 0, unix: '/run/b.sock' },
+    });
+    r.close();
   });
 
   test('unixTargetFrom and targetName', () => {
