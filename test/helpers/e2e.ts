@@ -33,6 +33,8 @@ export interface ProxyOptions {
   metricsListen?: string;
   /** PEM files for wss://. */
   tls?: { cert: string; key: string };
+  /** Further `wsgate proxy` flags. */
+  extra?: string[];
 }
 
 /** `wsgate proxy` (the CLI, a subprocess) on a free port of 127.0.0.1. */
@@ -48,6 +50,7 @@ export function startProxy(o: ProxyOptions): Daemon {
     '--allow-origin',
     o.allowOrigin,
     ...(o.tls ? ['--tls-cert', o.tls.cert, '--tls-key', o.tls.key] : []),
+    ...(o.extra ?? []),
   ]);
 }
 
