@@ -218,6 +218,9 @@ export async function startProxy(
       'signed or remote tokens configured without --allow-target: their targets will be refused',
     );
   }
+  if (config.endAtTicketExpiry && config.jwtKey === undefined && config.ovirtCert === undefined) {
+    logger.warn('--end-at-ticket-expiry has no effect: only JWT and oVirt tickets expire');
+  }
   const server = new ProxyServer({
     listen: parseListen(config.listen),
     fixedTarget: config.target !== undefined ? parseHostPort(config.target) : undefined,

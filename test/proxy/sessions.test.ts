@@ -288,6 +288,13 @@ describe('--end-at-ticket-expiry', () => {
         const [code, reason] = await closed(ws);
         assert.deepEqual([code, reason], [1008, 'maximum session length reached']);
         assert.ok(proxy.logs.every((l) => l.closeReason !== 'ticket expired'));
+        assert.ok(
+          proxy.logs.some(
+            (l) =>
+              l.level === 40 && String(l.msg).startsWith('--end-at-ticket-expiry has no effect'),
+          ),
+          'the useless flag is warned about',
+        );
       },
     );
   });
