@@ -190,6 +190,20 @@ describe('wsgate token', () => {
     r.close();
   });
 
+  test('--target unix_socket:/PATH mints a unix claim the proxy resolves', async () => {
+    const { ticket, resolution } = await roundTrip(
+      ['--key', files['rsa.key']!, '--target', 'unix_socket:/run/qemu/vm1.vnc'],
+      files['rsa.pub']!,
+    );
+    const claims = decodeJwt(ticket);
+    assert.equal(claims.unix, '/run/qemu/vm1.vnc');
+    assert.equal(claims.host, undefined);
+    assert.deepEqual(resolution, {
+      kind: 'target',
+      target: { host: '', port: 0, unix: '/run/qemu/vm1.vnc' },
+    });
+  });
+
   test('--help', async () => {
     const out = await run(['--help']);
     assert.equal(out.code, 0);
