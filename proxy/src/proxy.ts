@@ -122,7 +122,9 @@ function buildResolvers(
             metrics.configReloads.labels(result).inc();
             const log = { file: config.tokenFile, ...detail };
             if (result === 'ok') logger.info(log, 'token file reloaded');
-            else logger.error(log, 'token file problem; keeping the last good entries');
+            else if (detail.kept.length) {
+              logger.error(log, 'token file rejected; keeping the last good entries');
+            } else logger.error(log, 'token file reloaded; bad lines skipped');
           },
         }),
     );

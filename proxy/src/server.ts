@@ -17,9 +17,8 @@ import {
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSES, REFUSALS, type Refusal } from './errors.js';
-import { checkHandshake, writeRefusal } from './handshake.js';
+import { acceptUpgrade, checkHandshake, offeredProtocols, writeRefusal } from './handshake.js';
 import type { ProxyMetrics } from './metrics.js';
 import { Relay, type SessionEnd } from './relay.js';
 import { chooseProtocol, extractToken } from './tokens/extract.js';
@@ -38,6 +37,11 @@ import { SessionRegistry, type TargetLimitPolicy } from './sessions.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
 export const HIGH_WATER_MARK = 512 * 1024;
+/**
+ * Pause the client once this many bytes wait to be written to a slow target. One client
+ * read (up to 64 KiB) may land on top, so a stalled target costs at most about 128 KiB.
+ */
+export const TARGET_HIGH_WATER_MARK = 64 * 1024;
 
 export interface ProxyServerOptions {
   listen: HostPort;
@@ -123,7 +127,6 @@ export class ProxyServer {
   draining = false;
   private listening = false;
   private readonly front: NetServer | undefined;
-  private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, ConnectionState>();
   /** TLS sockets whose handshake failed (see the tlsClientError listener). */
   private readonly tlsFailed = new WeakSet<object>();
@@ -138,14 +141,6 @@ export class ProxyServer {
       maxPerTarget: options.maxSessionsPerTarget ?? 0,
       policy: options.targetLimitPolicy ?? 'refuse',
       onProxyClose: (reason) => options.metrics.sessionsClosedByProxy.labels(reason).inc(),
-    });
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: options.maxMessageBytes,
-      skipUTF8Validation: true,
-      handleProtocols: (offered) => chooseProtocol(offered),
     });
     if (options.tls) {
       const https = createHttpsServer(options.tls.serverOptions());
@@ -464,11 +459,11 @@ export class ProxyServer {
       return refuse({ refusal: REFUSALS.draining });
     }
     this.clearHandshakeTimer(req.socket);
+    const protocol = chooseProtocol(offeredProtocols(req));
+    acceptUpgrade(req, socket, protocol);
     const audit: SessionLog = { conn, client, target: targetName, subject: ticket.subject };
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const relay = this.startSession(ws, socket, tcp, audit, tokenId);
-      this.sessionStarted(relay, audit, ticket.expiresAt, consoleKey);
-    });
+    const relay = this.startSession(socket, head, tcp, audit, { token: tokenId, protocol });
+    this.sessionStarted(relay, audit, ticket.expiresAt, consoleKey);
     releaseTarget();
   }
 
@@ -496,18 +491,28 @@ export class ProxyServer {
   }
 
   private startSession(
-    ws: WebSocket,
     socket: Duplex,
+    head: Buffer,
     tcp: Socket,
     info: SessionLog,
-    token: string | undefined,
+    { token, protocol }: { token: string | undefined; protocol: string | false },
   ): Relay {
-    const relay = new Relay(ws, socket, tcp, HIGH_WATER_MARK, this.onSessionEnd);
+    const relay = new Relay(
+      socket,
+      head,
+      tcp,
+      {
+        clientHighWaterMark: HIGH_WATER_MARK,
+        targetHighWaterMark: TARGET_HIGH_WATER_MARK,
+        maxMessageBytes: this.options.maxMessageBytes,
+      },
+      this.onSessionEnd,
+    );
     this.sessions.add(relay);
     this.options.metrics.connection('ok');
     this.options.metrics.connectionsActive.inc();
     this.options.logger.info(
-      { ...info, token, protocol: ws.protocol || undefined },
+      { ...info, token, protocol: protocol || undefined },
       'connection opened',
     );
     return relay;
@@ -590,7 +595,7 @@ export class ProxyServer {
               continue;
             }
             s.alive = false;
-            s.ws.ping();
+            s.ping();
           }
         }, heartbeatMs),
       );

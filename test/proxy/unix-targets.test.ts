@@ -110,8 +110,8 @@ describe('unix socket targets: parsing', () => {
     assert.deepEqual(
       problems.map((p) => [p.line, p.message]),
       [
-        [4, '"unix_socket:relative.sock": unix socket path must be absolute'],
-        [5, '"unix_socket:/a:b.sock": unix socket path invalid'],
+        [4, 'target: unix socket path must be absolute'],
+        [5, 'target: unix socket path invalid'],
       ],
     );
   });
