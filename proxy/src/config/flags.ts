@@ -165,6 +165,7 @@ export const SETTINGS: readonly Setting[] = [
   row('targetLimitPolicy', 'string', 'at --max-sessions-per-target: refuse (409) or replace', {
     default: 'refuse',
     choices: ['refuse', 'replace'],
+    metavar: 'POLICY',
   }),
   row('endAtTicketExpiry', 'bool', "close a session (1008) when its ticket's exp/validTo passes", {
     default: false,
