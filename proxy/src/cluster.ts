@@ -10,9 +10,10 @@ import { AggregatorRegistry } from 'prom-client';
 import type { ProxyConfig } from './config/types.js';
 import { startHealthServer } from './health.js';
 import { ConfigError } from './config/load.js';
-import { replayStoreProblem, startProxy } from './proxy.js';
+import { replayStoreProblem, startAdmin, startProxy } from './proxy.js';
 import { ClusterReplayStore, serveReplayClaims } from './replay/cluster.js';
 import { createReplayStore } from './replay/create.js';
+import { clusterControl, serveAdminRequests } from './admin-ipc.js';
 import { parseListen } from './util/address.js';
 
 type Message = { type: 'wsgate:ready'; address: unknown } | { type: 'wsgate:drain' };
@@ -28,6 +29,10 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
   } catch (e) {
     throw new ConfigError((e as Error).message, { cause: e });
   }
+
+  // The admin API answers for every worker (admin-ipc.ts). Started before the workers,
+  // so an unusable token file exits without leaving any behind.
+  const admin = await startAdmin(config, clusterControl(), logger);
 
   const fork = (): Worker => {
     const worker = cluster.fork();
@@ -79,6 +84,7 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
         clearInterval(check);
         store?.close();
         health?.server.close();
+        void admin?.close();
         resolve(0);
       }, 50);
     };
@@ -89,7 +95,13 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
 
 export async function runWorker(config: ProxyConfig, logger: Logger): Promise<number> {
   const replayStore = config.jwtSingleUse ? new ClusterReplayStore() : undefined;
-  const proxy = await startProxy(config, { logger, serveMetrics: false, replayStore });
+  const proxy = await startProxy(config, {
+    logger,
+    serveMetrics: false,
+    serveAdmin: false,
+    replayStore,
+  });
+  serveAdminRequests(proxy.server.registry);
   AggregatorRegistry.setRegistries([proxy.metrics.registry]);
   new AggregatorRegistry(); // installs the worker's answer to the primary's metrics requests
   process.send?.({ type: 'wsgate:ready', address: proxy.address } satisfies Message);

@@ -16,6 +16,7 @@ import { trustedProxies } from './client-ip.js';
 import { Limits } from './policy/limits.js';
 import { OriginPolicy } from './policy/origins.js';
 import { TargetPolicy } from './policy/targets.js';
+import { UnixDirPolicy } from './policy/unix-dirs.js';
 import { TlsCredentials } from './tls.js';
 import { TokenFileResolver } from './tokens/file.js';
 import { createHttpResolver } from './tokens/http.js';
@@ -25,6 +26,7 @@ import type { TokenResolver } from './tokens/types.js';
 import { createReplayStore } from './replay/create.js';
 import type { ReplayStore } from './replay/store.js';
 import { parseHostPort, parseListen } from './util/address.js';
+import { localControl, startAdminServer, type AdminServer, type SessionControl } from './admin.js';
 
 export interface RunningProxy {
   server: ProxyServer;
@@ -32,6 +34,8 @@ export interface RunningProxy {
   address: AddressInfo;
   /** Absent when metricsListen is "" or this is a cluster worker. */
   metricsAddress?: AddressInfo;
+  /** Set with --admin-listen (not in cluster workers: the primary serves it). */
+  adminAddress?: AddressInfo;
   drain(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -45,6 +49,44 @@ export interface StartOptions {
    * built from the config (Redis with --replay-store, else memory) and closed with the proxy.
    */
   replayStore?: ReplayStore;
+  /** Cluster workers leave the admin API to the primary, which asks them. Default true. */
+  serveAdmin?: boolean;
+}
+
+/**
+ * Starts the admin API if `--admin-listen` is set: for this process's sessions, or
+ * (cluster primary) every worker's. Uses the main listener's TLS files when set.
+ */
+export async function startAdmin(
+  config: ProxyConfig,
+  control: SessionControl,
+  logger: Logger,
+): Promise<AdminServer | undefined> {
+  if (config.adminListen === undefined) return undefined;
+  const admin = await startAdminServer({
+    listen: parseListen(config.adminListen!),
+    tokenFile: config.adminTokenFile!,
+    control,
+    tls:
+      config.tlsCert !== undefined && config.tlsKey !== undefined
+        ? {
+            certFile: config.tlsCert,
+            keyFile: config.tlsKey,
+            minVersion: config.tlsMinVersion,
+            ciphers: config.tlsCiphers,
+          }
+        : undefined,
+    logger,
+  }).catch((e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      throw new ConfigError(`--admin-listen: cannot listen: ${err.code}`, { cause: e });
+    }
+    // Unreadable or too short token file (bad TLS files fail the main listener first).
+    throw new ConfigError(`--admin-token-file: ${(e as Error).message}`, { cause: e });
+  });
+  logger.info({ listen: admin.address, tls: config.tlsCert !== undefined }, 'admin API listening');
+  return admin;
 }
 
 /** Turns a constructor's exception into the CLI's exit-2 error naming the flag. */
@@ -171,7 +213,7 @@ function buildTls(
 
 export async function startProxy(
   config: ProxyConfig,
-  { logger, serveMetrics = true, replayStore }: StartOptions,
+  { logger, serveMetrics = true, replayStore, serveAdmin = true }: StartOptions,
 ): Promise<RunningProxy> {
   // The scrape-time flush needs the server, which needs the metrics: the closure
   // runs only at scrape time, after `server` exists.
@@ -193,11 +235,18 @@ export async function startProxy(
       'signed or remote tokens configured without --allow-target: their targets will be refused',
     );
   }
+  if (config.endAtTicketExpiry && config.jwtKey === undefined && config.ovirtCert === undefined) {
+    logger.warn('--end-at-ticket-expiry has no effect: only JWT and oVirt tickets expire');
+  }
   const server = new ProxyServer({
     listen: parseListen(config.listen),
     fixedTarget: config.target !== undefined ? parseHostPort(config.target) : undefined,
     resolvers,
     targetPolicy: new TargetPolicy(config.allowTarget),
+    unixDirs:
+      config.allowUnixDir.length > 0
+        ? named('--allow-unix-dir', () => new UnixDirPolicy(config.allowUnixDir))
+        : undefined,
     trustedResolvers: new Set(['file']),
     enforceForTrusted: config.allowTarget.length > 0,
     origins: new OriginPolicy(config.allowOrigin, config.allowMissingOrigin),
@@ -218,6 +267,9 @@ export async function startProxy(
     maxSessionMs: config.maxSession * 1000,
     heartbeatMs: config.heartbeat * 1000,
     maxMessageBytes: config.maxMessageBytes,
+    maxSessionsPerTarget: config.maxSessionsPerTarget,
+    targetLimitPolicy: config.targetLimitPolicy,
+    endAtTicketExpiry: config.endAtTicketExpiry,
     metrics,
     logger,
   });
@@ -242,7 +294,21 @@ export async function startProxy(
     logger.info({ listen: metricsAddress }, 'metrics listening');
   }
 
+  let admin: AdminServer | undefined;
+  if (serveAdmin) {
+    try {
+      admin = await startAdmin(config, localControl(server.registry), logger);
+    } catch (e) {
+      await server.close();
+      await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
+      for (const r of resolvers) r.close?.();
+      tls?.close();
+      throw e;
+    }
+  }
+
   const closeRest = async () => {
+    await admin?.close();
     for (const r of resolvers) r.close?.();
     ownStore?.close();
     tls?.close();
@@ -253,6 +319,7 @@ export async function startProxy(
     metrics,
     address,
     metricsAddress,
+    adminAddress: admin?.address,
     async drain(timeoutMs = config.drainTimeout * 1000) {
       await server.drain(timeoutMs);
       await closeRest();

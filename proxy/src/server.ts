@@ -28,9 +28,12 @@ import { clientAddress } from './client-ip.js';
 import type { Limits } from './policy/limits.js';
 import type { OriginPolicy } from './policy/origins.js';
 import type { TargetPolicy } from './policy/targets.js';
+import type { UnixDirPolicy } from './policy/unix-dirs.js';
+import { targetName as nameOf } from './tokens/target.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import { clientSubjectAllowed, type TlsCredentials } from './tls.js';
-import { formatHostPort, type HostPort } from './util/address.js';
+import type { HostPort } from './util/address.js';
+import { SessionRegistry, type TargetLimitPolicy } from './sessions.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
 export const HIGH_WATER_MARK = 512 * 1024;
@@ -51,6 +54,8 @@ export interface ProxyServerOptions {
    * `enforceForTrusted`; others are refused when the list is empty.
    */
   targetPolicy: TargetPolicy;
+  /** `--allow-unix-dir`: Unix socket targets are refused outside these (and without it). */
+  unixDirs?: UnixDirPolicy;
   trustedResolvers: ReadonlySet<string>;
   enforceForTrusted: boolean;
   origins: OriginPolicy;
@@ -67,6 +72,11 @@ export interface ProxyServerOptions {
   maxSessionMs: number;
   heartbeatMs: number;
   maxMessageBytes: number;
+  /** `--max-sessions-per-target` (0 = unlimited) and what happens at it. */
+  maxSessionsPerTarget?: number;
+  targetLimitPolicy?: TargetLimitPolicy;
+  /** `--end-at-ticket-expiry`. */
+  endAtTicketExpiry?: boolean;
   metrics: ProxyMetrics;
   logger: Logger;
 }
@@ -81,6 +91,22 @@ interface ConnectionState {
 interface Refused {
   refusal: Refusal;
   detail?: string;
+}
+
+/** What a resolver said about a token that it accepted. */
+interface Resolved {
+  target: Target;
+  resolver: string;
+  expiresAt?: number;
+  subject?: string;
+}
+
+/** The session's audit facts, logged on open and close (never the token). */
+interface SessionLog {
+  conn: string;
+  client: string;
+  target: string;
+  subject?: string;
 }
 
 /** Tokens are secrets: logs get a short hash that still correlates attempts. */
@@ -105,14 +131,17 @@ export class ProxyServer {
   /** TLS sockets whose handshake failed (see the tlsClientError listener). */
   private readonly tlsFailed = new WeakSet<object>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly sessionInfo = new WeakMap<
-    Relay,
-    { conn: string; client: string; target: string }
-  >();
+  /** Live sessions by id and target: audit, per-target limit, ticket expiry, admin API. */
+  readonly registry: SessionRegistry<Relay>;
   private nextConn = 0;
   private readonly connPrefix = process.pid.toString(36) + '-';
 
   constructor(private readonly options: ProxyServerOptions) {
+    this.registry = new SessionRegistry<Relay>({
+      maxPerTarget: options.maxSessionsPerTarget ?? 0,
+      policy: options.targetLimitPolicy ?? 'refuse',
+      onProxyClose: (reason) => options.metrics.sessionsClosedByProxy.labels(reason).inc(),
+    });
     if (options.tls) {
       const https = createHttpsServer(options.tls.serverOptions());
       options.tls.attach(https);
@@ -244,6 +273,7 @@ export class ProxyServer {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.connections.values()) clearTimeout(c.timer);
+    this.registry.close();
     for (const s of this.sessions) s.terminate('closed');
     this.listening = false;
     await new Promise<void>((resolve) => {
@@ -338,8 +368,11 @@ export class ProxyServer {
     const conn = this.connPrefix + (++this.nextConn).toString(36);
     let tokenId: string | undefined;
     let slot = false;
+    /** The per-target reservation, released when the handshake ends either way. */
+    let releaseTarget: (() => void) | undefined = undefined;
     const refuse = ({ refusal, detail }: Refused) => {
       if (slot) o.limits.release(client);
+      releaseTarget?.();
       o.metrics.connection(refusal.result);
       o.logger.info(
         { conn, client, token: tokenId, code: refusal.code, status: refusal.status, detail },
@@ -371,6 +404,7 @@ export class ProxyServer {
 
     let target: Target;
     let trusted: boolean;
+    let ticket: { expiresAt?: number; subject?: string } = {};
     if (o.fixedTarget) {
       target = o.fixedTarget;
       trusted = true;
@@ -382,7 +416,13 @@ export class ProxyServer {
       if ('refusal' in resolved) return refuse(resolved);
       target = resolved.target;
       trusted = o.trustedResolvers.has(resolved.resolver);
+      ticket = resolved;
     }
+    const targetName = nameOf(target);
+    // One console = one token from one client (SPICE opens a WebSocket per channel).
+    const consoleKey = `${tokenId ?? ''}|${client}`;
+    releaseTarget = this.registry.reserve(targetName, consoleKey);
+    if (!releaseTarget) return refuse({ refusal: REFUSALS.targetBusy, detail: targetName });
 
     const connectStart = performance.now();
     let tcp: Socket;
@@ -392,15 +432,16 @@ export class ProxyServer {
         policy: trusted && !o.enforceForTrusted ? undefined : o.targetPolicy,
         tls: o.targetTls,
         ca: o.targetCa,
+        unixDirs: o.unixDirs,
       });
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
       return refuse({
         refusal: e.refusal,
         detail:
-          e.refusal === REFUSALS.targetForbidden
+          e.refusal === REFUSALS.targetForbidden || target.unix !== undefined
             ? e.detail
-            : `${formatHostPort(target)}: ${e.detail}`,
+            : `${targetName}: ${e.detail}`,
       });
     }
     o.metrics.upstreamConnect.observe((performance.now() - connectStart) / 1000);
@@ -408,6 +449,7 @@ export class ProxyServer {
     if (!socket.writable) {
       // The client gave up, or its handshake timer fired (already counted), meanwhile.
       o.limits.release(client);
+      releaseTarget();
       tcp.destroy();
       socket.destroy();
       return;
@@ -419,22 +461,13 @@ export class ProxyServer {
     this.clearHandshakeTimer(req.socket);
     const protocol = chooseProtocol(offeredProtocols(req));
     acceptUpgrade(req, socket, protocol);
-    this.startSession(
-      socket,
-      head,
-      tcp,
-      { conn, client, target: formatHostPort(target) },
-      {
-        token: tokenId,
-        protocol,
-      },
-    );
+    const audit: SessionLog = { conn, client, target: targetName, subject: ticket.subject };
+    const relay = this.startSession(socket, head, tcp, audit, { token: tokenId, protocol });
+    this.sessionStarted(relay, audit, ticket.expiresAt, consoleKey);
+    releaseTarget();
   }
 
-  private async resolve(
-    token: string,
-    client: string,
-  ): Promise<{ target: Target; resolver: string } | Refused> {
+  private async resolve(token: string, client: string): Promise<Resolved | Refused> {
     for (const resolver of this.options.resolvers) {
       let result;
       try {
@@ -447,7 +480,10 @@ export class ProxyServer {
         };
       }
       this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
-      if (result.kind === 'target') return { target: result.target, resolver: resolver.name };
+      if (result.kind === 'target') {
+        const { target, expiresAt, subject } = result;
+        return { target, resolver: resolver.name, expiresAt, subject };
+      }
       if (result.kind === 'refused')
         return { refusal: result.refusal ?? REFUSALS.tokenRefused, detail: result.reason };
     }
@@ -458,9 +494,9 @@ export class ProxyServer {
     socket: Duplex,
     head: Buffer,
     tcp: Socket,
-    info: { conn: string; client: string; target: string },
+    info: SessionLog,
     { token, protocol }: { token: string | undefined; protocol: string | false },
-  ): void {
+  ): Relay {
     const relay = new Relay(
       socket,
       head,
@@ -473,13 +509,13 @@ export class ProxyServer {
       this.onSessionEnd,
     );
     this.sessions.add(relay);
-    this.sessionInfo.set(relay, info);
     this.options.metrics.connection('ok');
     this.options.metrics.connectionsActive.inc();
     this.options.logger.info(
       { ...info, token, protocol: protocol || undefined },
       'connection opened',
     );
+    return relay;
   }
 
   private flushSession(s: Relay): void {
@@ -497,11 +533,37 @@ export class ProxyServer {
     this.connections.delete(key);
   }
 
+  /**
+   * Registers the session that `startSession` opened (after its 'connection opened'
+   * line): the per-target limit (`replace` closes the oldest here, once the new session
+   * stands) and the ticket-expiry timer.
+   */
+  private sessionStarted(
+    relay: Relay,
+    audit: SessionLog,
+    expiresAt: number | undefined,
+    consoleKey: string,
+  ): void {
+    if (!this.sessions.has(relay)) return;
+    const { conn: id, client, target, subject } = audit;
+    this.registry.add(
+      relay,
+      { id, client, target, subject, expiresAt, console: consoleKey },
+      this.options.endAtTicketExpiry ?? false,
+    );
+  }
+
   private readonly onSessionEnd = (s: Relay, end: SessionEnd) => this.endSession(s, end);
 
   private endSession(s: Relay, end: SessionEnd): void {
     if (!this.sessions.delete(s)) return;
-    const info = this.sessionInfo.get(s);
+    const registered = this.registry.remove(s);
+    const info: SessionLog | undefined = registered && {
+      conn: registered.id,
+      client: registered.client,
+      target: registered.target,
+      subject: registered.subject,
+    };
     if (info) this.options.limits.release(info.client);
     this.flushSession(s);
     const seconds = (performance.now() - s.startedAt) / 1000;

@@ -9,6 +9,7 @@ import { isIP, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { REFUSALS, type Refusal } from './errors.js';
 import type { TargetPolicy } from './policy/targets.js';
+import type { UnixDirPolicy } from './policy/unix-dirs.js';
 import { TARGET_READS } from './relay.js';
 import type { Target } from './tokens/types.js';
 
@@ -32,6 +33,8 @@ export interface DialOptions {
   tls: boolean;
   /** CA bundle for the target's certificate; default the system store. */
   ca?: Buffer;
+  /** `--allow-unix-dir`: where Unix socket targets may be; none allowed without it. */
+  unixDirs?: UnixDirPolicy;
 }
 
 async function addressesOf(host: string): Promise<string[]> {
@@ -51,6 +54,7 @@ async function addressesOf(host: string): Promise<string[]> {
  * and their greeting must wait in the socket's buffer until the relay is attached.
  */
 export async function dialTarget(target: Target, options: DialOptions): Promise<Socket> {
+  if (target.unix !== undefined) return dialUnix(target.unix, options);
   const deadline = Date.now() + options.timeoutMs;
   let addresses = await addressesOf(target.host);
   if (options.policy) {
@@ -71,7 +75,7 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      socket = await connectTcp(address, target.port, left, !tls);
+      socket = await connectTcp({ host: address, port: target.port }, left, !tls);
       break;
     } catch (e) {
       failure = e;
@@ -88,13 +92,29 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
 }
 
 /**
- * `relayReads`: read into the relay's reused buffer (TARGET_READS) instead of a fresh one
- * per read; not for sockets TLS will wrap, which read the handle themselves. Either way the
- * socket stays paused until the relay attaches.
+ * A Unix socket target: allowed only under `--allow-unix-dir` (checked on the real path,
+ * so symlinks and `..` cannot escape), then dialled without TLS: the socket is local.
+ */
+async function dialUnix(path: string, options: DialOptions): Promise<Socket> {
+  const check = options.unixDirs
+    ? await options.unixDirs.check(path)
+    : { ok: false as const, reason: `${path}: no --allow-unix-dir given`, code: undefined };
+  if (!check.ok) {
+    // Allowed by name but not there (ENOENT, EACCES on the way): the target is unreachable.
+    const refusal = check.code === undefined ? REFUSALS.unixForbidden : REFUSALS.targetUnreachable;
+    throw new UpstreamError(refusal, check.reason);
+  }
+  return connectTcp({ path: check.path }, options.timeoutMs, true);
+}
+
+/**
+ * Connects to `host:port` or a Unix socket `path`. `relayReads`: read into the relay's
+ * reused buffer (TARGET_READS) instead of a fresh one per read; not for sockets TLS will
+ * wrap, which read the handle themselves. Either way the socket stays paused until the
+ * relay attaches.
  */
 function connectTcp(
-  address: string,
-  port: number,
+  where: { host: string; port: number } | { path: string },
   timeoutMs: number,
   relayReads: boolean,
 ): Promise<Socket> {
@@ -103,7 +123,7 @@ function connectTcp(
       relayReads ? { onread: TARGET_READS, noDelay: true } : { noDelay: true },
     );
     socket.pause();
-    socket.connect({ host: address, port });
+    socket.connect(where);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new UpstreamError(REFUSALS.targetTimeout, `no answer within ${timeoutMs} ms`));

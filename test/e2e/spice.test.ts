@@ -328,6 +328,65 @@ describe('spice-html5 in Chromium through the wsgate CLI to QEMU', () => {
   );
 });
 
+describe('--max-sessions-per-target 1 --target-limit-policy replace with SPICE', () => {
+  let limited: Daemon | undefined;
+  let limitedPort = 0;
+
+  before(async () => {
+    const tokens = join(dir, 'limit-tokens.txt');
+    // Two tickets for the one VM: two consoles.
+    writeFileSync(tokens, `first: 127.0.0.1:${vm!.port}\nsecond: 127.0.0.1:${vm!.port}\n`);
+    limited = startProxy({
+      tokenFile: tokens,
+      allowOrigin: site!.origin,
+      args: ['--max-sessions-per-target', '1', '--target-limit-policy', 'replace'],
+    });
+    limitedPort = portOf(await limited.waitFor((l) => l.msg === 'proxy listening'));
+  }, SETUP);
+
+  after(() => stopDaemon(limited), SETUP);
+
+  test(
+    "a console's four channels count once; a second console replaces all four with 4001",
+    TEST,
+    async (t) => {
+      const logged = (msg: string) => limited!.logs.filter((l) => l.msg === msg);
+      await withSpice(t, browser!, async (first) => {
+        await first.connect(`ws://127.0.0.1:${limitedPort}/?token=first`);
+        await first.waitForChannels(CHANNELS);
+        await canvasMatchesQemu(first, 'the first console');
+        const firstIds = logged('connection opened').map((l) => l.conn);
+        assert.equal(firstIds.length, CHANNELS.length, 'every channel of one console passed');
+        assert.equal(logged('connection closed').length, 0);
+
+        await withSpice(t, browser!, async (second) => {
+          await second.connect(`ws://127.0.0.1:${limitedPort}/?token=second`);
+          await second.waitForChannels(CHANNELS);
+          await canvasMatchesQemu(second, 'the second console');
+          const deadline = Date.now() + 10_000;
+          while (logged('connection closed').length < CHANNELS.length && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 50));
+          const ended = logged('connection closed');
+          assert.deepEqual(
+            ended.map((l) => l.conn).sort(),
+            [...firstIds].sort(),
+            'exactly the first console closed',
+          );
+          for (const l of ended) {
+            assert.equal(l.closeCode, 4001, JSON.stringify(l));
+            assert.equal(l.closedBy, 'proxy');
+          }
+          // The first page's sockets saw the proxy's close code.
+          const sockets = await first.sockets();
+          assert.equal(sockets.length, CHANNELS.length);
+          for (const s of sockets) assert.ok(s.events.includes('close 4001'), JSON.stringify(s));
+          await keyRepaints(t, second, '2', VGA.green);
+        });
+      });
+    },
+  );
+});
+
 describe('spice-html5 over wss:// (a certificate from a private CA)', () => {
   const NAME = 'wsgate.e2e.test';
   let tls: Daemon | undefined;

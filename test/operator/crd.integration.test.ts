@@ -81,6 +81,12 @@ const CASES: [string, string, Record<string, unknown>, RegExp][] = [
     {},
     /metadata\.name must be a DNS-1035 label of at most 55 characters/,
   ],
+  [
+    'an unknown per-target limit policy',
+    'console',
+    { limits: { maxSessionsPerTarget: 1, targetLimitPolicy: 'kick' } },
+    /targetLimitPolicy: Unsupported value: "kick"/,
+  ],
 ];
 
 describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipCluster }, () => {
@@ -121,6 +127,18 @@ describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipClus
     const spec = { tls: issuer, tokens: { jwt }, targets: { allow: ['10.0.0.0/8'] } };
     const res = await dryRun(proxy(ns, 'console', spec));
     assert.equal(res.code, 0, res.stderr);
+  });
+
+  it('accepts a per-target limit with either policy', async () => {
+    for (const targetLimitPolicy of ['refuse', 'replace']) {
+      const res = await dryRun(
+        proxy(ns, 'console', {
+          tls: issuer,
+          limits: { maxSessionsPerTarget: 1, targetLimitPolicy },
+        }),
+      );
+      assert.equal(res.code, 0, res.stderr);
+    }
   });
 
   for (const [what, name, spec, message] of CASES) {

@@ -186,6 +186,11 @@ describe('renderProxyConfig', () => {
         allowTarget: ['192.0.2.1'],
       },
     ],
+    [
+      'per-target limit and its policy',
+      { limits: { maxSessionsPerTarget: 1, targetLimitPolicy: 'replace' } },
+      { ...base, maxSessionsPerTarget: 1, targetLimitPolicy: 'replace' },
+    ],
   ];
   for (const [name, spec, expected] of cases) {
     test(name, () => assert.deepEqual(renderProxyConfig(fixture(spec)), expected));

@@ -8,7 +8,7 @@ import { tokenCommand } from '../../cli/token.js';
 import { REFUSALS } from '../../proxy/src/errors.js';
 import { createJwtResolver, type JwtResolverOptions } from '../../proxy/src/tokens/jwt.js';
 import { runWsgate } from '../helpers/cli.js';
-import { tempDir } from './tokens-fixtures.js';
+import { targetOnly, tempDir } from './tokens-fixtures.js';
 
 interface Run {
   code: number;
@@ -66,7 +66,7 @@ describe('wsgate token', () => {
     const ticket = out.stdout.trim();
     const r = createJwtResolver({ keyFile: verifyKey, watch: false, ...opts });
     try {
-      return { ticket, resolution: await r.resolve(ticket) };
+      return { ticket, resolution: targetOnly(await r.resolve(ticket)) };
     } finally {
       r.close();
     }
@@ -185,6 +185,30 @@ describe('wsgate token', () => {
     r.close();
   });
 
+  test('--subject sets sub, which the proxy reports as the subject', async () => {
+    const out = await run(['--key', files['rsa.key']!, '--target', 'h:1', '--subject', 'alice']);
+    const ticket = out.stdout.trim();
+    assert.equal(decodeJwt(ticket).sub, 'alice');
+    const r = createJwtResolver({ keyFile: files['rsa.pub']!, watch: false });
+    const got = await r.resolve(ticket);
+    assert.equal(got.kind === 'target' && got.subject, 'alice');
+    r.close();
+  });
+
+  test('--target unix_socket:/PATH mints a unix claim the proxy resolves', async () => {
+    const { ticket, resolution } = await roundTrip(
+      ['--key', files['rsa.key']!, '--target', 'unix_socket:/run/qemu/vm1.vnc'],
+      files['rsa.pub']!,
+    );
+    const claims = decodeJwt(ticket);
+    assert.equal(claims.unix, '/run/qemu/vm1.vnc');
+    assert.equal(claims.host, undefined);
+    assert.deepEqual(resolution, {
+      kind: 'target',
+      target: { host: '', port: 0, unix: '/run/qemu/vm1.vnc' },
+    });
+  });
+
   test('--help', async () => {
     const out = await run(['--help']);
     assert.equal(out.code, 0);
@@ -246,6 +270,11 @@ describe('wsgate token', () => {
         /--audience: must not be empty/,
       ],
       [
+        'empty --subject',
+        () => ['--key', files['rsa.key']!, '--target', 'h:1', '--subject', ''],
+        /--subject: must not be empty/,
+      ],
+      [
         'unknown flag',
         () => ['--key', files['rsa.key']!, '--target', 'h:1', '--bogus'],
         /Unknown option '--bogus'/,
@@ -281,7 +310,7 @@ describe('wsgate token', () => {
       ]);
       assert.equal(out.code, 0, out.stderr);
       const r = createJwtResolver({ keyFile: files['ec.pub']!, watch: false });
-      assert.deepEqual(await r.resolve(out.stdout.trim()), {
+      assert.deepEqual(targetOnly(await r.resolve(out.stdout.trim())), {
         kind: 'target',
         target: { host: '10.0.0.5', port: 5900 },
       });

@@ -349,6 +349,16 @@ export interface LimitsSpec {
   maxSessionSeconds?: number;
   /** Largest WebSocket message accepted from a client. */
   maxMessageBytes?: number;
+  /**
+   * Open consoles (one token from one client) to one target per pod, then targetLimitPolicy (0 =
+   * unlimited).
+   */
+  maxSessionsPerTarget?: number;
+  /**
+   * At maxSessionsPerTarget: refuse answers the newcomer 409 (PROXY_ERR_TARGET_BUSY); replace
+   * closes the oldest session to that target (close code 4001). Default refuse.
+   */
+  targetLimitPolicy?: 'refuse' | 'replace';
 }
 
 /** Prometheus metrics (served on port 9090 by every pod). Schema: `spec.metrics`. */

@@ -83,8 +83,10 @@ export function renderProxyConfig(wsp: WebSocketProxy): ProxyConfigFile {
       ['idleTimeout', limits.idleTimeoutSeconds],
       ['maxSession', limits.maxSessionSeconds],
       ['maxMessageBytes', limits.maxMessageBytes],
+      ['maxSessionsPerTarget', limits.maxSessionsPerTarget],
     ] as const;
     for (const [key, value] of map) if (value !== undefined) config[key] = value;
+    if (limits.targetLimitPolicy) config.targetLimitPolicy = limits.targetLimitPolicy;
   }
   return config;
 }

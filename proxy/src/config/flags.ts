@@ -135,6 +135,10 @@ export const SETTINGS: readonly Setting[] = [
       metavar: 'CIDR[:PORT[-PORT]]',
     },
   ),
+  row('allowUnixDir', 'list', 'directories whose Unix sockets may be dialled (repeatable)', {
+    default: [],
+    metavar: 'DIR',
+  }),
   row(
     'allowOrigin',
     'list',
@@ -167,6 +171,20 @@ export const SETTINGS: readonly Setting[] = [
   row('maxSession', 'duration', 'longest a session may last, then close 1008 (0 = unlimited)', {
     default: 0,
   }),
+  row(
+    'maxSessionsPerTarget',
+    'int',
+    'concurrent consoles (token + client) to one target, then --target-limit-policy (0 = unlimited)',
+    { default: 0, min: 0 },
+  ),
+  row('targetLimitPolicy', 'string', 'at --max-sessions-per-target: refuse (409) or replace', {
+    default: 'refuse',
+    choices: ['refuse', 'replace'],
+    metavar: 'POLICY',
+  }),
+  row('endAtTicketExpiry', 'bool', "close a session (1008) when its ticket's exp/validTo passes", {
+    default: false,
+  }),
   row('trustedProxy', 'list', 'peers whose X-Forwarded-For names the client (repeatable)', {
     default: [],
     metavar: 'CIDR',
@@ -198,6 +216,12 @@ export const SETTINGS: readonly Setting[] = [
     default: false,
   }),
   row('targetCa', 'string', "CA bundle for targets' certificates (default: the system's)", {
+    metavar: 'FILE',
+  }),
+  row('adminListen', 'string', 'address of the admin API (sessions: list, close); off unless set', {
+    metavar: 'HOST:PORT',
+  }),
+  row('adminTokenFile', 'string', "file holding the admin API's bearer token; re-read on change", {
     metavar: 'FILE',
   }),
   row('workers', 'int', 'processes sharing the listening port', { default: 1, min: 1, max: 256 }),

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
+import { isAbsolute } from 'node:path';
 import { parseHostPort, parseListen } from '../util/address.js';
 import { SETTINGS, envName, kebab, type Setting } from './flags.js';
 import { parseTargetRule } from '../policy/targets.js';
@@ -201,6 +202,10 @@ function validate(config: ProxyConfig): void {
     throw new ConfigError(`a single target and --${kebab(sources[0]!)} exclude each other`);
   }
   for (const rule of config.allowTarget) check('--allow-target', () => parseTargetRule(rule));
+  for (const dir of config.allowUnixDir) {
+    if (!isAbsolute(dir))
+      throw new ConfigError(`--allow-unix-dir: "${dir}" must be an absolute path`);
+  }
   check('--allow-origin', () => new OriginPolicy(config.allowOrigin, false));
   check('--trusted-proxy', () => trustedProxies(config.trustedProxy));
   if (config.tokenUrl !== undefined) {
@@ -228,6 +233,14 @@ function validate(config: ProxyConfig): void {
     for (const key of ['tlsClientCa', 'tlsCiphers'] as const) {
       if (config[key] !== undefined) throw new ConfigError(`--${kebab(key)} needs --tls-cert`);
     }
+  }
+  if (config.adminListen !== undefined) {
+    check('--admin-listen', () => parseListen(config.adminListen!));
+    if (config.adminTokenFile === undefined) {
+      throw new ConfigError('--admin-listen needs --admin-token-file');
+    }
+  } else if (config.adminTokenFile !== undefined) {
+    throw new ConfigError('--admin-token-file needs --admin-listen');
   }
   if (config.tlsClientSubject.length > 0 && config.tlsClientCa === undefined) {
     throw new ConfigError('--tls-client-subject needs --tls-client-ca');

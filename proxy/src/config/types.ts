@@ -29,6 +29,10 @@ export interface ProxyConfig {
   drainTimeout: number;
   /** Seconds to wait for the target's TCP connect. Default 5. */
   connectTimeout: number;
+  /** `HOST:PORT` of the admin API (list and close sessions); off when unset. */
+  adminListen?: string;
+  /** File holding the admin API's bearer token (at least 16 characters); re-read on change. */
+  adminTokenFile?: string;
   /** Processes sharing the listening port. Default 1. */
   workers: number;
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
@@ -63,6 +67,8 @@ export interface ProxyConfig {
 
   /** CIDR[:PORT[-PORT]] rules for the addresses the proxy may dial. */
   allowTarget: string[];
+  /** Directories whose Unix sockets may be dialled (`unix_socket:/path` targets); none by default. */
+  allowUnixDir: string[];
   /** Origins allowed to open sessions (`https://a.example`, `https://*.example`, `*`). */
   allowOrigin: string[];
   allowMissingOrigin: boolean;
@@ -73,6 +79,12 @@ export interface ProxyConfig {
   handshakeRate: number;
   /** Longest a session may last, in seconds; 0 = unlimited. */
   maxSession: number;
+  /** Concurrent consoles (one token from one client) to one target; 0 = unlimited. */
+  maxSessionsPerTarget: number;
+  /** At the per-target limit: refuse the newcomer (409) or close the oldest (4001). */
+  targetLimitPolicy: 'refuse' | 'replace';
+  /** Close sessions (1008 `ticket expired`) when the JWT's `exp` or oVirt ticket's `validTo` passes. */
+  endAtTicketExpiry: boolean;
   /** Peers whose X-Forwarded-For is believed. */
   trustedProxy: string[];
   /** Expect a PROXY protocol v1/v2 header on every connection. */

@@ -19,8 +19,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseHostPort } from '../util/address.js';
 import { watchPaths, type Watcher } from '../util/watch.js';
+import { parseTokenTarget } from './target.js';
 import type { Resolution, Target, TokenResolver } from './types.js';
 
 /** What is wrong, and where; never the offending text, which may be a secret. */
@@ -54,7 +54,7 @@ export function parseTokenFile(text: string, into = new Map<string, Target>()): 
     const token = line.slice(0, sep).trim();
     const value = line.slice(sep + 1).trim();
     try {
-      into.set(token, parseHostPort(value));
+      into.set(token, parseTokenTarget(value));
     } catch (e) {
       // Problems are logged, and a line that is not an entry may hold anything (a secret
       // pasted into the wrong file): say what is wrong without quoting it.

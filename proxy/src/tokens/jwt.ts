@@ -1,5 +1,6 @@
 /**
- * Signed tickets as compact JWS (JWT) with claims `host`, `port` and optionally `tls`,
+ * Signed tickets as compact JWS (JWT) with claims `host`, `port` and optionally `tls` (or
+ * `unix`, a socket path),
  * verified with `jose` against a key file that is reloaded when it changes.
  *
  * Recognition is structural: three base64url parts whose first decodes to a JSON
@@ -18,7 +19,7 @@ import {
   parseVerificationKeys,
   type KeyEntry,
 } from './keys.js';
-import { targetFrom } from './target.js';
+import { auditSubject, targetFrom, unixTargetFrom } from './target.js';
 import type { ResolveContext, Resolution, TokenResolver } from './types.js';
 import { REFUSALS } from '../errors.js';
 import { MemoryReplayStore, ReplayStoreUnavailable, type ReplayStore } from '../replay/store.js';
@@ -192,7 +193,7 @@ export class JwtResolver implements TokenResolver {
   }
 
   async #accept(payload: JWTPayload, nowMs: number, client: string): Promise<Resolution> {
-    const target = targetFrom(payload.host, payload.port, payload.tls);
+    const target = ticketTarget(payload);
     if (typeof target === 'string') return refused(target);
     if (this.#opts.singleUse) {
       const { jti, exp } = payload;
@@ -222,7 +223,7 @@ export class JwtResolver implements TokenResolver {
         return { kind: 'refused', reason: 'ticket already used', refusal: REFUSALS.tokenReplayed };
       }
     }
-    return { kind: 'target', target };
+    return { kind: 'target', target, ...ticketFacts(payload) };
   }
 
   /** Re-checks the key file now (the watcher does this on its own). */
@@ -239,6 +240,24 @@ export class JwtResolver implements TokenResolver {
     this.#keys.close();
     this.#ownStore?.close();
   }
+}
+
+/** `host` + `port` (+ `tls`), or `unix`: a socket path (allowed only under --allow-unix-dir). */
+function ticketTarget(payload: JWTPayload) {
+  if (payload.unix === undefined) return targetFrom(payload.host, payload.port, payload.tls);
+  if (payload.host !== undefined || payload.port !== undefined) {
+    return 'ticket names both a unix socket and host/port';
+  }
+  return unixTargetFrom(payload.unix);
+}
+
+/** The ticket's expiry and subject, kept with the session (audit log, admin API). */
+function ticketFacts(payload: JWTPayload): { expiresAt?: number; subject?: string } {
+  const facts: { expiresAt?: number; subject?: string } = {};
+  if (typeof payload.exp === 'number') facts.expiresAt = payload.exp * 1000;
+  const subject = auditSubject(payload.sub);
+  if (subject !== undefined) facts.subject = subject;
+  return facts;
 }
 
 function stripUndefined<T extends object>(o: T): T {

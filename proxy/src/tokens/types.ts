@@ -14,11 +14,26 @@ export interface Target {
   port: number;
   /** Speak TLS to the target (oVirt tickets' `ssl_target`, or `--target-tls`). */
   tls?: boolean;
+  /**
+   * A Unix socket path instead of host and port (then `''` and 0): websockify's
+   * `unix_socket:/path` in token files, a JWT's `unix` claim. See tokens/target.ts.
+   */
+  unix?: string;
 }
 
 export type Resolution =
   /** The token is valid and names this target. */
-  | { kind: 'target'; target: Target }
+  | {
+      kind: 'target';
+      target: Target;
+      /**
+       * When the ticket stops being valid (ms since the epoch): a JWT's `exp`, an oVirt
+       * ticket's `validTo`. `--end-at-ticket-expiry` ends the session then.
+       */
+      expiresAt?: number;
+      /** Who the ticket was issued to (a JWT's `sub`), for the audit log and admin API. */
+      subject?: string;
+    }
   /** Not a token this resolver understands; ask the next one. */
   | { kind: 'unknown' }
   /**
