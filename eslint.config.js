@@ -25,6 +25,20 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
+      // The @kubernetes-models packages are dev dependencies used for their types: the
+      // image installs production dependencies only, so a value import would fail there.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@kubernetes-models/*', 'kubernetes-models', 'kubernetes-models/*'],
+              allowTypeImports: true,
+              message: 'type-only: @kubernetes-models packages are dev dependencies',
+            },
+          ],
+        },
+      ],
     },
   },
 );

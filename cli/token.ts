@@ -2,14 +2,14 @@
  * `wsgate token`: prints a signed ticket (JWT) the proxy's `--jwt-key` resolver accepts.
  *
  *   wsgate token --key private.pem --target 10.0.0.5:5900 --ttl 60s [--audience A]
- *                [--issuer I] [--single-use] [--algorithm ALG]
+ *                [--issuer I] [--subject SUB] [--single-use] [--algorithm ALG]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseSigningKey, type KeyEntry } from '../proxy/src/tokens/keys.js';
 import { mintTicket, newJti } from '../proxy/src/tokens/mint.js';
 import type { Target } from '../proxy/src/tokens/types.js';
-import { parseHostPort } from '../proxy/src/util/address.js';
+import { parseTokenTarget } from '../proxy/src/tokens/target.js';
 import { parseDuration } from '../proxy/src/util/duration.js';
 
 const USAGE = `Usage: wsgate token --key FILE --target HOST:PORT [--ttl 60s] [options]
@@ -17,10 +17,12 @@ const USAGE = `Usage: wsgate token --key FILE --target HOST:PORT [--ttl 60s] [op
 Prints a signed ticket for the proxy's --jwt-key resolver.
 
   --key FILE          private key (PEM or JWK) or shared secret to sign with
-  --target HOST:PORT  where the ticket leads ([v6]:PORT for IPv6)
+  --target HOST:PORT  where the ticket leads ([v6]:PORT for IPv6; unix_socket:/PATH
+                      for a Unix socket, claim "unix")
   --ttl DURATION      lifetime, e.g. 30s, 5m (default 60s)
   --audience A        set "aud" (for --jwt-audience)
   --issuer I          set "iss" (for --jwt-issuer)
+  --subject SUB       set "sub": who the ticket is for (logged with the session)
   --single-use        add a random "jti" (refused on reuse with --jwt-single-use)
   --algorithm ALG     RS256, PS256, ES256, EdDSA, HS256, ... (default: from the key)
   -h, --help          show this help
@@ -32,6 +34,7 @@ const OPTIONS = {
   ttl: { type: 'string', default: '60s' },
   audience: { type: 'string' },
   issuer: { type: 'string' },
+  subject: { type: 'string' },
   'single-use': { type: 'boolean', default: false },
   algorithm: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -94,7 +97,7 @@ export async function tokenCommand(
     }
     let target: Target;
     try {
-      target = parseHostPort(need(values.target, 'target'));
+      target = parseTokenTarget(need(values.target, 'target'));
     } catch (e) {
       if (e instanceof UsageError) throw e;
       usage('target', (e as Error).message);
@@ -106,7 +109,7 @@ export async function tokenCommand(
       usage('ttl', (e as Error).message);
     }
     if (ttlSeconds < 1) usage('ttl', 'must be at least 1s');
-    for (const flag of ['audience', 'issuer', 'algorithm'] as const) {
+    for (const flag of ['audience', 'issuer', 'subject', 'algorithm'] as const) {
       if (values[flag] === '') usage(flag, 'must not be empty');
     }
     let ticket: string;
@@ -117,6 +120,7 @@ export async function tokenCommand(
         ttlSeconds,
         audience: values.audience,
         issuer: values.issuer,
+        subject: values.subject,
         jti: values['single-use'] ? newJti() : undefined,
         algorithm: values.algorithm,
       });

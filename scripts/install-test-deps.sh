@@ -18,6 +18,7 @@ declare -A NEEDED=(
   [qemu-system-x86_64]=qemu-system-x86  # SPICE test: a real SPICE server (spice is built into Debian's QEMU)
   [prlimit]=util-linux          # recording test: a file size limit (EFBIG) on the proxy
   [mount]=mount                 # recording test: a 64 KiB tmpfs as a full, then read-only, disk (as root)
+  [redis-server]=redis-server   # replay store test: single-use tickets shared through a real Redis
 )
 
 missing=()

@@ -71,6 +71,8 @@ interface Options {
   proxyNodeArgs: string[];
   /** Measurements disturbed by other processes are repeated up to this many times. */
   retries: number;
+  /** Interleaved runs of each throughput/latency/rate measurement; the median is kept. */
+  runs: number;
   /** Bytes in flight per connection in the bulk test. */
   window: number;
   phases?: string[];
@@ -87,18 +89,20 @@ const USAGE = `Usage: npm run bench -- [options]
   --warmup SECONDS     unmeasured time before each measurement (default 0.5)
   --idle N             idle connections to hold through wsgate and raw TCP (default 10000)
   --websockify-idle N  cap for websockify, which forks a process per connection (default 200)
-  --only LIST          comma-separated subset of raw,wsgate,websockify
+  --only LIST          comma-separated subset of raw,naive,wsgate,websockify
   --no-websockify      skip websockify
   --workers N          wsgate --workers (default 1)
   --client ws|lite     WebSocket load generator: the ws package (default), or a minimal
                        client that costs the generator less CPU
+  --runs N             interleaved runs of bulk, round trip and rate; medians are kept
+                       (default 3; idle runs once)
   --retries N          repeat a measurement during which other processes used more
                        than ${OTHER_CPU_LIMIT} cores, up to N times, keeping the cleanest (default 2)
   --phases LIST        comma-separated subset of bulk1,bulk32,rtt,rate,idle
   --window KIB         bytes in flight per connection in the bulk test (default 1024)
   --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
-  --proxy-node-arg ARG Node flag for the wsgate process, e.g. --max-semi-space-size=2
-                       (repeatable)
+  --proxy-node-arg ARG Node flag for the wsgate process (repeatable; default
+                       --max-semi-space-size=1, as the image's NODE_OPTIONS)
   --cpu-prof           run wsgate under --cpu-prof (one profile per measurement) and
                        summarize; figures from such a run are not the record
   --json FILE          where to write results (default .cache/bench/latest.json)
@@ -110,13 +114,14 @@ function parseArgs(argv: readonly string[]): Options {
     durationMs: 3000,
     idle: 10_000,
     websockifyIdle: 200,
-    systems: ['raw', 'wsgate', 'websockify'],
+    systems: ['raw', 'naive', 'wsgate', 'websockify'],
     workers: 1,
     cpuProf: false,
     proxyNodeArgs: [],
     wsgateBin: join(ROOT, 'bin/wsgate.js'),
     window: BULK_WINDOW,
     retries: 2,
+    runs: 3,
     client: 'ws',
     json: join(OUT_DIR, 'latest.json'),
     quick: false,
@@ -137,6 +142,7 @@ function parseArgs(argv: readonly string[]): Options {
         o.idle = 1000;
         o.websockifyIdle = 100;
         o.retries = 0;
+        o.runs = 1;
         break;
       case '--duration':
         o.durationMs = num(a, argv[++i], 0.1) * 1000;
@@ -153,7 +159,7 @@ function parseArgs(argv: readonly string[]): Options {
       case '--only': {
         const list = (argv[++i] ?? '').split(',').filter(Boolean);
         for (const s of list) {
-          if (s !== 'raw' && s !== 'wsgate' && s !== 'websockify')
+          if (s !== 'raw' && s !== 'naive' && s !== 'wsgate' && s !== 'websockify')
             throw new Error(`--only: unknown system ${s}`);
         }
         o.systems = list as SystemName[];
@@ -176,6 +182,9 @@ function parseArgs(argv: readonly string[]): Options {
       }
       case '--retries':
         o.retries = Math.floor(num(a, argv[++i], 0));
+        break;
+      case '--runs':
+        o.runs = Math.floor(num(a, argv[++i], 1));
         break;
       case '--phases':
         o.phases = (argv[++i] ?? '').split(',').filter(Boolean);
@@ -202,7 +211,12 @@ function parseArgs(argv: readonly string[]): Options {
     }
   }
   // One profile per measurement: no repeats to match up.
-  if (o.cpuProf) o.retries = 0;
+  if (o.cpuProf) {
+    o.retries = 0;
+    o.runs = 1;
+  }
+  // The image runs Node with NODE_OPTIONS=--max-semi-space-size=1 (Dockerfile).
+  if (o.proxyNodeArgs.length === 0) o.proxyNodeArgs.push('--max-semi-space-size=1');
   return o;
 }
 
@@ -307,12 +321,17 @@ class Bench {
           this.tokenFile,
           '--metrics-listen',
           `127.0.0.1:${metricsPort}`,
-          '--log-level',
-          'warn',
+          // Default logging (info: two lines per session), as deployed.
           '--drain-timeout',
           '1s',
           '--workers',
           String(workers),
+        ]);
+      } else if (system === 'naive') {
+        proc = start('naive', process.execPath, [
+          join(HERE, 'naive-relay.js'),
+          String(port),
+          this.tokenFile,
         ]);
       } else {
         proc = start('websockify', 'websockify', [
@@ -553,44 +572,65 @@ async function main(): Promise<void> {
       notes.push(`idle connections, wsgate --workers 2: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  // Measurement by measurement, systems interleaved, so drifting load hits all alike.
+  // Measurement by measurement, systems interleaved (and runs interleaved), so drifting
+  // load hits all alike; each figure is the median of its runs.
   for (const phase of phases.filter((p) => !o.phases || o.phases.includes(p.key))) {
-    for (const system of o.systems) {
-      let best: (Measured & { cpu?: CpuShare }) | undefined;
-      for (let attempt = 0; attempt <= o.retries; attempt++) {
-        const started = performance.now();
-        try {
-          const r = await bench.with(system, phase.key, async (s) => {
-            const w = new Window(s);
-            const m = await phase.run(s, system, { ...timing, mark: (edge) => w.mark(edge) });
-            return w.attach(m);
-          });
-          const secs = ((performance.now() - started) / 1000).toFixed(1);
-          log(
-            `${phase.label.padEnd(26)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s, load ${load()})`,
-          );
-          if (!best || otherCores(r) < otherCores(best)) best = r;
-          // Someone else used the CPUs meanwhile: measure again, keep the cleanest.
-          if (otherCores(r) <= OTHER_CPU_LIMIT) break;
-          if (attempt < o.retries)
-            log(`  other processes used ${otherCores(r).toFixed(2)} cores: again`);
-        } catch (e) {
-          const msg = `${phase.label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
-          notes.push(msg);
-          log(`FAILED ${msg}`);
-          break;
-        }
-      }
-      if (best) {
-        (results.systems[system] as Record<string, unknown>)[phase.key] = best;
-        if (otherCores(best) > OTHER_CPU_LIMIT) {
+    const runs = phase.key === 'idle' ? 1 : o.runs;
+    const collected: Partial<Record<SystemName, (Measured & { cpu?: CpuShare })[]>> = {};
+    for (let run = 1; run <= runs; run++) {
+      for (const system of o.systems) {
+        const label = runs > 1 ? `${phase.label} #${run}` : phase.label;
+        const best = await measure(system, phase, label);
+        if (!best) continue;
+        const list = (collected[system] ??= []);
+        list.push(best);
+        const median = medianOf(list);
+        (results.systems[system] as Record<string, unknown>)[phase.key] = {
+          ...median,
+          runs: list.map(figureOf),
+        };
+        if (run === runs && otherCores(median) > OTHER_CPU_LIMIT) {
           notes.push(
-            `${phase.label}, ${system}: other processes used ${otherCores(best).toFixed(2)} cores`,
+            `${phase.label}, ${system}: other processes used ${otherCores(median).toFixed(2)} cores`,
           );
         }
+        if (phase.key === 'idle' && system === 'wsgate') await idleWithWorkers();
       }
-      if (phase.key === 'idle' && system === 'wsgate') await idleWithWorkers();
     }
+  }
+
+  /** One measurement, repeated while other processes disturb it; the cleanest is kept. */
+  async function measure(
+    system: SystemName,
+    phase: Phase,
+    label: string,
+  ): Promise<(Measured & { cpu?: CpuShare }) | undefined> {
+    let best: (Measured & { cpu?: CpuShare }) | undefined;
+    for (let attempt = 0; attempt <= o.retries; attempt++) {
+      const started = performance.now();
+      try {
+        const r = await bench.with(system, phase.key, async (s) => {
+          const w = new Window(s);
+          const m = await phase.run(s, system, { ...timing, mark: (edge) => w.mark(edge) });
+          return w.attach(m);
+        });
+        const secs = ((performance.now() - started) / 1000).toFixed(1);
+        log(
+          `${label.padEnd(29)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s, load ${load()})`,
+        );
+        if (!best || otherCores(r) < otherCores(best)) best = r;
+        // Someone else used the CPUs meanwhile: measure again, keep the cleanest.
+        if (otherCores(r) <= OTHER_CPU_LIMIT) break;
+        if (attempt < o.retries)
+          log(`  other processes used ${otherCores(r).toFixed(2)} cores: again`);
+      } catch (e) {
+        const msg = `${label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
+        notes.push(msg);
+        log(`FAILED ${msg}`);
+        break;
+      }
+    }
+    return best;
   }
   results.loadEnd = load();
   results.seconds = (performance.now() - t0) / 1000;
@@ -624,6 +664,20 @@ async function main(): Promise<void> {
 }
 
 type Measured = BulkResult | LatencyResult | RateResult | IdleResult;
+
+/** A measurement's headline figure (what the table shows for it). */
+function figureOf(m: Measured): number {
+  if ('mibPerSec' in m) return m.mibPerSec;
+  if ('p50us' in m) return m.p50us;
+  if ('perSec' in m) return m.perSec;
+  return m.perConnKiB;
+}
+
+/** The run with the median headline figure (the lower middle one for an even count). */
+function medianOf<T extends Measured>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => figureOf(a) - figureOf(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
 
 /** CPU use during the measured window, in cores (1.0 = one core busy): user + system. */
 export interface CpuUse {

@@ -85,9 +85,10 @@ function checkAnnotations(
 function warnings(wsp: WebSocketProxy): string[] {
   const { spec } = wsp;
   const out: string[] = [];
-  if (spec.tokens.jwt?.singleUse && spec.replicas > 1) {
+  if (spec.tokens.jwt?.singleUse && spec.replicas > 1 && !spec.tokens.jwt.replayStore) {
     out.push(
-      'tokens.jwt.singleUse: each pod keeps its own replay cache, so a ticket works once per pod',
+      'tokens.jwt.singleUse: each pod keeps its own replay cache, so a ticket works once per pod' +
+        ' (tokens.jwt.replayStore shares one)',
     );
   }
   const budget = spec.podDisruptionBudget;

@@ -9,7 +9,11 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { ProxyConfig } from './config/types.js';
 import { startHealthServer } from './health.js';
-import { startProxy } from './proxy.js';
+import { ConfigError } from './config/load.js';
+import { replayStoreProblem, startAdmin, startProxy } from './proxy.js';
+import { ClusterReplayStore, serveReplayClaims } from './replay/cluster.js';
+import { createReplayStore } from './replay/create.js';
+import { clusterControl, serveAdminRequests } from './admin-ipc.js';
 import { parseListen } from './util/address.js';
 
 type Message = { type: 'wsgate:ready'; address: unknown } | { type: 'wsgate:drain' };
@@ -18,9 +22,21 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
   const aggregator = new AggregatorRegistry();
   const ready = new Set<number>();
   let draining = false;
+  // The one store every worker claims single-use tickets in.
+  let store;
+  try {
+    store = config.jwtKey !== undefined ? createReplayStore(config, logger) : undefined;
+  } catch (e) {
+    throw new ConfigError((e as Error).message, { cause: e });
+  }
+
+  // The admin API answers for every worker (admin-ipc.ts). Started before the workers,
+  // so an unusable token file exits without leaving any behind.
+  const admin = await startAdmin(config, clusterControl(), logger);
 
   const fork = (): Worker => {
     const worker = cluster.fork();
+    if (store) serveReplayClaims(worker, store);
     worker.on('message', (msg: Message) => {
       if (msg.type === 'wsgate:ready') {
         ready.add(worker.id);
@@ -47,7 +63,7 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
               ? 'draining'
               : ready.size < config.workers
                 ? `${ready.size}/${config.workers} workers listening`
-                : null,
+                : replayStoreProblem(store),
           metrics: async () => ({
             contentType: aggregator.contentType,
             body: await aggregator.clusterMetrics(),
@@ -66,7 +82,9 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
       const check = setInterval(() => {
         if (Object.keys(cluster.workers ?? {}).length > 0) return;
         clearInterval(check);
+        store?.close();
         health?.server.close();
+        void admin?.close();
         resolve(0);
       }, 50);
     };
@@ -76,7 +94,14 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
 }
 
 export async function runWorker(config: ProxyConfig, logger: Logger): Promise<number> {
-  const proxy = await startProxy(config, { logger, serveMetrics: false });
+  const replayStore = config.jwtSingleUse ? new ClusterReplayStore() : undefined;
+  const proxy = await startProxy(config, {
+    logger,
+    serveMetrics: false,
+    serveAdmin: false,
+    replayStore,
+  });
+  serveAdminRequests(proxy.server.registry);
   AggregatorRegistry.setRegistries([proxy.metrics.registry]);
   new AggregatorRegistry(); // installs the worker's answer to the primary's metrics requests
   process.send?.({ type: 'wsgate:ready', address: proxy.address } satisfies Message);

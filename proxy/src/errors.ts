@@ -11,7 +11,8 @@ export type ConnectionResult =
   | 'rate_limited'
   | 'upstream_error'
   | 'bad_request'
-  | 'draining';
+  | 'draining'
+  | 'target_busy';
 
 export interface Refusal {
   code: string;
@@ -66,7 +67,26 @@ export const REFUSALS = {
   ),
   unknownToken: refusal('PROXY_ERR_UNKNOWN_TOKEN', 401, 'unauthorized', 'Unknown token'),
   tokenRefused: refusal('PROXY_ERR_TOKEN_REFUSED', 401, 'unauthorized', 'Token refused'),
+  tokenReplayed: refusal(
+    'PROXY_ERR_TOKEN_REPLAYED',
+    401,
+    'unauthorized',
+    'Single-use ticket already used',
+  ),
+  // 503, not 401: the ticket may be fine, but its use cannot be recorded (fail closed).
+  replayStore: refusal(
+    'PROXY_ERR_REPLAY_STORE',
+    503,
+    'unauthorized',
+    'Single-use tickets cannot be checked now',
+  ),
   targetForbidden: refusal('PROXY_ERR_TARGET_FORBIDDEN', 403, 'forbidden', 'Target not allowed'),
+  unixForbidden: refusal(
+    'PROXY_ERR_UNIX_FORBIDDEN',
+    403,
+    'forbidden',
+    'Unix socket target not under --allow-unix-dir',
+  ),
   originForbidden: refusal('PROXY_ERR_ORIGIN_FORBIDDEN', 403, 'forbidden', 'Origin not allowed'),
   tooManyConnections: refusal('PROXY_ERR_TOO_MANY', 503, 'rate_limited', 'Too many connections'),
   tooManyFromIp: refusal(
@@ -102,7 +122,45 @@ export const REFUSALS = {
     'Target unreachable',
   ),
   draining: refusal('PROXY_ERR_DRAINING', 503, 'draining', 'Proxy is shutting down'),
+  targetBusy: refusal(
+    'PROXY_ERR_TARGET_BUSY',
+    409,
+    'target_busy',
+    'The target has as many sessions as --max-sessions-per-target allows',
+  ),
 } as const;
+
+/** Answers of the admin API (`--admin-listen`); not upgrades, so not counted by result. */
+export interface AdminError {
+  code: string;
+  status: number;
+  message: string;
+}
+
+export const ADMIN_ERRORS = {
+  unauthorized: {
+    code: 'PROXY_ERR_ADMIN_UNAUTHORIZED',
+    status: 401,
+    message: 'Missing or wrong bearer token',
+  },
+  notFound: { code: 'PROXY_ERR_ADMIN_NOT_FOUND', status: 404, message: 'No such resource' },
+  sessionNotFound: {
+    code: 'PROXY_ERR_SESSION_NOT_FOUND',
+    status: 404,
+    message: 'No open session with this id',
+  },
+  badMethod: { code: 'PROXY_ERR_ADMIN_BAD_METHOD', status: 405, message: 'Method not allowed' },
+  badRequest: {
+    code: 'PROXY_ERR_ADMIN_BAD_REQUEST',
+    status: 400,
+    message: 'DELETE /sessions needs ?target=HOST:PORT',
+  },
+  unavailable: {
+    code: 'PROXY_ERR_ADMIN_UNAVAILABLE',
+    status: 503,
+    message: 'A worker did not answer in time',
+  },
+} as const satisfies Record<string, AdminError>;
 
 /** WebSocket close codes (RFC 6455 §7.4.1) with the reasons sent to the client. */
 export const CLOSES = {
@@ -112,4 +170,8 @@ export const CLOSES = {
   maxSession: { code: 1008, reason: 'maximum session length reached' },
   tooBig: { code: 1009, reason: 'message too big' },
   targetError: { code: 1011, reason: 'target connection error' },
+  ticketExpired: { code: 1008, reason: 'ticket expired' },
+  admin: { code: 1008, reason: 'closed by administrator' },
+  /** 4000-4999 is for applications (RFC 6455 §7.4.2): a policy close that is not a fault. */
+  replaced: { code: 4001, reason: 'replaced by a newer session' },
 } as const;

@@ -4,6 +4,7 @@
  * The rules are RFC 6455 §4.2.1's, as `ws` applies them, restated here so the
  * refusal can be counted and logged with our catalogue's code.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
@@ -32,6 +33,40 @@ export function checkHandshake(req: IncomingMessage): Refusal | undefined {
     }
   }
   return undefined;
+}
+
+/** RFC 6455 §1.3: the GUID appended to the client's key for Sec-WebSocket-Accept. */
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The subprotocols a client offered (the header was checked by checkHandshake). */
+export function offeredProtocols(req: IncomingMessage): Set<string> {
+  const header = req.headers['sec-websocket-protocol'];
+  const offered = new Set<string>();
+  if (header !== undefined) for (const p of header.split(',')) offered.add(p.trim());
+  return offered;
+}
+
+/**
+ * Completes an upgrade that checkHandshake accepted: the 101 response, with the chosen
+ * subprotocol. No extension is ever accepted (permessage-deflate offers are ignored, as
+ * RFC 6455 §9.1 allows), so frames stay plain for the relay.
+ */
+export function acceptUpgrade(
+  req: IncomingMessage,
+  socket: Duplex,
+  protocol: string | false,
+): void {
+  const accept = createHash('sha1')
+    .update(req.headers['sec-websocket-key'] + GUID)
+    .digest('base64');
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\n' +
+      'Upgrade: websocket\r\n' +
+      'Connection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${accept}\r\n` +
+      (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : '') +
+      '\r\n',
+  );
 }
 
 /** Writes a plain-text HTTP error on a socket that never became a WebSocket, then closes it. */

@@ -16,6 +16,7 @@ export class ProxyMetrics {
   readonly tokenResolutions: Counter<'resolver' | 'result'>;
   readonly certificateExpiry: Gauge;
   readonly configReloads: Counter<'result'>;
+  readonly sessionsClosedByProxy: Counter<'reason'>;
   /** Label children resolved once, so the hot path never looks labels up. */
   readonly bytesClientToTarget: { inc(n: number): void };
   readonly bytesTargetToClient: { inc(n: number): void };
@@ -74,6 +75,15 @@ export class ProxyMetrics {
       labelNames: ['result'],
       registers: [registry],
     });
+    this.sessionsClosedByProxy = new Counter({
+      name: 'wsgate_sessions_closed_by_proxy_total',
+      help: 'Sessions the proxy ended on its own account: replaced, ticket_expired, admin',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    for (const r of ['replaced', 'ticket_expired', 'admin']) {
+      this.sessionsClosedByProxy.labels(r).inc(0);
+    }
     this.bytesClientToTarget = this.bytesTotal.labels('client_to_target');
     this.bytesTargetToClient = this.bytesTotal.labels('target_to_client');
     // Initialise the series so dashboards see zeros rather than absent metrics.
@@ -84,6 +94,7 @@ export class ProxyMetrics {
       'rate_limited',
       'upstream_error',
       'bad_request',
+      'target_busy',
     ] as const) {
       this.connectionsTotal.labels(r).inc(0);
     }

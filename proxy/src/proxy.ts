@@ -17,13 +17,17 @@ import { trustedProxies } from './client-ip.js';
 import { Limits } from './policy/limits.js';
 import { OriginPolicy } from './policy/origins.js';
 import { TargetPolicy } from './policy/targets.js';
+import { UnixDirPolicy } from './policy/unix-dirs.js';
 import { TlsCredentials } from './tls.js';
 import { TokenFileResolver } from './tokens/file.js';
 import { createHttpResolver } from './tokens/http.js';
 import { createJwtResolver } from './tokens/jwt.js';
 import { createOvirtResolver } from './tokens/ovirt.js';
 import type { TokenResolver } from './tokens/types.js';
+import { createReplayStore } from './replay/create.js';
+import type { ReplayStore } from './replay/store.js';
 import { parseHostPort, parseListen } from './util/address.js';
+import { localControl, startAdminServer, type AdminServer, type SessionControl } from './admin.js';
 
 export interface RunningProxy {
   server: ProxyServer;
@@ -31,6 +35,8 @@ export interface RunningProxy {
   address: AddressInfo;
   /** Absent when metricsListen is "" or this is a cluster worker. */
   metricsAddress?: AddressInfo;
+  /** Set with --admin-listen (not in cluster workers: the primary serves it). */
+  adminAddress?: AddressInfo;
   drain(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -39,6 +45,49 @@ export interface StartOptions {
   logger: Logger;
   /** Cluster workers leave /metrics to the primary, which aggregates them. */
   serveMetrics?: boolean;
+  /**
+   * Where single-use tickets are claimed (a cluster worker passes the primary's). Default:
+   * built from the config (Redis with --replay-store, else memory) and closed with the proxy.
+   */
+  replayStore?: ReplayStore;
+  /** Cluster workers leave the admin API to the primary, which asks them. Default true. */
+  serveAdmin?: boolean;
+}
+
+/**
+ * Starts the admin API if `--admin-listen` is set: for this process's sessions, or
+ * (cluster primary) every worker's. Uses the main listener's TLS files when set.
+ */
+export async function startAdmin(
+  config: ProxyConfig,
+  control: SessionControl,
+  logger: Logger,
+): Promise<AdminServer | undefined> {
+  if (config.adminListen === undefined) return undefined;
+  const admin = await startAdminServer({
+    listen: parseListen(config.adminListen!),
+    tokenFile: config.adminTokenFile!,
+    control,
+    tls:
+      config.tlsCert !== undefined && config.tlsKey !== undefined
+        ? {
+            certFile: config.tlsCert,
+            keyFile: config.tlsKey,
+            minVersion: config.tlsMinVersion,
+            ciphers: config.tlsCiphers,
+          }
+        : undefined,
+    logger,
+  }).catch((e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      throw new ConfigError(`--admin-listen: cannot listen: ${err.code}`, { cause: e });
+    }
+    // Unreadable or too short token file (bad TLS files fail the main listener first).
+    throw new ConfigError(`--admin-token-file: ${(e as Error).message}`, { cause: e });
+  });
+  logger.info({ listen: admin.address, tls: config.tlsCert !== undefined }, 'admin API listening');
+  return admin;
 }
 
 /** Turns a constructor's exception into the CLI's exit-2 error naming the flag. */
@@ -62,6 +111,7 @@ function buildResolvers(
   config: ProxyConfig,
   metrics: ProxyMetrics,
   logger: Logger,
+  replayStore: ReplayStore | undefined,
 ): TokenResolver[] {
   const reloaded = (file: string) => {
     metrics.configReloads.labels('ok').inc();
@@ -81,7 +131,9 @@ function buildResolvers(
             metrics.configReloads.labels(result).inc();
             const log = { file: config.tokenFile, ...detail };
             if (result === 'ok') logger.info(log, 'token file reloaded');
-            else logger.error(log, 'token file problem; keeping the last good entries');
+            else if (detail.kept.length) {
+              logger.error(log, 'token file rejected; keeping the last good entries');
+            } else logger.error(log, 'token file reloaded; bad lines skipped');
           },
         }),
     );
@@ -98,6 +150,8 @@ function buildResolvers(
           issuer: config.jwtIssuer,
           allowNoExp: config.jwtAllowNoExp,
           singleUse: config.jwtSingleUse,
+          singleUseWindowMs: config.jwtSingleUseWindow * 1000,
+          replayStore,
           onReload: reloaded,
           onReloadError: failed,
         }),
@@ -160,12 +214,17 @@ function buildTls(
 
 export async function startProxy(
   config: ProxyConfig,
-  { logger, serveMetrics = true }: StartOptions,
+  { logger, serveMetrics = true, replayStore, serveAdmin = true }: StartOptions,
 ): Promise<RunningProxy> {
   // The scrape-time flush needs the server, which needs the metrics: the closure
   // runs only at scrape time, after `server` exists.
   const metrics = new ProxyMetrics(() => server.flushBytes());
-  const resolvers = buildResolvers(config, metrics, logger);
+  const ownStore =
+    replayStore === undefined && config.jwtKey !== undefined
+      ? named('--replay-store', () => createReplayStore(config, logger))
+      : undefined;
+  const store = replayStore ?? ownStore;
+  const resolvers = buildResolvers(config, metrics, logger, store);
   const tls = buildTls(config, metrics, logger);
   const targetCa =
     config.targetCa !== undefined
@@ -176,6 +235,9 @@ export async function startProxy(
     logger.warn(
       'signed or remote tokens configured without --allow-target: their targets will be refused',
     );
+  }
+  if (config.endAtTicketExpiry && config.jwtKey === undefined && config.ovirtCert === undefined) {
+    logger.warn('--end-at-ticket-expiry has no effect: only JWT and oVirt tickets expire');
   }
   const recordings =
     config.recordDir !== undefined
@@ -198,6 +260,10 @@ export async function startProxy(
     fixedTarget: config.target !== undefined ? parseHostPort(config.target) : undefined,
     resolvers,
     targetPolicy: new TargetPolicy(config.allowTarget),
+    unixDirs:
+      config.allowUnixDir.length > 0
+        ? named('--allow-unix-dir', () => new UnixDirPolicy(config.allowUnixDir))
+        : undefined,
     trustedResolvers: new Set(['file']),
     enforceForTrusted: config.allowTarget.length > 0,
     origins: new OriginPolicy(config.allowOrigin, config.allowMissingOrigin),
@@ -218,18 +284,25 @@ export async function startProxy(
     maxSessionMs: config.maxSession * 1000,
     heartbeatMs: config.heartbeat * 1000,
     maxMessageBytes: config.maxMessageBytes,
+    maxSessionsPerTarget: config.maxSessionsPerTarget,
+    targetLimitPolicy: config.targetLimitPolicy,
+    endAtTicketExpiry: config.endAtTicketExpiry,
     recordings,
     metrics,
     logger,
   });
-  const address = await server.listen();
+  const address = await server.listen().catch((e: unknown) => {
+    ownStore?.close(); // its connection would otherwise outlive the failed start
+    void recordings?.close();
+    throw e;
+  });
   logger.info({ listen: address, target: config.target }, 'proxy listening');
 
   let health: Server | undefined;
   let metricsAddress: AddressInfo | undefined;
   if (serveMetrics && config.metricsListen !== '') {
     const started = await startHealthServer(parseListen(config.metricsListen), {
-      notReady: () => (server.ready ? null : 'not listening or draining'),
+      notReady: () => (!server.ready ? 'not listening or draining' : replayStoreProblem(store)),
       metrics: async () => ({
         contentType: metrics.registry.contentType,
         body: await metrics.registry.metrics(),
@@ -240,8 +313,24 @@ export async function startProxy(
     logger.info({ listen: metricsAddress }, 'metrics listening');
   }
 
+  let admin: AdminServer | undefined;
+  if (serveAdmin) {
+    try {
+      admin = await startAdmin(config, localControl(server.registry), logger);
+    } catch (e) {
+      await server.close();
+      await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
+      for (const r of resolvers) r.close?.();
+      tls?.close();
+      await recordings?.close();
+      throw e;
+    }
+  }
+
   const closeRest = async () => {
+    await admin?.close();
     for (const r of resolvers) r.close?.();
+    ownStore?.close();
     tls?.close();
     await recordings?.close();
     await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
@@ -251,6 +340,7 @@ export async function startProxy(
     metrics,
     address,
     metricsAddress,
+    adminAddress: admin?.address,
     async drain(timeoutMs = config.drainTimeout * 1000) {
       await server.drain(timeoutMs);
       await closeRest();
@@ -260,4 +350,10 @@ export async function startProxy(
       await closeRest();
     },
   };
+}
+
+/** /readyz's reason while single-use tickets cannot be checked, else null. */
+export function replayStoreProblem(store: ReplayStore | undefined): string | null {
+  const problem = store?.unavailable() ?? null;
+  return problem === null ? null : `replay store unavailable: ${problem}`;
 }

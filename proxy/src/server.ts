@@ -17,9 +17,8 @@ import {
 import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSES, REFUSALS, type Refusal } from './errors.js';
-import { checkHandshake, writeRefusal } from './handshake.js';
+import { acceptUpgrade, checkHandshake, offeredProtocols, writeRefusal } from './handshake.js';
 import type { ProxyMetrics } from './metrics.js';
 import { Relay, type SessionEnd } from './relay.js';
 import { chooseProtocol, extractToken } from './tokens/extract.js';
@@ -29,13 +28,21 @@ import { clientAddress } from './client-ip.js';
 import type { Limits } from './policy/limits.js';
 import type { OriginPolicy } from './policy/origins.js';
 import type { TargetPolicy } from './policy/targets.js';
+import type { UnixDirPolicy } from './policy/unix-dirs.js';
+import { targetName as nameOf } from './tokens/target.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import type { Recordings, SessionFacts } from './recording/recordings.js';
 import { clientSubjectAllowed, type TlsCredentials } from './tls.js';
-import { formatHostPort, type HostPort } from './util/address.js';
+import type { HostPort } from './util/address.js';
+import { SessionRegistry, type TargetLimitPolicy } from './sessions.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */
 export const HIGH_WATER_MARK = 512 * 1024;
+/**
+ * Pause the client once this many bytes wait to be written to a slow target. One client
+ * read (up to 64 KiB) may land on top, so a stalled target costs at most about 128 KiB.
+ */
+export const TARGET_HIGH_WATER_MARK = 64 * 1024;
 
 export interface ProxyServerOptions {
   listen: HostPort;
@@ -48,6 +55,8 @@ export interface ProxyServerOptions {
    * `enforceForTrusted`; others are refused when the list is empty.
    */
   targetPolicy: TargetPolicy;
+  /** `--allow-unix-dir`: Unix socket targets are refused outside these (and without it). */
+  unixDirs?: UnixDirPolicy;
   trustedResolvers: ReadonlySet<string>;
   enforceForTrusted: boolean;
   origins: OriginPolicy;
@@ -64,6 +73,11 @@ export interface ProxyServerOptions {
   maxSessionMs: number;
   heartbeatMs: number;
   maxMessageBytes: number;
+  /** `--max-sessions-per-target` (0 = unlimited) and what happens at it. */
+  maxSessionsPerTarget?: number;
+  targetLimitPolicy?: TargetLimitPolicy;
+  /** `--end-at-ticket-expiry`. */
+  endAtTicketExpiry?: boolean;
   /** Session recording (`--record-dir`), if configured. */
   recordings?: Recordings;
   metrics: ProxyMetrics;
@@ -78,11 +92,25 @@ interface ConnectionState {
 }
 
 /** What a signed ticket says about the session beyond its target (see SessionFacts). */
-type SessionTicket = Pick<SessionFacts, 'subject' | 'record'>;
+type SessionTicket = Pick<SessionFacts, 'subject' | 'record'> & { expiresAt?: number };
 
 interface Refused {
   refusal: Refusal;
   detail?: string;
+}
+
+/** What a resolver said about a token that it accepted. */
+interface Resolved extends SessionTicket {
+  target: Target;
+  resolver: string;
+}
+
+/** The session's audit facts, logged on open and close (never the token). */
+interface SessionLog {
+  conn: string;
+  client: string;
+  target: string;
+  subject?: string;
 }
 
 /** Tokens are secrets: logs get a short hash that still correlates attempts. */
@@ -103,26 +131,20 @@ export class ProxyServer {
   draining = false;
   private listening = false;
   private readonly front: NetServer | undefined;
-  private readonly wss: WebSocketServer;
   private readonly connections = new Map<string, ConnectionState>();
   /** TLS sockets whose handshake failed (see the tlsClientError listener). */
   private readonly tlsFailed = new WeakSet<object>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly sessionInfo = new WeakMap<
-    Relay,
-    { conn: string; client: string; target: string }
-  >();
+  /** Live sessions by id and target: audit, per-target limit, ticket expiry, admin API. */
+  readonly registry: SessionRegistry<Relay>;
   private nextConn = 0;
   private readonly connPrefix = process.pid.toString(36) + '-';
 
   constructor(private readonly options: ProxyServerOptions) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      perMessageDeflate: false,
-      maxPayload: options.maxMessageBytes,
-      skipUTF8Validation: true,
-      handleProtocols: (offered) => chooseProtocol(offered),
+    this.registry = new SessionRegistry<Relay>({
+      maxPerTarget: options.maxSessionsPerTarget ?? 0,
+      policy: options.targetLimitPolicy ?? 'refuse',
+      onProxyClose: (reason) => options.metrics.sessionsClosedByProxy.labels(reason).inc(),
     });
     if (options.tls) {
       const https = createHttpsServer(options.tls.serverOptions());
@@ -255,6 +277,7 @@ export class ProxyServer {
   async close(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     for (const c of this.connections.values()) clearTimeout(c.timer);
+    this.registry.close();
     for (const s of this.sessions) s.terminate('closed');
     this.listening = false;
     await new Promise<void>((resolve) => {
@@ -349,8 +372,11 @@ export class ProxyServer {
     const conn = this.connPrefix + (++this.nextConn).toString(36);
     let tokenId: string | undefined;
     let slot = false;
+    /** The per-target reservation, released when the handshake ends either way. */
+    let releaseTarget: (() => void) | undefined = undefined;
     const refuse = ({ refusal, detail }: Refused) => {
       if (slot) o.limits.release(client);
+      releaseTarget?.();
       o.metrics.connection(refusal.result);
       o.logger.info(
         { conn, client, token: tokenId, code: refusal.code, status: refusal.status, detail },
@@ -390,12 +416,17 @@ export class ProxyServer {
       const found = extractToken(req);
       if (!found) return refuse({ refusal: REFUSALS.noToken });
       tokenId = tokenHash(found.token);
-      const resolved = await this.resolve(found.token);
+      const resolved = await this.resolve(found.token, client);
       if ('refusal' in resolved) return refuse(resolved);
       target = resolved.target;
       trusted = o.trustedResolvers.has(resolved.resolver);
-      ticket = { subject: resolved.subject, record: resolved.record };
+      ticket = resolved;
     }
+    const targetName = nameOf(target);
+    // One console = one token from one client (SPICE opens a WebSocket per channel).
+    const consoleKey = `${tokenId ?? ''}|${client}`;
+    releaseTarget = this.registry.reserve(targetName, consoleKey);
+    if (!releaseTarget) return refuse({ refusal: REFUSALS.targetBusy, detail: targetName });
 
     const connectStart = performance.now();
     let tcp: Socket;
@@ -405,15 +436,16 @@ export class ProxyServer {
         policy: trusted && !o.enforceForTrusted ? undefined : o.targetPolicy,
         tls: o.targetTls,
         ca: o.targetCa,
+        unixDirs: o.unixDirs,
       });
     } catch (e) {
       if (!(e instanceof UpstreamError)) throw e;
       return refuse({
         refusal: e.refusal,
         detail:
-          e.refusal === REFUSALS.targetForbidden
+          e.refusal === REFUSALS.targetForbidden || target.unix !== undefined
             ? e.detail
-            : `${formatHostPort(target)}: ${e.detail}`,
+            : `${targetName}: ${e.detail}`,
       });
     }
     o.metrics.upstreamConnect.observe((performance.now() - connectStart) / 1000);
@@ -421,6 +453,7 @@ export class ProxyServer {
     if (!socket.writable) {
       // The client gave up, or its handshake timer fired (already counted), meanwhile.
       o.limits.release(client);
+      releaseTarget();
       tcp.destroy();
       socket.destroy();
       return;
@@ -430,19 +463,23 @@ export class ProxyServer {
       return refuse({ refusal: REFUSALS.draining });
     }
     this.clearHandshakeTimer(req.socket);
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const info = { conn, client, target: formatHostPort(target) };
-      this.startSession(ws, socket, tcp, info, tokenId, ticket);
+    const protocol = chooseProtocol(offeredProtocols(req));
+    acceptUpgrade(req, socket, protocol);
+    const audit: SessionLog = { conn, client, target: targetName, subject: ticket.subject };
+    const relay = this.startSession(socket, head, tcp, audit, {
+      token: tokenId,
+      protocol,
+      record: ticket.record,
     });
+    this.sessionStarted(relay, audit, ticket.expiresAt, consoleKey);
+    releaseTarget();
   }
 
-  private async resolve(
-    token: string,
-  ): Promise<({ target: Target; resolver: string } & SessionTicket) | Refused> {
+  private async resolve(token: string, client: string): Promise<Resolved | Refused> {
     for (const resolver of this.options.resolvers) {
       let result;
       try {
-        result = await resolver.resolve(token);
+        result = await resolver.resolve(token, { client });
       } catch (e) {
         // A resolver that throws fails closed: treat as refused, never fall through.
         result = {
@@ -452,34 +489,48 @@ export class ProxyServer {
       }
       this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
       if (result.kind === 'target') {
-        const { target, subject, record } = result;
-        return { target, resolver: resolver.name, subject, record };
+        const { target, expiresAt, subject, record } = result;
+        return { target, resolver: resolver.name, expiresAt, subject, record };
       }
       if (result.kind === 'refused')
-        return { refusal: REFUSALS.tokenRefused, detail: result.reason };
+        return { refusal: result.refusal ?? REFUSALS.tokenRefused, detail: result.reason };
     }
     return { refusal: REFUSALS.unknownToken };
   }
 
   private startSession(
-    ws: WebSocket,
     socket: Duplex,
+    head: Buffer,
     tcp: Socket,
-    info: { conn: string; client: string; target: string },
-    token: string | undefined,
-    ticket: SessionTicket,
-  ): void {
-    const relay = new Relay(ws, socket, tcp, HIGH_WATER_MARK, this.onSessionEnd);
+    info: SessionLog,
+    {
+      token,
+      protocol,
+      record,
+    }: { token: string | undefined; protocol: string | false; record?: boolean },
+  ): Relay {
     const { recordings } = this.options;
-    if (recordings) relay.recorder = recordings.start({ session: info.conn, ...info, ...ticket });
+    const relay = new Relay(
+      socket,
+      head,
+      tcp,
+      {
+        clientHighWaterMark: HIGH_WATER_MARK,
+        targetHighWaterMark: TARGET_HIGH_WATER_MARK,
+        maxMessageBytes: this.options.maxMessageBytes,
+        // Given to the constructor so bytes that came with the upgrade request are recorded too.
+        recorder: recordings?.start({ session: info.conn, ...info, record }) ?? null,
+      },
+      this.onSessionEnd,
+    );
     this.sessions.add(relay);
-    this.sessionInfo.set(relay, info);
     this.options.metrics.connection('ok');
     this.options.metrics.connectionsActive.inc();
     this.options.logger.info(
-      { ...info, token, protocol: ws.protocol || undefined },
+      { ...info, token, protocol: protocol || undefined },
       'connection opened',
     );
+    return relay;
   }
 
   private flushSession(s: Relay): void {
@@ -497,11 +548,37 @@ export class ProxyServer {
     this.connections.delete(key);
   }
 
+  /**
+   * Registers the session that `startSession` opened (after its 'connection opened'
+   * line): the per-target limit (`replace` closes the oldest here, once the new session
+   * stands) and the ticket-expiry timer.
+   */
+  private sessionStarted(
+    relay: Relay,
+    audit: SessionLog,
+    expiresAt: number | undefined,
+    consoleKey: string,
+  ): void {
+    if (!this.sessions.has(relay)) return;
+    const { conn: id, client, target, subject } = audit;
+    this.registry.add(
+      relay,
+      { id, client, target, subject, expiresAt, console: consoleKey },
+      this.options.endAtTicketExpiry ?? false,
+    );
+  }
+
   private readonly onSessionEnd = (s: Relay, end: SessionEnd) => this.endSession(s, end);
 
   private endSession(s: Relay, end: SessionEnd): void {
     if (!this.sessions.delete(s)) return;
-    const info = this.sessionInfo.get(s);
+    const registered = this.registry.remove(s);
+    const info: SessionLog | undefined = registered && {
+      conn: registered.id,
+      client: registered.client,
+      target: registered.target,
+      subject: registered.subject,
+    };
     if (info) this.options.limits.release(info.client);
     this.flushSession(s);
     const seconds = (performance.now() - s.startedAt) / 1000;
@@ -533,7 +610,7 @@ export class ProxyServer {
               continue;
             }
             s.alive = false;
-            s.ws.ping();
+            s.ping();
           }
         }, heartbeatMs),
       );

@@ -5,10 +5,12 @@
  * Failures map to the refusal catalogue.
  */
 import { lookup } from 'node:dns/promises';
-import { connect, isIP, type Socket } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { REFUSALS, type Refusal } from './errors.js';
 import type { TargetPolicy } from './policy/targets.js';
+import type { UnixDirPolicy } from './policy/unix-dirs.js';
+import { TARGET_READS } from './relay.js';
 import type { Target } from './tokens/types.js';
 
 /** Shared, so the listener does not keep the dial's closure scope (timer, promise) alive. */
@@ -31,6 +33,8 @@ export interface DialOptions {
   tls: boolean;
   /** CA bundle for the target's certificate; default the system store. */
   ca?: Buffer;
+  /** `--allow-unix-dir`: where Unix socket targets may be; none allowed without it. */
+  unixDirs?: UnixDirPolicy;
 }
 
 async function addressesOf(host: string): Promise<string[]> {
@@ -50,6 +54,7 @@ async function addressesOf(host: string): Promise<string[]> {
  * and their greeting must wait in the socket's buffer until the relay is attached.
  */
 export async function dialTarget(target: Target, options: DialOptions): Promise<Socket> {
+  if (target.unix !== undefined) return dialUnix(target.unix, options);
   const deadline = Date.now() + options.timeoutMs;
   let addresses = await addressesOf(target.host);
   if (options.policy) {
@@ -63,13 +68,14 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
   }
   // Like websockify (and browsers), try each address in turn: `localhost` may resolve
   // to ::1 first while the target listens on 127.0.0.1 only.
+  const tls = options.tls || target.tls === true;
   let socket: Socket | undefined;
   let failure: unknown;
   for (const address of addresses) {
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      socket = await connectTcp(address, target.port, left);
+      socket = await connectTcp({ host: address, port: target.port }, left, !tls);
       break;
     } catch (e) {
       failure = e;
@@ -81,13 +87,43 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
       new UpstreamError(REFUSALS.targetTimeout, `no answer within ${options.timeoutMs} ms`)
     );
   }
-  if (!(options.tls || target.tls)) return socket;
+  if (!tls) return socket;
   return wrapTls(socket, target.host, options.ca, Math.max(1, deadline - Date.now()));
 }
 
-function connectTcp(address: string, port: number, timeoutMs: number): Promise<Socket> {
+/**
+ * A Unix socket target: allowed only under `--allow-unix-dir` (checked on the real path,
+ * so symlinks and `..` cannot escape), then dialled without TLS: the socket is local.
+ */
+async function dialUnix(path: string, options: DialOptions): Promise<Socket> {
+  const check = options.unixDirs
+    ? await options.unixDirs.check(path)
+    : { ok: false as const, reason: `${path}: no --allow-unix-dir given`, code: undefined };
+  if (!check.ok) {
+    // Allowed by name but not there (ENOENT, EACCES on the way): the target is unreachable.
+    const refusal = check.code === undefined ? REFUSALS.unixForbidden : REFUSALS.targetUnreachable;
+    throw new UpstreamError(refusal, check.reason);
+  }
+  return connectTcp({ path: check.path }, options.timeoutMs, true);
+}
+
+/**
+ * Connects to `host:port` or a Unix socket `path`. `relayReads`: read into the relay's
+ * reused buffer (TARGET_READS) instead of a fresh one per read; not for sockets TLS will
+ * wrap, which read the handle themselves. Either way the socket stays paused until the
+ * relay attaches.
+ */
+function connectTcp(
+  where: { host: string; port: number } | { path: string },
+  timeoutMs: number,
+  relayReads: boolean,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: address, port, noDelay: true });
+    const socket = new Socket(
+      relayReads ? { onread: TARGET_READS, noDelay: true } : { noDelay: true },
+    );
+    socket.pause();
+    socket.connect(where);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new UpstreamError(REFUSALS.targetTimeout, `no answer within ${timeoutMs} ms`));

@@ -7,20 +7,25 @@
  * the relay). Refusals are checked as the browser sees them (the handshake error
  * Chromium reports, noVNC's unclean disconnect) and as the proxy logs them.
  *
+ * A second suite points noVNC at QEMU's own VNC server listening on a Unix socket (a
+ * websockify-style `unix_socket:/path` token under `--allow-unix-dir`).
+ *
  * Screenshots go to $WSGATE_E2E_ARTIFACTS (default: <tmpdir>/wsgate-e2e).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { launchBrowser, spkiHash, type TestBrowser } from '../helpers/browser.js';
-import { portOf, type Daemon } from '../helpers/cli.js';
+import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
 import {
   SETUP,
   TEST,
+  afterWindow,
   assertRefusalLogged,
+  mintSingleUse,
   rethrowFirst,
   screenshot,
   settleAll,
@@ -29,6 +34,7 @@ import {
   stopDaemon,
   valueOf,
   withPage,
+  writeTicketKeys,
 } from '../helpers/e2e.js';
 import {
   assertNeverConnects,
@@ -38,6 +44,7 @@ import {
   type NoVncView,
 } from '../helpers/novnc-page.js';
 import { startVncServer, type VncServer } from '../helpers/vnc.js';
+import { startSpiceVm, VGA, type SpiceVm } from '../helpers/qemu-spice.js';
 
 const RED = '#ff0000';
 const BLUE = '#0000ff';
@@ -317,3 +324,139 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
     showsDisplay(t, trustingKey!, NAME),
   );
 });
+
+describe('noVNC with a single-use ticket (--jwt-single-use, minted by `wsgate token`)', () => {
+  /** The proxy's default --jwt-single-use-window. */
+  const WINDOW_MS = 5000;
+  let single: Daemon | undefined;
+  let singlePort = 0;
+  let keys: { priv: string; pub: string };
+
+  before(async () => {
+    keys = writeTicketKeys(dir);
+    single = startProxy({
+      allowOrigin: site!.origin,
+      args: ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],
+    });
+    singlePort = portOf(await single.waitFor((l) => l.msg === 'proxy listening'));
+  }, SETUP);
+
+  after(() => stopDaemon(single), SETUP);
+
+  test(
+    'the ticket opens the console; its URL replayed in another browser context after the window is refused (401, PROXY_ERR_TOKEN_REPLAYED)',
+    TEST,
+    async (t) => {
+      const ticket = await mintSingleUse(keys.priv, `127.0.0.1:${vnc!.port}`);
+      const url = `ws://127.0.0.1:${singlePort}/?token=${ticket}`;
+      await vnc!.setColour(BLUE);
+      await withNoVnc(t, browser!, site!, async (view) => {
+        await view.connect(url);
+        await view.waitForStatus('connected');
+        await view.waitForColour(BLUE);
+        const opened = await single!.waitFor((l) => l.msg === 'connection opened');
+        assert.match(String(opened.token), /^sha256:[0-9a-f]{12}$/);
+
+        // While this console stays open, the same URL elsewhere after the window.
+        await afterWindow(opened, WINDOW_MS);
+        await withNoVnc(t, browser!, site!, async (replay) => {
+          await refusedByProxy(replay, url);
+          assert.match(replay.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
+          await assertRefusalLogged(single!, 'PROXY_ERR_TOKEN_REPLAYED', 401);
+        });
+        const refused = single!.logs.find((l) => l.code === 'PROXY_ERR_TOKEN_REPLAYED')!;
+        assert.equal(refused.token, opened.token, 'logged with the ticket hash');
+        assert.equal(refused.detail, 'ticket already used');
+        assert.ok(!JSON.stringify(single!.logs).includes(ticket), 'the ticket is never logged');
+
+        // The first console is unaffected and follows the display live.
+        await vnc!.setColour(RED);
+        await view.waitForColour(RED);
+        assert.deepEqual(view.socketErrors, []);
+      });
+    },
+  );
+});
+
+describe("QEMU's VNC on a Unix socket (token file: websockify's unix_socket:/path)", () => {
+  let vm: SpiceVm | undefined;
+  let unixProxy: Daemon | undefined;
+  let unixPort = 0;
+  let socketDir: string;
+  let socketPath: string;
+
+  before(async () => {
+    socketDir = join(dir, 'sockets');
+    mkdirSync(socketDir);
+    socketPath = join(socketDir, 'vm2.vnc');
+    const tokens = join(dir, 'unix-tokens.txt');
+    writeFileSync(
+      tokens,
+      `vm2: unix_socket:${socketPath}\noutside: unix_socket:${join(dir, 'x.sock')}\n`,
+    );
+    const [v] = await Promise.allSettled([startSpiceVm({ vncUnixSocket: socketPath })]);
+    vm = valueOf(v);
+    rethrowFirst([v]);
+    unixProxy = startWsgate([
+      'proxy',
+      '--listen',
+      '127.0.0.1:0',
+      '--token-file',
+      tokens,
+      '--metrics-listen',
+      '',
+      '--allow-origin',
+      site!.origin,
+      '--allow-unix-dir',
+      socketDir,
+    ]);
+    unixPort = portOf(await unixProxy.waitFor((l) => l.msg === 'proxy listening'));
+  }, SETUP);
+
+  after(async () => {
+    await settleAll(
+      () => stopDaemon(unixProxy),
+      () => vm?.stop(),
+    );
+  }, SETUP);
+
+  test('noVNC shows the guest through the socket and follows it live', TEST, async (t) => {
+    await withNoVnc(t, browser!, site!, async (view) => {
+      const start = performance.now();
+      await view.connect(`ws://127.0.0.1:${unixPort}/?token=vm2`);
+      await view.waitForStatus('connected');
+      // The boot sector's screen: black with one line of grey text, 720x400.
+      const black = await view.waitForColour('#000000', { share: 0.95 });
+      assert.equal(black.width, 720);
+      assert.equal(black.height, 400);
+      t.diagnostic(`connected and drew the guest in ${since(start)}`);
+      const opened = await unixProxy!.waitFor((l) => l.msg === 'connection opened');
+      assert.equal(opened.target, `unix:${socketPath}`);
+      // A key typed into the guest (QMP) repaints it blue: frames keep coming through.
+      await vm!.qmp('send-key', { keys: [{ type: 'qcode', data: '1' }] });
+      const blue = await view.waitForColour(vgaHex(VGA.blue));
+      assert.equal(blue.matching, 1);
+      await screenshot(view.page, 'novnc-unix-socket', t);
+      await view.disconnect();
+      await view.waitForStatus('disconnected');
+      assert.deepEqual(view.socketErrors, []);
+    });
+  });
+
+  test(
+    'a socket outside --allow-unix-dir is refused: 403 PROXY_ERR_UNIX_FORBIDDEN',
+    TEST,
+    async (t) => {
+      await withNoVnc(t, browser!, site!, async (view) => {
+        await refusedByProxy(view, `ws://127.0.0.1:${unixPort}/?token=outside`);
+        assert.match(view.socketErrors.join('\n'), /\b403\b/);
+        await assertRefusalLogged(unixProxy!, 'PROXY_ERR_UNIX_FORBIDDEN', 403);
+      });
+    },
+  );
+});
+
+/** `#rrggbb` of an RGB triple. */
+function vgaHex(rgb: readonly [number, number, number]): string {
+  return '#' + rgb.map((c) => c.toString(16).padStart(2, '0')).join('');
+}

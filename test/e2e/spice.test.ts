@@ -27,7 +27,9 @@ import { portOf, type Daemon } from '../helpers/cli.js';
 import {
   SETUP,
   TEST,
+  afterWindow,
   assertRefusalLogged,
+  mintSingleUse,
   rethrowFirst,
   screenshot,
   settleAll,
@@ -36,6 +38,7 @@ import {
   stopDaemon,
   valueOf,
   withPage,
+  writeTicketKeys,
 } from '../helpers/e2e.js';
 import { metricValue, openClient } from '../helpers/proxy.js';
 import {
@@ -325,6 +328,65 @@ describe('spice-html5 in Chromium through the wsgate CLI to QEMU', () => {
   );
 });
 
+describe('--max-sessions-per-target 1 --target-limit-policy replace with SPICE', () => {
+  let limited: Daemon | undefined;
+  let limitedPort = 0;
+
+  before(async () => {
+    const tokens = join(dir, 'limit-tokens.txt');
+    // Two tickets for the one VM: two consoles.
+    writeFileSync(tokens, `first: 127.0.0.1:${vm!.port}\nsecond: 127.0.0.1:${vm!.port}\n`);
+    limited = startProxy({
+      tokenFile: tokens,
+      allowOrigin: site!.origin,
+      args: ['--max-sessions-per-target', '1', '--target-limit-policy', 'replace'],
+    });
+    limitedPort = portOf(await limited.waitFor((l) => l.msg === 'proxy listening'));
+  }, SETUP);
+
+  after(() => stopDaemon(limited), SETUP);
+
+  test(
+    "a console's four channels count once; a second console replaces all four with 4001",
+    TEST,
+    async (t) => {
+      const logged = (msg: string) => limited!.logs.filter((l) => l.msg === msg);
+      await withSpice(t, browser!, async (first) => {
+        await first.connect(`ws://127.0.0.1:${limitedPort}/?token=first`);
+        await first.waitForChannels(CHANNELS);
+        await canvasMatchesQemu(first, 'the first console');
+        const firstIds = logged('connection opened').map((l) => l.conn);
+        assert.equal(firstIds.length, CHANNELS.length, 'every channel of one console passed');
+        assert.equal(logged('connection closed').length, 0);
+
+        await withSpice(t, browser!, async (second) => {
+          await second.connect(`ws://127.0.0.1:${limitedPort}/?token=second`);
+          await second.waitForChannels(CHANNELS);
+          await canvasMatchesQemu(second, 'the second console');
+          const deadline = Date.now() + 10_000;
+          while (logged('connection closed').length < CHANNELS.length && Date.now() < deadline)
+            await new Promise((r) => setTimeout(r, 50));
+          const ended = logged('connection closed');
+          assert.deepEqual(
+            ended.map((l) => l.conn).sort(),
+            [...firstIds].sort(),
+            'exactly the first console closed',
+          );
+          for (const l of ended) {
+            assert.equal(l.closeCode, 4001, JSON.stringify(l));
+            assert.equal(l.closedBy, 'proxy');
+          }
+          // The first page's sockets saw the proxy's close code.
+          const sockets = await first.sockets();
+          assert.equal(sockets.length, CHANNELS.length);
+          for (const s of sockets) assert.ok(s.events.includes('close 4001'), JSON.stringify(s));
+          await keyRepaints(t, second, '2', VGA.green);
+        });
+      });
+    },
+  );
+});
+
 describe('spice-html5 over wss:// (a certificate from a private CA)', () => {
   const NAME = 'wsgate.e2e.test';
   let tls: Daemon | undefined;
@@ -374,5 +436,88 @@ describe('spice-html5 over wss:// (a certificate from a private CA)', () => {
       await keyRepaints(t, view, '2', VGA.green);
       assert.deepEqual(view.socketErrors, []);
     }),
+  );
+});
+
+describe('spice-html5 with a single-use ticket (--jwt-single-use, minted by `wsgate token`)', () => {
+  /** The proxy's default --jwt-single-use-window. */
+  const WINDOW_MS = 5000;
+  let single: Daemon | undefined;
+  let singlePort = 0;
+  let singleMetrics = 0;
+  let keys: { priv: string; pub: string };
+
+  before(async () => {
+    keys = writeTicketKeys(dir);
+    single = startProxy({
+      allowOrigin: site!.origin,
+      metricsListen: '127.0.0.1:0',
+      args: ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],
+    });
+    const [listening, metrics] = await Promise.all([
+      single.waitFor((l) => l.msg === 'proxy listening'),
+      single.waitFor((l) => l.msg === 'metrics listening'),
+    ]);
+    singlePort = portOf(listening);
+    singleMetrics = portOf(metrics);
+  }, SETUP);
+
+  after(() => stopDaemon(single), SETUP);
+
+  const count = (labels: string) =>
+    metricValue(
+      `http://127.0.0.1:${singleMetrics}/metrics`,
+      'wsgate_connections_total',
+      labels,
+    ).then((v) => v ?? 0);
+
+  test(
+    'one console: all four channels open with the one ticket; replaying its URL in another browser context after the window is refused (401, PROXY_ERR_TOKEN_REPLAYED)',
+    TEST,
+    async (t) => {
+      const ticket = await mintSingleUse(keys.priv, `127.0.0.1:${vm!.port}`);
+      const url = `ws://127.0.0.1:${singlePort}/?token=${ticket}`;
+      const opened = () => single!.logs.filter((l) => l.msg === 'connection opened');
+      await withSpice(t, browser!, async (view) => {
+        const start = performance.now();
+        await view.connect(url);
+        await view.waitForStatus('connected');
+        const channels = await view.waitForChannels(CHANNELS);
+        t.diagnostic(`channels ready in ${since(start)}: ${JSON.stringify(channels)}`);
+        await canvasMatchesQemu(view, 'the guest screen through a single-use ticket');
+        const sockets = await view.sockets();
+        assert.equal(sockets.length, CHANNELS.length, JSON.stringify(sockets));
+        for (const s of sockets) assert.deepEqual(s.events, ['open']);
+        assert.deepEqual(view.socketErrors, []);
+        // Every channel is a session of the one ticket (logged by its hash only).
+        assert.equal(opened().length, CHANNELS.length);
+        assert.equal(new Set(opened().map((l) => l.token)).size, 1);
+        assert.ok(!JSON.stringify(single!.logs).includes(ticket), 'the ticket is never logged');
+        t.diagnostic(
+          `channels opened ${Number(opened().at(-1)!.time) - Number(opened()[0]!.time)} ms after the first`,
+        );
+        assert.equal(await count('result="ok"'), CHANNELS.length);
+
+        // While this console stays open, the same URL in another browser context, once
+        // the window has passed, is refused on its main channel.
+        await afterWindow(opened()[0]!, WINDOW_MS);
+        await withSpice(t, browser!, async (replay) => {
+          await replay.connect(url);
+          await replay.waitForStatus('error');
+          const replayed = await replay.sockets();
+          assert.equal(replayed.length, 1, JSON.stringify(replayed));
+          assert.deepEqual(replayed[0]?.events, ['error', 'close 1006']);
+          assert.match(replay.socketErrors.join('\n'), /\b401\b|HTTP Authentication failed/);
+          await assertRefusalLogged(single!, 'PROXY_ERR_TOKEN_REPLAYED', 401);
+        });
+        assert.equal(await count('result="unauthorized"'), 1);
+        assert.equal(await count('result="ok"'), CHANNELS.length);
+        const refused = single!.logs.find((l) => l.code === 'PROXY_ERR_TOKEN_REPLAYED')!;
+        assert.equal(refused.token, opened()[0]!.token, 'logged with the ticket hash');
+
+        // The first console is unaffected: keys still reach the guest and frames come back.
+        await keyRepaints(t, view, '1', VGA.blue);
+      });
+    },
   );
 });

@@ -7,13 +7,14 @@
  * Screenshots go to $WSGATE_E2E_ARTIFACTS (default: <tmpdir>/wsgate-e2e).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { TestBrowser } from './browser.js';
-import { startWsgate, type Daemon } from './cli.js';
+import { runWsgate, startWsgate, type Daemon } from './cli.js';
 import { stopProcess } from './processes.js';
 
 export const ARTIFACTS = process.env.WSGATE_E2E_ARTIFACTS || join(tmpdir(), 'wsgate-e2e');
@@ -26,13 +27,16 @@ export const SETUP = { timeout: 90_000 };
 export const since = (start: number) => `${Math.round(performance.now() - start)} ms`;
 
 export interface ProxyOptions {
-  tokenFile: string;
+  /** `--token-file`; without it, `args` must name a token source. */
+  tokenFile?: string;
   /** The one Origin allowed (the test page's). */
   allowOrigin: string;
   /** `--metrics-listen` (default '': no metrics endpoint). */
   metricsListen?: string;
   /** PEM files for wss://. */
   tls?: { cert: string; key: string };
+  /** More `wsgate proxy` flags (e.g. `--jwt-key`, `--jwt-single-use`). */
+  args?: string[];
 }
 
 /** `wsgate proxy` (the CLI, a subprocess) on a free port of 127.0.0.1. */
@@ -41,14 +45,52 @@ export function startProxy(o: ProxyOptions): Daemon {
     'proxy',
     '--listen',
     '127.0.0.1:0',
-    '--token-file',
-    o.tokenFile,
+    ...(o.tokenFile !== undefined ? ['--token-file', o.tokenFile] : []),
     '--metrics-listen',
     o.metricsListen ?? '',
     '--allow-origin',
     o.allowOrigin,
     ...(o.tls ? ['--tls-cert', o.tls.cert, '--tls-key', o.tls.key] : []),
+    ...(o.args ?? []),
   ]);
+}
+
+/**
+ * `wsgate token` (the CLI): a single-use ticket (ES256, random `jti`, 5 minutes) for
+ * `target`, signed with the PEM private key in `keyFile`.
+ */
+export async function mintSingleUse(keyFile: string, target: string): Promise<string> {
+  const run = await runWsgate([
+    'token',
+    '--key',
+    keyFile,
+    '--target',
+    target,
+    '--single-use',
+    '--ttl',
+    '5m',
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  return run.stdout.trim();
+}
+
+/** Writes an EC P-256 key pair into `dir`: `jwt.key` (private) and `jwt.pub`. */
+export function writeTicketKeys(dir: string): { priv: string; pub: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keys = { priv: join(dir, 'jwt.key'), pub: join(dir, 'jwt.pub') };
+  writeFileSync(keys.priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(keys.pub, publicKey.export({ type: 'spki', format: 'pem' }));
+  return keys;
+}
+
+/**
+ * Resolves once `windowMs` have passed since the proxy logged `line` (pino's `time`),
+ * plus a margin for the clocks of the log and of this process.
+ */
+export async function afterWindow(line: Record<string, unknown>, windowMs: number): Promise<void> {
+  const until = Number(line.time) + windowMs + 250;
+  const wait = until - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
 /** Stops a wsgate daemon we started (SIGTERM, then SIGKILL after 5 s). */

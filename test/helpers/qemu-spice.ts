@@ -163,6 +163,11 @@ export interface SpiceVm {
 export interface SpiceVmOptions {
   /** Bound on starting QEMU and seeing its SPICE port accept. */
   timeoutMs?: number;
+  /**
+   * Serve the console as VNC on this Unix socket (`-vga std -vnc unix:PATH`) instead of
+   * SPICE on a port (`port` is then 0): the unix_socket target of the noVNC test.
+   */
+  vncUnixSocket?: string;
 }
 
 const QMP_TIMEOUT_MS = 10_000;
@@ -255,10 +260,11 @@ class Qmp {
   }
 }
 
-/** Resolves once 127.0.0.1:port accepts a TCP connection (closed at once). */
-function accepts(port: number): Promise<boolean> {
+/** Resolves once 127.0.0.1:port (or a Unix socket) accepts a connection (closed at once). */
+function accepts(where: number | string): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s =
+      typeof where === 'string' ? connect(where) : connect({ host: '127.0.0.1', port: where });
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -278,7 +284,19 @@ export async function startSpiceVm(opts: SpiceVmOptions = {}): Promise<SpiceVm> 
   // The port is free when asked; if another process takes it first, QEMU exits and we
   // try another one.
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const vnc = opts.vncUnixSocket;
+    const port = vnc === undefined ? await freePort() : 0;
+    const display =
+      vnc === undefined
+        ? [
+            '-vga',
+            'qxl',
+            '-display',
+            'none',
+            '-spice',
+            `port=${port},addr=127.0.0.1,disable-ticketing=on`,
+          ]
+        : ['-vga', 'std', '-display', 'none', '-vnc', `unix:${vnc}`];
     const child: ChildProcess = spawn(
       QEMU,
       [
@@ -292,12 +310,7 @@ export async function startSpiceVm(opts: SpiceVmOptions = {}): Promise<SpiceVm> 
         '64',
         '-nodefaults',
         '-no-user-config',
-        '-vga',
-        'qxl',
-        '-display',
-        'none',
-        '-spice',
-        `port=${port},addr=127.0.0.1,disable-ticketing=on`,
+        ...display,
         '-drive',
         `file=${disk},format=raw,if=ide`,
         '-qmp',
@@ -317,11 +330,16 @@ export async function startSpiceVm(opts: SpiceVmOptions = {}): Promise<SpiceVm> 
           throw new Error(`QEMU exited (code ${child.exitCode}, ${child.signalCode})`);
         if (Date.now() >= deadline) throw new Error('QEMU: SPICE port not accepting in time');
         qmp ??= await Qmp.open(qmpPath, QMP_TIMEOUT_MS).catch(() => undefined);
-        up = qmp !== undefined && (await accepts(port));
+        up = qmp !== undefined && (await accepts(vnc ?? port));
         if (!up) await sleep(50);
       }
+      if (vnc !== undefined) {
+        const info = (await qmp!.run('query-vnc')) as { enabled?: boolean; family?: string };
+        if (!info.enabled || info.family !== 'unix')
+          throw new Error(`QEMU: unexpected query-vnc answer ${JSON.stringify(info)}`);
+      }
       const spice = (await qmp!.run('query-spice')) as { enabled?: boolean; port?: number };
-      if (!spice.enabled || spice.port !== port)
+      if (vnc === undefined && (!spice.enabled || spice.port !== port))
         throw new Error(`QEMU: unexpected query-spice answer ${JSON.stringify(spice)}`);
     } catch (e) {
       qmp?.close();

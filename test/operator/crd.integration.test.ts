@@ -54,6 +54,20 @@ const CASES: [string, string, Record<string, unknown>, RegExp][] = [
     { tokens: { jwt: { keySecretRef: { name: 'k', key: 'public.pem' } } } },
     /tokens\.jwt, tokens\.ovirt and tokens\.http need targets\.allow/,
   ],
+  [
+    'a replay store without single-use tickets',
+    'console',
+    {
+      tokens: {
+        jwt: {
+          keySecretRef: { name: 'k', key: 'public.pem' },
+          replayStore: { secretRef: { name: 'redis', key: 'url' } },
+        },
+      },
+      targets: { allow: ['10.0.0.0/8'] },
+    },
+    /replayStore needs singleUse/,
+  ],
   ['the metrics port', 'console', { port: 9090 }, /port 9090 is the proxy's metrics listener/],
   [
     'source ranges on a ClusterIP Service',
@@ -66,6 +80,12 @@ const CASES: [string, string, Record<string, unknown>, RegExp][] = [
     '9lives',
     {},
     /metadata\.name must be a DNS-1035 label of at most 55 characters/,
+  ],
+  [
+    'an unknown per-target limit policy',
+    'console',
+    { limits: { maxSessionsPerTarget: 1, targetLimitPolicy: 'kick' } },
+    /targetLimitPolicy: Unsupported value: "kick"/,
   ],
 ];
 
@@ -92,6 +112,33 @@ describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipClus
     const res = await dryRun(proxy(ns, 'console', { tls: issuer }));
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /websocketproxy\.wsgate\.dev\/console/);
+  });
+
+  it('accepts single-use tickets with a replay store', async () => {
+    const jwt = {
+      keySecretRef: { name: 'k', key: 'public.pem' },
+      singleUse: true,
+      replayStore: {
+        secretRef: { name: 'redis', key: 'url' },
+        passwordSecretRef: { name: 'redis', key: 'password' },
+        caSecretRef: { name: 'redis-ca', key: 'ca.crt' },
+      },
+    };
+    const spec = { tls: issuer, tokens: { jwt }, targets: { allow: ['10.0.0.0/8'] } };
+    const res = await dryRun(proxy(ns, 'console', spec));
+    assert.equal(res.code, 0, res.stderr);
+  });
+
+  it('accepts a per-target limit with either policy', async () => {
+    for (const targetLimitPolicy of ['refuse', 'replace']) {
+      const res = await dryRun(
+        proxy(ns, 'console', {
+          tls: issuer,
+          limits: { maxSessionsPerTarget: 1, targetLimitPolicy },
+        }),
+      );
+      assert.equal(res.code, 0, res.stderr);
+    }
   });
 
   for (const [what, name, spec, message] of CASES) {

@@ -8,6 +8,7 @@ import {
   renderProxyConfig,
   type ProxyConfigFile,
 } from '../../operator/src/render/configmap.js';
+import { secretMounts } from '../../operator/src/render/mounts.js';
 import { loadConfig } from '../../proxy/src/config/load.js';
 import { example, fixture } from './helpers.js';
 
@@ -156,6 +157,40 @@ describe('renderProxyConfig', () => {
       },
     ],
     ['a zero limit is kept', { limits: { idleTimeoutSeconds: 0 } }, { ...base, idleTimeout: 0 }],
+    [
+      'single-use tickets in a shared Redis: password and CA as files (the URL is an env var)',
+      {
+        replicas: 3,
+        tokens: {
+          jwt: {
+            keySecretRef: { name: 'k', key: 'k' },
+            singleUse: true,
+            replayStore: {
+              secretRef: { name: 'redis', key: 'url' },
+              passwordSecretRef: { name: 'redis', key: 'password' },
+              caSecretRef: { name: 'redis-ca', key: 'ca.crt' },
+            },
+          },
+        },
+        targets: { allow: ['192.0.2.1'] },
+      },
+      {
+        listen: '0.0.0.0:6080',
+        metricsListen: '0.0.0.0:9090',
+        logLevel: 'info',
+        drainTimeout: 30,
+        jwtKey: '/etc/wsgate/jwt/k',
+        jwtSingleUse: true,
+        replayStorePasswordFile: '/etc/wsgate/replay-store-password/password',
+        replayStoreCa: '/etc/wsgate/replay-store-ca/ca.crt',
+        allowTarget: ['192.0.2.1'],
+      },
+    ],
+    [
+      'per-target limit and its policy',
+      { limits: { maxSessionsPerTarget: 1, targetLimitPolicy: 'replace' } },
+      { ...base, maxSessionsPerTarget: 1, targetLimitPolicy: 'replace' },
+    ],
   ];
   for (const [name, spec, expected] of cases) {
     test(name, () => assert.deepEqual(renderProxyConfig(fixture(spec)), expected));
@@ -168,9 +203,15 @@ describe('renderProxyConfig', () => {
   ]) {
     test(`the proxy loads it: ${name}`, () => {
       const yaml = renderConfigMap(spec).data['proxy.yaml']!;
+      // What the pod's environment adds from Secrets (the replay store's URL).
+      const env = Object.fromEntries(
+        secretMounts(spec)
+          .filter((m) => m.env)
+          .map((m) => [m.env!, 'rediss://redis.example:6380/0']),
+      );
       const { config } = loadConfig({
         argv: ['--config', '/etc/wsgate/config/proxy.yaml'],
-        env: {},
+        env,
         readFile: () => yaml,
       });
       for (const [key, value] of Object.entries(renderProxyConfig(spec))) {

@@ -77,6 +77,44 @@ describe('renderDeployment', () => {
     assert.deepEqual(spec.volumes!.find((v) => v.name === 'tmp')?.emptyDir, { sizeLimit: '64Mi' });
   });
 
+  test("the replay store's URL is an environment variable from its Secret; password and CA are mounted", () => {
+    const spec = pod({
+      replicas: 2,
+      tokens: {
+        jwt: {
+          keySecretRef: { name: 'jwt', key: 'pub.pem' },
+          singleUse: true,
+          replayStore: {
+            secretRef: { name: 'redis', key: 'url' },
+            passwordSecretRef: { name: 'redis', key: 'password' },
+            caSecretRef: { name: 'redis-ca', key: 'ca.crt' },
+          },
+        },
+      },
+      targets: { allow: ['10.0.0.0/8:5900'] },
+    });
+    const c = spec.containers[0]!;
+    assert.deepEqual(c.env, [
+      { name: 'WSGATE_REPLAY_STORE', valueFrom: { secretKeyRef: { name: 'redis', key: 'url' } } },
+    ]);
+    assert.deepEqual(
+      c.volumeMounts!.map((m) => [m.name, m.mountPath]).filter(([n]) => n!.startsWith('replay')),
+      [
+        ['replay-store-password', '/etc/wsgate/replay-store-password'],
+        ['replay-store-ca', '/etc/wsgate/replay-store-ca'],
+      ],
+    );
+    const secrets = Object.fromEntries(
+      spec
+        .volumes!.filter((v) => v.secret)
+        .map((v) => [v.name, [v.secret!.secretName, v.secret!.items!.map((i) => i.key)]]),
+    );
+    assert.deepEqual(secrets['replay-store-password'], ['redis', ['password']]);
+    assert.deepEqual(secrets['replay-store-ca'], ['redis-ca', ['ca.crt']]);
+    assert.equal(secrets['replay-store'], undefined, 'the URL is not mounted');
+    assert.equal(proxy().env, undefined, 'no environment without a replay store');
+  });
+
   test('probes on the metrics port, preStop and grace for the drain', () => {
     const c = proxy({ drainTimeoutSeconds: 60 });
     assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');

@@ -68,6 +68,23 @@ describe('configValidCondition', () => {
       'Valid',
       /valid/,
     ],
+    [
+      "the replay store's URL Secret missing (it is an env var, not a volume, but checked alike)",
+      {
+        tokens: {
+          jwt: {
+            keySecretRef: { name: 'jwt', key: 'k' },
+            singleUse: true,
+            replayStore: { secretRef: { name: 'redis', key: 'url' } },
+          },
+        },
+        targets: { allow: ['10.0.0.0/8'] },
+      },
+      { secrets: { jwt: { state: 'found', keys: ['k'] }, redis: { state: 'missing' } } },
+      'False',
+      'SecretNotFound',
+      /Secret redis \(spec.tokens.jwt.replayStore.secretRef\) not found/,
+    ],
   ];
   for (const [name, spec, observed, status, reason, message] of cases) {
     test(name, () => {

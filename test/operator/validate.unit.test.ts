@@ -195,6 +195,16 @@ describe('validate', () => {
     });
   }
 
+  test('no replay-cache warning when replicas share a replay store', () => {
+    const jwt = {
+      keySecretRef: { name: 'k', key: 'k' },
+      algorithms: ['RS256' as const],
+      singleUse: true,
+      replayStore: { secretRef: { name: 'redis', key: 'url' } },
+    };
+    assert.deepEqual(validate(fixture({ replicas: 3, tokens: { jwt } })).warnings, []);
+  });
+
   test('no warning for a budget that allows one eviction', () => {
     assert.deepEqual(
       validate(fixture({ replicas: 3, podDisruptionBudget: { minAvailable: 2 } })).warnings,

@@ -91,6 +91,35 @@ describe('running proxy', () => {
     assert.ok(d.logs.some((l) => l.msg === 'connection closed' && l.closeCode === 1001));
   });
 
+  test('asynchronous logging loses no line: 200 sessions closed by the drain right before exit all logged', async () => {
+    const d = startWsgate([
+      'proxy',
+      '--listen',
+      '127.0.0.1:0',
+      '--token-file',
+      tokens,
+      '--metrics-listen',
+      '',
+      '--drain-timeout',
+      '200ms',
+      '--allow-missing-origin',
+    ]);
+    const port = portOf(await d.waitFor((l) => l.msg === 'proxy listening'));
+    const sessions = 200;
+    const clients = [];
+    for (let i = 0; i < sessions; i++)
+      clients.push(await openClient(`ws://127.0.0.1:${port}/?token=echo`));
+    // The drain closes all 200 at once just before the process exits: their lines are
+    // the ones still pending in the asynchronous destination.
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+    for (const ws of clients) ws.terminate();
+    const count = (msg: string) => d.logs.filter((l) => l.msg === msg).length;
+    await eventually(() => count('connection closed') === sessions, 5000, 'every closed line');
+    assert.equal(count('connection opened'), sessions);
+    assert.equal(count('connection closed'), sessions);
+  });
+
   test('--workers 2 shares the port and aggregates metrics in the primary', async () => {
     const d = startWsgate([
       'proxy',

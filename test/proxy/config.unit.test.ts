@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     assert.equal(c.handshakeTimeout, 10);
     assert.equal(c.heartbeat, 30);
     assert.equal(c.workers, 1);
+    assert.equal(c.jwtSingleUseWindow, 5, 'one console: 5 s for the same client');
     assert.equal(c.maxMessageBytes, 16 * 1024 * 1024);
     assert.ok(Object.isFrozen(c));
   });
@@ -126,6 +127,56 @@ describe('loadConfig', () => {
     ],
     ['file not a mapping', ['--config', 'c'], {}, '- a\n', /mapping/],
     ['too many positionals', ['a:1', 'b:2', 'c:3'], {}, undefined, /unexpected argument "c:3"/],
+    [
+      'replay store without single use',
+      ['--jwt-key', 'k', '--replay-store', 'redis://r:6379/0'],
+      {},
+      undefined,
+      /^--replay-store needs --jwt-single-use/,
+    ],
+    [
+      'replay store not Redis',
+      ['--jwt-key', 'k', '--jwt-single-use', '--replay-store', 'memcached://r'],
+      {},
+      undefined,
+      /^--replay-store: must be a redis:\/\/ or rediss:\/\/ URL/,
+    ],
+    [
+      'replay store password in the URL',
+      ['--jwt-key', 'k', '--jwt-single-use'],
+      { WSGATE_REPLAY_STORE: 'redis://:pw@r/0' },
+      undefined,
+      /^--replay-store: put the password in --replay-store-password-file/,
+    ],
+    [
+      'password file without a store',
+      ['--jwt-key', 'k', '--jwt-single-use', '--replay-store-password-file', 'p'],
+      {},
+      undefined,
+      /^--replay-store-password-file needs --replay-store/,
+    ],
+    [
+      'CA for a plain redis:// store',
+      [
+        '--jwt-key',
+        'k',
+        '--jwt-single-use',
+        '--replay-store',
+        'redis://r',
+        '--replay-store-ca',
+        'c',
+      ],
+      {},
+      undefined,
+      /^--replay-store-ca needs a rediss:\/\/ --replay-store/,
+    ],
+    [
+      'single-use window too long',
+      ['--jwt-key', 'k', '--jwt-single-use-window', '2m'],
+      {},
+      undefined,
+      /^--jwt-single-use-window: must be at most 60/,
+    ],
   ];
   for (const [name, argv, env, file, message] of errors) {
     test(`rejects: ${name}`, () => {

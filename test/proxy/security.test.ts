@@ -125,15 +125,46 @@ describe('JWT tickets minted by `wsgate token`', () => {
     }
   });
 
-  test('single-use tickets work once', async () => {
+  test('a single-use ticket opens one console: its client may reuse it within the window, another client is refused, counted and logged by hash', async () => {
     await withProxy(
       ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],
+      async (proxy) => {
+        const ticket = await mint(`127.0.0.1:${echo.port}`, ['--single-use']);
+        // Two connections from 127.0.0.1, as a SPICE client opens its channels.
+        await roundTrip(proxy.url(`/?token=${ticket}`));
+        await roundTrip(proxy.url(`/?token=${ticket}`));
+        // Loopback is 127.0.0.0/8: 127.0.0.2 is a different client address.
+        await assert.rejects(
+          openClient(proxy.url(`/?token=${ticket}`), undefined, { localAddress: '127.0.0.2' }),
+          refusedWith(401, 'PROXY_ERR_TOKEN_REPLAYED'),
+        );
+        assert.equal(await connections(proxy, 'unauthorized'), 1);
+        const line = proxy.logs.find((l) => l.code === 'PROXY_ERR_TOKEN_REPLAYED');
+        assert.equal(line?.client, '127.0.0.2');
+        assert.equal(line?.detail, 'ticket already used');
+        assert.match(String(line?.token), /^sha256:[0-9a-f]{12}$/);
+        assert.ok(!JSON.stringify(proxy.logs).includes(ticket), 'the ticket is never logged');
+      },
+    );
+  });
+
+  test('with --jwt-single-use-window 0 a single-use ticket works exactly once', async () => {
+    await withProxy(
+      [
+        '--jwt-key',
+        keys.pub,
+        '--jwt-single-use',
+        '--jwt-single-use-window',
+        '0',
+        '--allow-target',
+        '127.0.0.1/32',
+      ],
       async (proxy) => {
         const ticket = await mint(`127.0.0.1:${echo.port}`, ['--single-use']);
         await roundTrip(proxy.url(`/?token=${ticket}`));
         await assert.rejects(
           openClient(proxy.url(`/?token=${ticket}`)),
-          refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+          refusedWith(401, 'PROXY_ERR_TOKEN_REPLAYED'),
         );
       },
     );

@@ -5,9 +5,10 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { tokenCommand } from '../../cli/token.js';
+import { REFUSALS } from '../../proxy/src/errors.js';
 import { createJwtResolver, type JwtResolverOptions } from '../../proxy/src/tokens/jwt.js';
 import { runWsgate } from '../helpers/cli.js';
-import { tempDir } from './tokens-fixtures.js';
+import { targetOnly, tempDir } from './tokens-fixtures.js';
 
 interface Run {
   code: number;
@@ -65,7 +66,7 @@ describe('wsgate token', () => {
     const ticket = out.stdout.trim();
     const r = createJwtResolver({ keyFile: verifyKey, watch: false, ...opts });
     try {
-      return { ticket, resolution: await r.resolve(ticket) };
+      return { ticket, resolution: targetOnly(await r.resolve(ticket)) };
     } finally {
       r.close();
     }
@@ -176,8 +177,36 @@ describe('wsgate token', () => {
     assert.match(String(decodeJwt(ticket).jti), /^[\w-]{22}$/);
     const r = createJwtResolver({ keyFile: files['rsa.pub']!, singleUse: true, watch: false });
     assert.equal((await r.resolve(ticket)).kind, 'target');
-    assert.deepEqual(await r.resolve(ticket), { kind: 'refused', reason: 'ticket already used' });
+    assert.deepEqual(await r.resolve(ticket, { client: '10.0.0.2' }), {
+      kind: 'refused',
+      reason: 'ticket already used',
+      refusal: REFUSALS.tokenReplayed,
+    });
     r.close();
+  });
+
+  test('--subject sets sub, which the proxy reports as the subject', async () => {
+    const out = await run(['--key', files['rsa.key']!, '--target', 'h:1', '--subject', 'alice']);
+    const ticket = out.stdout.trim();
+    assert.equal(decodeJwt(ticket).sub, 'alice');
+    const r = createJwtResolver({ keyFile: files['rsa.pub']!, watch: false });
+    const got = await r.resolve(ticket);
+    assert.equal(got.kind === 'target' && got.subject, 'alice');
+    r.close();
+  });
+
+  test('--target unix_socket:/PATH mints a unix claim the proxy resolves', async () => {
+    const { ticket, resolution } = await roundTrip(
+      ['--key', files['rsa.key']!, '--target', 'unix_socket:/run/qemu/vm1.vnc'],
+      files['rsa.pub']!,
+    );
+    const claims = decodeJwt(ticket);
+    assert.equal(claims.unix, '/run/qemu/vm1.vnc');
+    assert.equal(claims.host, undefined);
+    assert.deepEqual(resolution, {
+      kind: 'target',
+      target: { host: '', port: 0, unix: '/run/qemu/vm1.vnc' },
+    });
   });
 
   test('--help', async () => {
@@ -241,6 +270,11 @@ describe('wsgate token', () => {
         /--audience: must not be empty/,
       ],
       [
+        'empty --subject',
+        () => ['--key', files['rsa.key']!, '--target', 'h:1', '--subject', ''],
+        /--subject: must not be empty/,
+      ],
+      [
         'unknown flag',
         () => ['--key', files['rsa.key']!, '--target', 'h:1', '--bogus'],
         /Unknown option '--bogus'/,
@@ -276,7 +310,7 @@ describe('wsgate token', () => {
       ]);
       assert.equal(out.code, 0, out.stderr);
       const r = createJwtResolver({ keyFile: files['ec.pub']!, watch: false });
-      assert.deepEqual(await r.resolve(out.stdout.trim()), {
+      assert.deepEqual(targetOnly(await r.resolve(out.stdout.trim())), {
         kind: 'target',
         target: { host: '10.0.0.5', port: 5900 },
       });

@@ -1,12 +1,33 @@
-/** websockify token files: parsing (pure) and live reload, including Kubernetes' symlink swap. */
+/**
+ * websockify token files: parsing and judging (pure), and live reload through the real
+ * watcher and a real proxy: Kubernetes' symlink swap, garbage, emptying, bad lines and
+ * directories of files.
+ */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
-import { parseTokenFile, readTokenSource, TokenFileResolver } from '../../proxy/src/tokens/file.js';
-import { eventually, metricValue, openClient, receive, startTestProxy } from '../helpers/proxy.js';
-import { startEchoServer } from '../helpers/servers.js';
+import { after, before, describe, test } from 'node:test';
+import {
+  judgeTokenFile,
+  mergeReadings,
+  parseTokenFile,
+  readTokenSource,
+  TokenFileResolver,
+} from '../../proxy/src/tokens/file.js';
+import type { Target } from '../../proxy/src/tokens/types.js';
+import { runWsgate, startWsgate } from '../helpers/cli.js';
+import {
+  eventually,
+  metricValue,
+  openClient,
+  receive,
+  startTestProxy,
+  type TestProxy,
+} from '../helpers/proxy.js';
+import { refusedWith } from '../helpers/proxy-session.js';
+import { prng } from '../helpers/raw.js';
+import { startEchoServer, type TestServer } from '../helpers/servers.js';
 
 describe('parseTokenFile', () => {
   const cases: [string, string, Record<string, string>, number][] = [
@@ -36,6 +57,20 @@ describe('parseTokenFile', () => {
     });
   }
 
+  test('problems say what is wrong without quoting the line (it may be a secret)', () => {
+    const text = '"password": "hunter2"\nvm: host:99999\nvm2: fd00::5:5900\nx: :5900\n';
+    const { problems } = parseTokenFile(text);
+    assert.deepEqual(
+      problems.map((p) => [p.line, p.message]),
+      [
+        [1, 'target is not HOST:PORT'],
+        [2, 'target: port must be 1-65535'],
+        [3, 'target: IPv6 addresses must be written as [ADDRESS]:PORT'],
+        [4, 'target is not HOST:PORT'],
+      ],
+    );
+  });
+
   test('a directory means every regular, non-hidden file in it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsgate-tokdir-'));
     writeFileSync(join(dir, 'a'), 'a: h:1\n');
@@ -43,6 +78,99 @@ describe('parseTokenFile', () => {
     writeFileSync(join(dir, '.hidden'), 'c: h:3\n');
     mkdirSync(join(dir, 'sub'));
     assert.deepEqual([...readTokenSource(dir).tokens.keys()].sort(), ['a', 'b']);
+  });
+});
+
+/** Random bytes, the same every run: what a botched copy or a wrong Secret key leaves. */
+const garbage = (seed: number, n = 4096) => prng(seed).bytes(n);
+
+describe('judgeTokenFile', () => {
+  const bytes = (text: string) => Buffer.from(text);
+  // [name, content, entries installed (undefined = rejected), problem lines]
+  const cases: [string, Buffer, string[] | undefined, (number | undefined)[]][] = [
+    ['empty file: valid, no entries', bytes(''), [], []],
+    ['comments and blank lines only: valid, no entries', bytes('# none\n\n  # left\n'), [], []],
+    ['valid file', bytes('a: h:1\nb: h:2\n'), ['a', 'b'], []],
+    ['UTF-8 byte order mark ignored', bytes('\uFEFFa: h:1\n'), ['a'], []],
+    ['some bad lines: valid entries kept', bytes('a: h:1\nnonsense\nb: h:0\n'), ['a'], [2, 3]],
+    [
+      'only bad lines: rejected',
+      bytes('# vms\nvm1 10.0.0.5:5900\nvm2: nowhere\n'),
+      undefined,
+      [2, 3],
+    ],
+    ['random bytes: rejected as a whole', garbage(18), undefined, [undefined]],
+    ['a NUL byte: rejected as a whole', bytes('a: h:1\0\n'), undefined, [undefined]],
+    [
+      'invalid UTF-8: rejected as a whole',
+      Buffer.from([0x61, 0x3a, 0x20, 0xc3, 0x28]),
+      undefined,
+      [undefined],
+    ],
+  ];
+  for (const [name, content, want, lines] of cases) {
+    test(name, () => {
+      const r = judgeTokenFile('/t', content);
+      assert.deepEqual(r.tokens && [...r.tokens.keys()], want);
+      assert.deepEqual(
+        r.problems.map((p) => p.line),
+        lines,
+      );
+      for (const p of r.problems) assert.equal(p.file, '/t');
+    });
+  }
+
+  test('random bytes of many seeds are all rejected, never half-installed', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      assert.equal(judgeTokenFile('/t', garbage(seed, 512)).tokens, undefined, `seed ${seed}`);
+    }
+  });
+});
+
+describe('mergeReadings', () => {
+  const target = (port: number): Target => ({ host: 'h', port });
+  const reading = (file: string, text: string | Buffer) =>
+    judgeTokenFile(file, typeof text === 'string' ? Buffer.from(text) : text);
+  const keys = (m: Map<string, Target>) => [...m.keys()].sort();
+
+  test('a rejected file keeps its last good entries; the others update', () => {
+    const previous = new Map([
+      ['/d/a', new Map([['a', target(1)]])],
+      ['/d/b', new Map([['b', target(2)]])],
+    ]);
+    const t = mergeReadings([reading('/d/a', garbage(1)), reading('/d/b', 'c: h:3\n')], previous);
+    assert.deepEqual(keys(t.tokens), ['a', 'c']);
+    assert.deepEqual(t.kept, ['/d/a']);
+    assert.equal(t.problems.length, 1);
+  });
+
+  test('a rejected file with no last good entries contributes none', () => {
+    const t = mergeReadings([reading('/d/a', garbage(2)), reading('/d/b', 'b: h:2')]);
+    assert.deepEqual(keys(t.tokens), ['b']);
+    assert.deepEqual(t.kept, ['/d/a']);
+  });
+
+  test('a file gone from the directory takes its entries with it', () => {
+    const previous = new Map([
+      ['/d/a', new Map([['a', target(1)]])],
+      ['/d/b', new Map([['b', target(2)]])],
+    ]);
+    const t = mergeReadings([reading('/d/b', 'b: h:2')], previous);
+    assert.deepEqual(keys(t.tokens), ['b']);
+    assert.deepEqual([...t.byFile.keys()], ['/d/b']);
+  });
+
+  test('an emptied file revokes its entries', () => {
+    const previous = new Map([['/t', new Map([['a', target(1)]])]]);
+    const t = mergeReadings([reading('/t', '# all revoked\n')], previous);
+    assert.equal(t.tokens.size, 0);
+    assert.deepEqual(t.kept, []);
+    assert.deepEqual(t.problems, []);
+  });
+
+  test('a token named in two files: the later file wins', () => {
+    const t = mergeReadings([reading('/d/a', 'x: h:1'), reading('/d/b', 'x: h:2')]);
+    assert.equal(t.tokens.get('x')?.port, 2);
   });
 });
 
@@ -135,6 +263,169 @@ describe('token file reload', () => {
     } finally {
       await proxy.close();
       await echo.close();
+    }
+  });
+});
+
+/**
+ * What a running proxy does with each kind of rewrite, seen from outside: the file is
+ * written, the reload is awaited through `wsgate_config_reloads_total` (so the watcher had
+ * its chance), then real clients connect.
+ */
+describe('token file rewrites on a running proxy', () => {
+  let echo: TestServer;
+  before(async () => {
+    echo = await startEchoServer();
+  });
+  after(() => echo.close());
+
+  const line = (token: string) => `${token}: 127.0.0.1:${echo.port}\n`;
+  const reloads = (proxy: TestProxy, result: 'ok' | 'error') =>
+    metricValue(proxy.metricsUrl('/metrics'), 'wsgate_config_reloads_total', `result="${result}"`);
+  const reloaded = (proxy: TestProxy, result: 'ok' | 'error', n: number) =>
+    eventually(async () => (await reloads(proxy, result)) === n, 5000, `${result} reload ${n}`);
+  /** Opens, checks the relay with an echo, closes: the token works. */
+  const works = async (proxy: TestProxy, token: string) => {
+    const ws = await openClient(proxy.url(`/?token=${token}`));
+    const got = receive(ws, 2);
+    ws.send(Buffer.from('hi'));
+    assert.equal((await got).toString(), 'hi');
+    ws.close();
+  };
+  const refused = (proxy: TestProxy, token: string) =>
+    assert.rejects(
+      openClient(proxy.url(`/?token=${token}`)),
+      refusedWith(401, 'PROXY_ERR_UNKNOWN_TOKEN'),
+    );
+  const problemLog = (proxy: TestProxy, msg: string) =>
+    eventually(() => proxy.logs.find((l) => l.msg === msg), 2000, `log "${msg}"`);
+
+  test('overwritten with random bytes: known tokens keep working, then a valid file is installed', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wsgate-garbage-')), 'tokens');
+    writeFileSync(file, line('vm1') + line('vm2'));
+    const proxy = await startTestProxy(['--token-file', file]);
+    try {
+      await works(proxy, 'vm1');
+      writeFileSync(file, garbage(1018, 16 * 1024)); // in place, as a botched copy would
+      await reloaded(proxy, 'error', 1);
+      await works(proxy, 'vm1');
+      await works(proxy, 'vm2');
+      const log = await problemLog(proxy, 'token file rejected; keeping the last good entries');
+      assert.deepEqual(log.kept, [file]);
+      assert.equal(log.count, 2);
+      // Then a valid file: exactly its entries, vm1 revoked.
+      writeFileSync(file, line('vm2') + line('vm3'));
+      await reloaded(proxy, 'ok', 1);
+      await works(proxy, 'vm3');
+      await works(proxy, 'vm2');
+      await refused(proxy, 'vm1');
+      assert.equal(await reloads(proxy, 'error'), 1, 'the garbage was counted once');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('an empty file, or one of comments only, revokes every token', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wsgate-empty-')), 'tokens');
+    writeFileSync(file, line('vm1'));
+    const proxy = await startTestProxy(['--token-file', file]);
+    try {
+      await works(proxy, 'vm1');
+      writeFileSync(file, '');
+      await reloaded(proxy, 'ok', 1);
+      await refused(proxy, 'vm1');
+      writeFileSync(file, line('vm1'));
+      await reloaded(proxy, 'ok', 2);
+      await works(proxy, 'vm1');
+      writeFileSync(file, '# every console revoked\n\n');
+      await reloaded(proxy, 'ok', 3);
+      await refused(proxy, 'vm1');
+      assert.equal(await reloads(proxy, 'error'), 0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('some bad lines: the valid entries are installed, each bad line logged with its number', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wsgate-mixed-')), 'tokens');
+    writeFileSync(file, line('vm1') + line('vm2'));
+    const proxy = await startTestProxy(['--token-file', file]);
+    try {
+      writeFileSync(file, `# consoles\n${line('vm2')}vm3 127.0.0.1:5900\nvm4: 127.0.0.1:0\n`);
+      await reloaded(proxy, 'error', 1);
+      const log = await problemLog(proxy, 'token file reloaded; bad lines skipped');
+      assert.deepEqual(
+        (log.problems as { file: string; line: number }[]).map((p) => [p.file, p.line]),
+        [
+          [file, 3],
+          [file, 4],
+        ],
+      );
+      assert.equal(log.problemCount, 2);
+      assert.deepEqual(log.kept, []);
+      await works(proxy, 'vm2');
+      await refused(proxy, 'vm1'); // removed from the file: revoked despite the bad lines
+      await refused(proxy, 'vm3');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a directory: a garbage file keeps its own entries while the others update; a deleted file revokes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-tokdir-'));
+    writeFileSync(join(dir, 'a'), line('vm1'));
+    writeFileSync(join(dir, 'b'), line('vm2'));
+    const proxy = await startTestProxy(['--token-file', dir]);
+    try {
+      writeFileSync(join(dir, 'a'), garbage(7));
+      await reloaded(proxy, 'error', 1);
+      writeFileSync(join(dir, 'b'), line('vm3'));
+      // Still an error (a is still garbage), but b's change is in.
+      await reloaded(proxy, 'error', 2);
+      const log = proxy.logs.findLast(
+        (l) => l.msg === 'token file rejected; keeping the last good entries',
+      );
+      assert.deepEqual(log?.kept, [join(dir, 'a')]);
+      await works(proxy, 'vm1');
+      await works(proxy, 'vm3');
+      await refused(proxy, 'vm2');
+      rmSync(join(dir, 'a'));
+      await reloaded(proxy, 'ok', 1);
+      await refused(proxy, 'vm1');
+      await works(proxy, 'vm3');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('at start: no valid entry is exit 2 naming --token-file and the line; an empty file starts empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-bad-start-'));
+    writeFileSync(join(dir, 'garbage'), garbage(3));
+    writeFileSync(join(dir, 'typo'), 'vm1 127.0.0.1:5900\n');
+    writeFileSync(join(dir, 'empty'), '');
+    for (const [name, message] of [
+      ['garbage', /--token-file: .*no valid "token: host:port" entry; .*garbage: not a text file/],
+      ['typo', /--token-file: .*no valid "token: host:port" entry; .*typo line 1: /],
+    ] as const) {
+      const run = await runWsgate([
+        'proxy',
+        '--token-file',
+        join(dir, name),
+        '--listen',
+        '127.0.0.1:0',
+      ]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+    }
+    // An empty file is a valid, empty table: the proxy starts and refuses every token.
+    const d = startWsgate(['proxy', '--token-file', join(dir, 'empty'), '--listen', '127.0.0.1:0']);
+    try {
+      const loaded = await d.waitFor((l) => l.msg === 'token file loaded');
+      assert.equal(loaded.tokens, 0);
+      await d.waitFor((l) => l.msg === 'proxy listening');
+    } finally {
+      d.child.kill('SIGKILL');
+      await d.exited;
     }
   });
 });

@@ -91,3 +91,20 @@ export async function eventually(fn: () => boolean, timeoutMs = 3000): Promise<v
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * A resolution without the ticket's expiry and subject, for tests about the target
+ * (tests of expiry and subject assert those on their own).
+ */
+export function targetOnly<T extends { kind: string }>(resolution: T): T {
+  if (resolution.kind !== 'target') return resolution;
+  const {
+    expiresAt: _e,
+    subject: _s,
+    ...rest
+  } = resolution as T & {
+    expiresAt?: number;
+    subject?: string;
+  };
+  return rest as T;
+}

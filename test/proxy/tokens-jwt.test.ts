@@ -10,8 +10,16 @@ import {
   type JwtResolverOptions,
 } from '../../proxy/src/tokens/jwt.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
+import { REFUSALS } from '../../proxy/src/errors.js';
+import { ReplayStoreUnavailable, type ReplayStore } from '../../proxy/src/replay/store.js';
 import type { Resolution } from '../../proxy/src/tokens/types.js';
-import { eventually, selfSignedCert, tempDir, writeSecretMount } from './tokens-fixtures.js';
+import {
+  eventually,
+  selfSignedCert,
+  targetOnly,
+  tempDir,
+  writeSecretMount,
+} from './tokens-fixtures.js';
 
 const NOW = Date.UTC(2026, 4, 17, 12, 0, 0);
 const NOW_S = NOW / 1000;
@@ -54,6 +62,11 @@ const ok = (host = '10.0.0.5', port = 5900, tls?: boolean): Resolution => ({
   target: tls ? { host, port, tls } : { host, port },
 });
 const no = (reason: string): Resolution => ({ kind: 'refused', reason });
+const replayed: Resolution = {
+  kind: 'refused',
+  reason: 'ticket already used',
+  refusal: REFUSALS.tokenReplayed,
+};
 
 describe('jwt resolver', () => {
   let dir: string;
@@ -327,7 +340,7 @@ describe('jwt resolver', () => {
         try {
           const token = await c.token();
           const got = await r.resolve(token);
-          assert.deepEqual(got, c.want);
+          assert.deepEqual(targetOnly(got), c.want);
           if (got.kind === 'refused') assert.ok(!got.reason.includes(token));
         } finally {
           r.close();
@@ -360,7 +373,7 @@ describe('jwt resolver', () => {
         now,
       });
       assert.equal((await r.resolve(first)).kind, 'target');
-      assert.deepEqual(await r.resolve(first), no('ticket already used'));
+      assert.deepEqual(await r.resolve(first), replayed);
       assert.equal((await r.resolve(second)).kind, 'target');
       assert.equal(r.replayEntries, 2);
       now += 40_000; // past exp + leeway: both expired, and swept on the next insert
@@ -415,10 +428,60 @@ describe('jwt resolver', () => {
           'target',
         );
       }
-      assert.deepEqual(
-        await r.resolve(await jws(rsa.privateKey, { claims: { jti: '3' } })),
-        no('too many single-use tickets outstanding'),
-      );
+      assert.deepEqual(await r.resolve(await jws(rsa.privateKey, { claims: { jti: '3' } })), {
+        kind: 'refused',
+        reason: 'replay store unavailable: too many single-use tickets outstanding',
+        refusal: REFUSALS.replayStore,
+      });
+      r.close();
+    });
+
+    test('one console: the same client may reuse the ticket within the window, no one else', async () => {
+      let now = NOW;
+      const r = createJwtResolver({
+        keyFile: file('su.pem', pem(rsa.publicKey)),
+        singleUse: true,
+        singleUseWindowMs: 5000,
+        now: () => now,
+        watch: false,
+      });
+      const t = await mintTicket({
+        key: { key: rsa.privateKey },
+        target: { host: 'h', port: 1 },
+        ttlSeconds: 60,
+        jti: 'spice',
+        now,
+      });
+      const from = (client: string) => r.resolve(t, { client });
+      assert.equal((await from('10.0.0.1')).kind, 'target', 'main channel');
+      now += 1000;
+      for (const channel of ['display', 'inputs', 'cursor']) {
+        assert.equal((await from('10.0.0.1')).kind, 'target', channel);
+      }
+      assert.deepEqual(await from('10.0.0.2'), replayed, 'another client inside the window');
+      assert.deepEqual(await r.resolve(t), replayed, 'no client address');
+      now += 4001;
+      assert.deepEqual(await from('10.0.0.1'), replayed, 'the same client after the window');
+      r.close();
+    });
+
+    test('a store that cannot answer refuses the ticket (fail closed) with 503', async () => {
+      const down: ReplayStore = {
+        kind: 'test',
+        claim: () => Promise.reject(new ReplayStoreUnavailable('ECONNREFUSED (127.0.0.1:1)')),
+        unavailable: () => 'ECONNREFUSED (127.0.0.1:1)',
+        close() {},
+      };
+      const r = resolver(file('su.pem', pem(rsa.publicKey)), {
+        singleUse: true,
+        replayStore: down,
+      });
+      const t = await jws(rsa.privateKey, { claims: { jti: 'k' } });
+      assert.deepEqual(await r.resolve(t, { client: '10.0.0.1' }), {
+        kind: 'refused',
+        reason: 'replay store unavailable: ECONNREFUSED (127.0.0.1:1)',
+        refusal: REFUSALS.replayStore,
+      });
       r.close();
     });
 

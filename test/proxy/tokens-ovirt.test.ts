@@ -12,7 +12,13 @@ import {
 } from '../../proxy/src/tokens/ovirt.js';
 import type { Resolution } from '../../proxy/src/tokens/types.js';
 import { engineTicket, newEngine, ticketTime } from '../helpers/ovirt.js';
-import { eventually, selfSignedCert, tempDir, writeSecretMount } from './tokens-fixtures.js';
+import {
+  eventually,
+  selfSignedCert,
+  targetOnly,
+  tempDir,
+  writeSecretMount,
+} from './tokens-fixtures.js';
 
 const NOW = Date.UTC(2026, 4, 17, 12, 0, 0);
 const target = (host: string, port: number, tls?: boolean): Resolution => ({
@@ -246,7 +252,7 @@ describe('ovirt ticket resolver', () => {
         try {
           const token = c.ticket();
           const got = r.resolve(token);
-          assert.deepEqual(got, c.want);
+          assert.deepEqual(targetOnly(got), c.want);
           if (got.kind === 'refused') assert.ok(!got.reason.includes(token));
         } finally {
           r.close();
@@ -283,9 +289,12 @@ describe('ovirt ticket resolver', () => {
       );
       const ticket = engineTicket(engine, { at: NOW, data });
       assert.ok(ticket.includes('+') && ticket.includes('/'));
-      assert.deepEqual(r.resolve(ticket.replace(/\+/g, ' ')), target('192.0.2.10', 5900));
       assert.deepEqual(
-        r.resolve(ticket.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')),
+        targetOnly(r.resolve(ticket.replace(/\+/g, ' '))),
+        target('192.0.2.10', 5900),
+      );
+      assert.deepEqual(
+        targetOnly(r.resolve(ticket.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''))),
         target('192.0.2.10', 5900),
       );
       r.close();
@@ -431,7 +440,7 @@ describe('decodeTicket / verifyTicket', () => {
     const engine = newEngine();
     const keys = parseEngineCertificates(Buffer.from(engine.certPem));
     const ticket = decodeTicket(engineTicket(engine, { at: NOW }))!;
-    assert.deepEqual(verifyTicket(ticket, keys, NOW, 0), target('192.0.2.10', 5900));
+    assert.deepEqual(targetOnly(verifyTicket(ticket, keys, NOW, 0)), target('192.0.2.10', 5900));
     assert.deepEqual(verifyTicket(ticket, keys, NOW + 3_600_000, 0), {
       kind: 'refused',
       reason: 'ticket expired',

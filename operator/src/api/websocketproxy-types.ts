@@ -232,7 +232,9 @@ export interface FileTokensSpec {
 
 /**
  * Schema: `spec.tokens.file.secretRef`, `spec.tokens.jwt.keySecretRef`,
- * `spec.tokens.ovirt.certificateSecretRef`, `spec.targets.tls.caSecretRef`.
+ * `spec.tokens.jwt.replayStore.secretRef`, `spec.tokens.jwt.replayStore.passwordSecretRef`,
+ * `spec.tokens.jwt.replayStore.caSecretRef`, `spec.tokens.ovirt.certificateSecretRef`,
+ * `spec.targets.tls.caSecretRef`.
  */
 export interface SecretKeySelector {
   /** Secret in this namespace. */
@@ -259,10 +261,35 @@ export interface JwtTokensSpec {
   /** Accept tickets without an exp claim. Default `false`. */
   allowNoExp: boolean;
   /**
-   * Refuse a ticket's jti the second time. The replay cache is per pod, so with several replicas a
-   * ticket may be used once per pod. Default `false`.
+   * A ticket opens one console: its jti is refused after the first use, except from the same client
+   * address within a few seconds (SPICE opens one connection per channel). Without replayStore the
+   * replay cache is per pod, so with several replicas a ticket may be used once per pod. Default
+   * `false`.
    */
   singleUse: boolean;
+  /**
+   * Redis in which all replicas record used single-use tickets (needs singleUse). While it cannot
+   * be reached, single-use tickets are refused and the pods report not ready.
+   */
+  replayStore?: ReplayStoreSpec;
+}
+
+/**
+ * Redis in which all replicas record used single-use tickets (needs singleUse). While it cannot be
+ * reached, single-use tickets are refused and the pods report not ready. Schema:
+ * `spec.tokens.jwt.replayStore`.
+ */
+export interface ReplayStoreSpec {
+  /**
+   * Secret key holding the store's URL, redis://HOST:PORT/DB or rediss://HOST:PORT/DB (TLS),
+   * without a password. Given to the proxy as WSGATE_REPLAY_STORE, so a changed URL applies when
+   * pods restart.
+   */
+  secretRef: SecretKeySelector;
+  /** Secret key holding the Redis password (AUTH), read at every connect. */
+  passwordSecretRef?: SecretKeySelector;
+  /** Secret key holding the CA bundle (PEM) for a rediss:// store. */
+  caSecretRef?: SecretKeySelector;
 }
 
 /**
@@ -329,6 +356,16 @@ export interface LimitsSpec {
   maxSessionSeconds?: number;
   /** Largest WebSocket message accepted from a client. */
   maxMessageBytes?: number;
+  /**
+   * Open consoles (one token from one client) to one target per pod, then targetLimitPolicy (0 =
+   * unlimited).
+   */
+  maxSessionsPerTarget?: number;
+  /**
+   * At maxSessionsPerTarget: refuse answers the newcomer 409 (PROXY_ERR_TARGET_BUSY); replace
+   * closes the oldest session to that target (close code 4001). Default refuse.
+   */
+  targetLimitPolicy?: 'refuse' | 'replace';
 }
 
 /**

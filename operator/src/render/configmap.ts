@@ -50,6 +50,11 @@ export function renderProxyConfig(wsp: WebSocketProxy): ProxyConfigFile {
     if (tokens.jwt.issuer !== undefined) config.jwtIssuer = tokens.jwt.issuer;
     if (tokens.jwt.allowNoExp) config.jwtAllowNoExp = true;
     if (tokens.jwt.singleUse) config.jwtSingleUse = true;
+    // The URL itself comes from its Secret as an environment variable (mounts.ts).
+    const password = fileOf(wsp, 'replay-store-password');
+    if (password) config.replayStorePasswordFile = password;
+    const ca = fileOf(wsp, 'replay-store-ca');
+    if (ca) config.replayStoreCa = ca;
   }
   if (tokens.ovirt) config.ovirtCert = fileOf(wsp, 'ovirt-cert');
   if (tokens.http) {
@@ -78,8 +83,10 @@ export function renderProxyConfig(wsp: WebSocketProxy): ProxyConfigFile {
       ['idleTimeout', limits.idleTimeoutSeconds],
       ['maxSession', limits.maxSessionSeconds],
       ['maxMessageBytes', limits.maxMessageBytes],
+      ['maxSessionsPerTarget', limits.maxSessionsPerTarget],
     ] as const;
     for (const [key, value] of map) if (value !== undefined) config[key] = value;
+    if (limits.targetLimitPolicy) config.targetLimitPolicy = limits.targetLimitPolicy;
   }
   const rec = spec.recording;
   if (rec?.enabled) {

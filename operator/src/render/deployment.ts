@@ -54,6 +54,7 @@ function volumes(wsp: WebSocketProxy): { volumes: V1Volume[]; mounts: V1VolumeMo
   const out: V1Volume[] = [{ name: 'config', configMap: { name: objectNames(wsp).configMap } }];
   const mounts: V1VolumeMount[] = [{ name: 'config', mountPath: PATHS.config, readOnly: true }];
   for (const m of secretMounts(wsp)) {
+    if (m.env) continue; // an environment variable, see container()
     out.push({
       name: m.volume,
       secret: {
@@ -112,6 +113,13 @@ function container(wsp: WebSocketProxy, image: string, mounts: V1VolumeMount[]):
     lifecycle: { preStop: { sleep: { seconds: PRESTOP_SECONDS } } },
     volumeMounts: mounts,
   };
+  const env = secretMounts(wsp).filter((m) => m.env);
+  if (env.length) {
+    c.env = env.map((m) => ({
+      name: m.env!,
+      valueFrom: { secretKeyRef: { name: m.secretName, key: m.keys[0]! } },
+    }));
+  }
   if (spec.imagePullPolicy) c.imagePullPolicy = spec.imagePullPolicy;
   if (spec.resources) {
     // Quantities may be written as numbers (cpu: 1); the API's type is a string.

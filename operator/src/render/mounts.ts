@@ -17,9 +17,14 @@ export const PATHS = {
   jwt: '/etc/wsgate/jwt',
   ovirt: '/etc/wsgate/ovirt',
   targetCa: '/etc/wsgate/target-ca',
+  replayStorePassword: '/etc/wsgate/replay-store-password',
+  replayStoreCa: '/etc/wsgate/replay-store-ca',
   tmp: '/tmp',
   recordings: '/var/lib/wsgate/recordings',
 } as const;
+
+/** The proxy's environment variable for `--replay-store`. */
+export const REPLAY_STORE_ENV = 'WSGATE_REPLAY_STORE';
 
 /** The ConfigMap key holding the proxy's YAML config, and the file the proxy is pointed at. */
 export const CONFIG_KEY = 'proxy.yaml';
@@ -36,6 +41,11 @@ export interface SecretMount {
   dir: string;
   /** The spec field that asked for it, for condition messages. */
   field: string;
+  /**
+   * Set for a value the proxy takes as a setting rather than a file: the pod gets this
+   * environment variable from the Secret's (one) key instead of a volume.
+   */
+  env?: string;
 }
 
 /** The file a key of a mounted Secret appears as. */
@@ -44,8 +54,9 @@ export function mountedFile(mount: SecretMount, key: string): string {
 }
 
 /**
- * Every Secret volume `wsp` needs, in a fixed order: TLS, token file, JWT key, oVirt
- * certificate, target CA. Only the named keys are projected, so unrelated keys of a
+ * Every Secret `wsp` needs, in a fixed order: TLS, token file, JWT key, oVirt
+ * certificate, target CA, replay store password and CA (volumes), replay store URL (an
+ * environment variable). Only the named keys are projected, so unrelated keys of a
  * shared Secret never reach the pod.
  */
 export function secretMounts(wsp: WebSocketProxy): SecretMount[] {
@@ -71,9 +82,33 @@ export function secretMounts(wsp: WebSocketProxy): SecretMount[] {
       'spec.tokens.ovirt.certificateSecretRef',
     ],
     ['target-ca', targets?.tls?.caSecretRef, PATHS.targetCa, 'spec.targets.tls.caSecretRef'],
+    [
+      'replay-store-password',
+      tokens.jwt?.replayStore?.passwordSecretRef,
+      PATHS.replayStorePassword,
+      'spec.tokens.jwt.replayStore.passwordSecretRef',
+    ],
+    [
+      'replay-store-ca',
+      tokens.jwt?.replayStore?.caSecretRef,
+      PATHS.replayStoreCa,
+      'spec.tokens.jwt.replayStore.caSecretRef',
+    ],
   ] as const;
   for (const [volume, ref, dir, field] of refs) {
     if (ref) mounts.push({ volume, secretName: ref.name, keys: [ref.key], dir, field });
+  }
+  const store = tokens.jwt?.replayStore?.secretRef;
+  if (store) {
+    // The proxy takes the URL as a setting; the Secret keeps it (and any host names) private.
+    mounts.push({
+      volume: 'replay-store',
+      secretName: store.name,
+      keys: [store.key],
+      dir: '',
+      field: 'spec.tokens.jwt.replayStore.secretRef',
+      env: REPLAY_STORE_ENV,
+    });
   }
   return mounts;
 }

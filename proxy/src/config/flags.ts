@@ -92,8 +92,23 @@ export const SETTINGS: readonly Setting[] = [
   row('jwtAudience', 'string', 'required "aud" claim of tickets', { metavar: 'AUD' }),
   row('jwtIssuer', 'string', 'required "iss" claim of tickets', { metavar: 'ISS' }),
   row('jwtAllowNoExp', 'bool', 'accept tickets without "exp"', { default: false }),
-  row('jwtSingleUse', 'bool', 'refuse a ticket\'s "jti" seen before (until it expires)', {
+  row('jwtSingleUse', 'bool', 'a ticket opens one console: refuse its "jti" seen before', {
     default: false,
+  }),
+  row(
+    'jwtSingleUseWindow',
+    'duration',
+    "after a single-use ticket's first use, accept it again from the same client this long",
+    { default: 5, max: 60 },
+  ),
+  row('replayStore', 'string', "share single-use tickets' replay cache through Redis", {
+    metavar: 'redis[s]://HOST:PORT/DB',
+  }),
+  row('replayStorePasswordFile', 'string', 'file holding the --replay-store password (AUTH)', {
+    metavar: 'FILE',
+  }),
+  row('replayStoreCa', 'string', "CA bundle for a rediss:// replay store (default: the system's)", {
+    metavar: 'FILE',
   }),
   row('ovirtCert', 'string', "verify oVirt engine console tickets with the engine's certificate", {
     metavar: 'FILE',
@@ -120,6 +135,10 @@ export const SETTINGS: readonly Setting[] = [
       metavar: 'CIDR[:PORT[-PORT]]',
     },
   ),
+  row('allowUnixDir', 'list', 'directories whose Unix sockets may be dialled (repeatable)', {
+    default: [],
+    metavar: 'DIR',
+  }),
   row(
     'allowOrigin',
     'list',
@@ -151,6 +170,20 @@ export const SETTINGS: readonly Setting[] = [
   }),
   row('maxSession', 'duration', 'longest a session may last, then close 1008 (0 = unlimited)', {
     default: 0,
+  }),
+  row(
+    'maxSessionsPerTarget',
+    'int',
+    'concurrent consoles (token + client) to one target, then --target-limit-policy (0 = unlimited)',
+    { default: 0, min: 0 },
+  ),
+  row('targetLimitPolicy', 'string', 'at --max-sessions-per-target: refuse (409) or replace', {
+    default: 'refuse',
+    choices: ['refuse', 'replace'],
+    metavar: 'POLICY',
+  }),
+  row('endAtTicketExpiry', 'bool', "close a session (1008) when its ticket's exp/validTo passes", {
+    default: false,
   }),
   row('trustedProxy', 'list', 'peers whose X-Forwarded-For names the client (repeatable)', {
     default: [],
@@ -201,6 +234,12 @@ export const SETTINGS: readonly Setting[] = [
   }),
   row('recordRetention', 'duration', 'delete recordings older than this (0 = keep)', {
     default: 0,
+  }),
+  row('adminListen', 'string', 'address of the admin API (sessions: list, close); off unless set', {
+    metavar: 'HOST:PORT',
+  }),
+  row('adminTokenFile', 'string', "file holding the admin API's bearer token; re-read on change", {
+    metavar: 'FILE',
   }),
   row('workers', 'int', 'processes sharing the listening port', { default: 1, min: 1, max: 256 }),
   row('logLevel', 'string', 'log level', {

@@ -7,11 +7,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
+import { isAbsolute } from 'node:path';
 import { parseHostPort, parseListen } from '../util/address.js';
 import { SETTINGS, envName, kebab, settingByFlag, type Setting } from './flags.js';
 import { parseTargetRule } from '../policy/targets.js';
 import { OriginPolicy } from '../policy/origins.js';
 import { trustedProxies } from '../client-ip.js';
+import { parseRedisUrl } from '../replay/redis.js';
 import type { ProxyConfig } from './types.js';
 
 export class ConfigError extends Error {
@@ -226,6 +228,10 @@ function validate(config: ProxyConfig): void {
     throw new ConfigError(`a single target and --${kebab(sources[0]!)} exclude each other`);
   }
   for (const rule of config.allowTarget) check('--allow-target', () => parseTargetRule(rule));
+  for (const dir of config.allowUnixDir) {
+    if (!isAbsolute(dir))
+      throw new ConfigError(`--allow-unix-dir: "${dir}" must be an absolute path`);
+  }
   check('--allow-origin', () => new OriginPolicy(config.allowOrigin, false));
   check('--trusted-proxy', () => trustedProxies(config.trustedProxy));
   if (config.tokenUrl !== undefined) {
@@ -234,6 +240,17 @@ function validate(config: ProxyConfig): void {
       if (u.protocol !== 'http:' && u.protocol !== 'https:')
         throw new RangeError('must be an http(s) URL');
     });
+  }
+  if (config.replayStore !== undefined) {
+    if (!config.jwtSingleUse) throw new ConfigError('--replay-store needs --jwt-single-use');
+    check('--replay-store', () => parseRedisUrl(config.replayStore!));
+    if (config.replayStoreCa !== undefined && !parseRedisUrl(config.replayStore).tls) {
+      throw new ConfigError('--replay-store-ca needs a rediss:// --replay-store');
+    }
+  } else {
+    for (const key of ['replayStorePasswordFile', 'replayStoreCa'] as const) {
+      if (config[key] !== undefined) throw new ConfigError(`--${kebab(key)} needs --replay-store`);
+    }
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('--tls-cert and --tls-key go together');
@@ -245,6 +262,14 @@ function validate(config: ProxyConfig): void {
   }
   if (config.recordMaxBytes > 0 && config.recordMaxBytes < MIN_RECORDING_BYTES) {
     throw new ConfigError(`--record-max-bytes: must be 0 or at least ${MIN_RECORDING_BYTES}`);
+  }
+  if (config.adminListen !== undefined) {
+    check('--admin-listen', () => parseListen(config.adminListen!));
+    if (config.adminTokenFile === undefined) {
+      throw new ConfigError('--admin-listen needs --admin-token-file');
+    }
+  } else if (config.adminTokenFile !== undefined) {
+    throw new ConfigError('--admin-token-file needs --admin-listen');
   }
   if (config.tlsClientSubject.length > 0 && config.tlsClientCa === undefined) {
     throw new ConfigError('--tls-client-subject needs --tls-client-ca');
@@ -264,7 +289,12 @@ export function helpText(): string {
   for (const s of SETTINGS) {
     const left = `  --${s.flag}${s.metavar ? ' ' + s.metavar : s.kind === 'bool' ? '' : ' ' + s.kind.toUpperCase()}`;
     const def = s.default !== undefined ? ` (default ${showDefault(s)})` : '';
-    lines.push(left.padEnd(34) + s.help + def);
+    // A flag too long for the column puts its help on the next line.
+    lines.push(
+      left.length < 33
+        ? left.padEnd(34) + s.help + def
+        : `${left}\n${' '.repeat(34)}${s.help}${def}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

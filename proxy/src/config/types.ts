@@ -29,6 +29,10 @@ export interface ProxyConfig {
   drainTimeout: number;
   /** Seconds to wait for the target's TCP connect. Default 5. */
   connectTimeout: number;
+  /** `HOST:PORT` of the admin API (list and close sessions); off when unset. */
+  adminListen?: string;
+  /** File holding the admin API's bearer token (at least 16 characters); re-read on change. */
+  adminTokenFile?: string;
   /** Processes sharing the listening port. Default 1. */
   workers: number;
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
@@ -41,8 +45,19 @@ export interface ProxyConfig {
   jwtAudience?: string;
   jwtIssuer?: string;
   jwtAllowNoExp: boolean;
-  /** Remember each ticket's `jti` until it expires and refuse it a second time. */
+  /**
+   * A ticket opens one console: remember its `jti` until it expires and refuse it again,
+   * except from the first use's client address within `jwtSingleUseWindow`.
+   */
   jwtSingleUse: boolean;
+  /** Seconds after a single-use ticket's first use in which the same client may reuse it. Default 5. */
+  jwtSingleUseWindow: number;
+  /** `redis://HOST:PORT/DB` or `rediss://…`: the replay cache shared by replicas. */
+  replayStore?: string;
+  /** File holding the replay store's password. */
+  replayStorePasswordFile?: string;
+  /** CA bundle for a `rediss://` replay store (default: the system's). */
+  replayStoreCa?: string;
   /** oVirt engine certificate (PEM) that console tickets must be signed with. */
   ovirtCert?: string;
   /** HTTP lookup: GET this URL with the token; expects JSON {host, port}. */
@@ -52,6 +67,8 @@ export interface ProxyConfig {
 
   /** CIDR[:PORT[-PORT]] rules for the addresses the proxy may dial. */
   allowTarget: string[];
+  /** Directories whose Unix sockets may be dialled (`unix_socket:/path` targets); none by default. */
+  allowUnixDir: string[];
   /** Origins allowed to open sessions (`https://a.example`, `https://*.example`, `*`). */
   allowOrigin: string[];
   allowMissingOrigin: boolean;
@@ -62,6 +79,12 @@ export interface ProxyConfig {
   handshakeRate: number;
   /** Longest a session may last, in seconds; 0 = unlimited. */
   maxSession: number;
+  /** Concurrent consoles (one token from one client) to one target; 0 = unlimited. */
+  maxSessionsPerTarget: number;
+  /** At the per-target limit: refuse the newcomer (409) or close the oldest (4001). */
+  targetLimitPolicy: 'refuse' | 'replace';
+  /** Close sessions (1008 `ticket expired`) when the JWT's `exp` or oVirt ticket's `validTo` passes. */
+  endAtTicketExpiry: boolean;
   /** Peers whose X-Forwarded-For is believed. */
   trustedProxy: string[];
   /** Expect a PROXY protocol v1/v2 header on every connection. */

@@ -1,16 +1,34 @@
 /**
  * websockify's TokenFile resolver: `token: host:port` per line, `#` comments, IPv6 as
- * `[::1]:5900`; a directory means every regular file in it. Re-read on change; a
- * failed read keeps the last good table.
+ * `[::1]:5900`; a directory means every regular file in it. Re-read on change.
+ *
+ * What a reload installs is judged file by file, so that one broken file in a directory
+ * neither blocks nor revokes the others:
+ * - empty, or only comments and blank lines: valid and empty. Emptying a file is how an
+ *   operator revokes its tokens, so it must work.
+ * - not text (a NUL byte or invalid UTF-8), unreadable, or lines of which not one is a
+ *   valid entry: rejected; the file keeps its last good entries. Garbage must not look
+ *   like a revocation.
+ * - valid entries and some bad lines: the valid entries are installed and each bad line
+ *   is reported with its number (websockify skips bad lines too). Holding the whole file
+ *   back instead would also hold back the revocations and additions in it because of one
+ *   unrelated typo; the cost is that a token whose own line is broken stops working,
+ *   which is what its line now says.
+ * A path that cannot be read or listed at all keeps the whole last good table.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseHostPort } from '../util/address.js';
 import { watchPaths, type Watcher } from '../util/watch.js';
+import { parseTokenTarget } from './target.js';
 import type { Resolution, Target, TokenResolver } from './types.js';
 
+/** What is wrong, and where; never the offending text, which may be a secret. */
 export interface TokenFileProblem {
-  line: number;
+  /** Set by the readers; absent for `parseTokenFile`'s own results. */
+  file?: string;
+  /** 1-based; absent when the problem is the whole file. */
+  line?: number;
   message: string;
 }
 
@@ -34,100 +52,219 @@ export function parseTokenFile(text: string, into = new Map<string, Target>()): 
       continue;
     }
     const token = line.slice(0, sep).trim();
+    const value = line.slice(sep + 1).trim();
     try {
-      into.set(token, parseHostPort(line.slice(sep + 1).trim()));
+      into.set(token, parseTokenTarget(value));
     } catch (e) {
-      problems.push({ line: i + 1, message: (e as Error).message });
+      // Problems are logged, and a line that is not an entry may hold anything (a secret
+      // pasted into the wrong file): say what is wrong without quoting it.
+      problems.push({ line: i + 1, message: (e as Error).message.replace(`"${value}"`, 'target') });
     }
   }
   return { tokens: into, problems };
 }
 
-/** Reads a file, or every regular non-hidden file of a directory (Secret mounts hold `..data`). */
-export function readTokenSource(path: string): ParsedTokens {
-  const files = statSync(path).isDirectory()
-    ? readdirSync(path)
-        .filter((name) => !name.startsWith('.'))
-        .map((name) => join(path, name))
-        .filter((file) => statSync(file).isFile())
-        .sort()
-    : [path];
+/** One file as read: its entries, or none when it is rejected and keeps its last good ones. */
+export interface FileReading {
+  file: string;
+  /** Equal prints mean equal outcomes: nothing to reload or report. */
+  print: string;
+  /** Undefined when the file is rejected. */
+  tokens?: Map<string, Target>;
+  problems: TokenFileProblem[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Judges one file's bytes (see the module comment). Pure. */
+export function judgeTokenFile(file: string, bytes: Uint8Array): FileReading {
+  const print = createHash('sha256').update(bytes).digest('base64');
+  let text: string | undefined;
+  try {
+    if (!bytes.includes(0)) text = utf8.decode(bytes);
+  } catch {
+    // invalid UTF-8: not a token file
+  }
+  if (text === undefined) {
+    return {
+      file,
+      print,
+      problems: [{ file, message: 'not a text file (NUL byte or invalid UTF-8)' }],
+    };
+  }
+  const parsed = parseTokenFile(text);
+  const problems = parsed.problems.map((p) => ({ file, ...p }));
+  if (parsed.tokens.size === 0 && problems.length > 0) return { file, print, problems };
+  return { file, print, tokens: parsed.tokens, problems };
+}
+
+/**
+ * Reads a file, or every regular non-hidden file of a directory (Secret mounts hold
+ * `..data`), in name order. Throws only when `path` itself cannot be read or listed; a
+ * directory's file that cannot be read is a rejected reading.
+ */
+export function readTokenFiles(path: string): FileReading[] {
+  if (!statSync(path).isDirectory()) return [judgeTokenFile(path, readFileSync(path))];
+  const readings: FileReading[] = [];
+  for (const name of readdirSync(path).sort()) {
+    if (name.startsWith('.')) continue;
+    const file = join(path, name);
+    try {
+      if (!statSync(file).isFile()) continue;
+      readings.push(judgeTokenFile(file, readFileSync(file)));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      readings.push({ file, print: `error ${code}`, problems: [{ file, message: code }] });
+    }
+  }
+  return readings;
+}
+
+/** The table a set of readings installs, given each file's last good entries. */
+export interface TokenTable {
+  /** Each file's entries now in force (its last good ones when its reading was rejected). */
+  byFile: Map<string, Map<string, Target>>;
+  /** All entries; a later file wins a token named twice, as a later line does. */
+  tokens: Map<string, Target>;
+  problems: TokenFileProblem[];
+  /** Files whose reading was rejected (they keep their last good entries, if any). */
+  kept: string[];
+}
+
+/** Merges readings over the previous per-file entries. Pure. */
+export function mergeReadings(
+  readings: readonly FileReading[],
+  previous: ReadonlyMap<string, Map<string, Target>> = new Map(),
+): TokenTable {
+  const byFile = new Map<string, Map<string, Target>>();
   const tokens = new Map<string, Target>();
   const problems: TokenFileProblem[] = [];
-  for (const file of files) {
-    const parsed = parseTokenFile(readFileSync(file, 'utf8'), tokens);
-    for (const p of parsed.problems) problems.push({ ...p, message: `${file}: ${p.message}` });
+  const kept: string[] = [];
+  for (const r of readings) {
+    problems.push(...r.problems);
+    if (!r.tokens) kept.push(r.file);
+    const entries = r.tokens ?? previous.get(r.file);
+    if (!entries) continue;
+    byFile.set(r.file, entries);
+    for (const [token, target] of entries) tokens.set(token, target);
   }
-  return { tokens, problems };
+  return { byFile, tokens, problems, kept };
+}
+
+/** Reads and merges with no previous table: what the resolver starts from. */
+export function readTokenSource(path: string): TokenTable {
+  return mergeReadings(readTokenFiles(path));
+}
+
+/** Bad lines listed in one reload report at most; `problemCount` has the total. */
+const REPORTED_PROBLEMS = 20;
+
+/** What one reload did, for the log line and the metric. */
+export interface TokenFileReload {
+  /** Entries in force after the reload. */
+  count: number;
+  /** The first few problems, each with its file and line number. */
+  problems: TokenFileProblem[];
+  problemCount: number;
+  /** Files (or the path itself) rejected and left at their last good entries. */
+  kept: string[];
 }
 
 export interface TokenFileEvents {
-  /** After every re-read that changed the table, or failed. */
-  onReload?(
-    result: 'ok' | 'error',
-    detail: { count?: number; error?: string; problems?: TokenFileProblem[] },
-  ): void;
+  /**
+   * After every re-read whose outcome differs from the last one: 'ok' when every file
+   * was valid, 'error' when a line or a file had a problem.
+   */
+  onReload?(result: 'ok' | 'error', detail: TokenFileReload): void;
 }
 
 export class TokenFileResolver implements TokenResolver {
   readonly name = 'file';
-  #tokens: Map<string, Target>;
-  #fingerprint: string;
+  #table: TokenTable;
+  #print: string;
   #watcher: Watcher | undefined;
 
-  /** Reads the source once (throwing if it cannot) and starts watching it. */
+  /**
+   * Reads the source once and starts watching it. Throws if the path cannot be read,
+   * or if it holds problems and not one valid entry: there is no last good table to
+   * keep at start, and starting with none would hide the mistake. (An empty file, or
+   * one of comments only, starts with an empty table.)
+   */
   constructor(
     readonly path: string,
     private readonly events: TokenFileEvents = {},
     watch = true,
   ) {
-    const first = readTokenSource(path);
-    this.#tokens = first.tokens;
-    this.#fingerprint = fingerprint(first.tokens) + JSON.stringify(first.problems);
-    if (first.problems.length) events.onReload?.('error', { problems: first.problems });
+    const readings = readTokenFiles(path);
+    this.#table = mergeReadings(readings);
+    this.#print = printOf(readings);
+    const { tokens, problems } = this.#table;
+    if (tokens.size === 0 && problems.length > 0) {
+      const first = problems[0]!;
+      const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
+      throw new Error(
+        `${path}: no valid "token: host:port" entry; ` +
+          `${first.file ?? path}${first.line ? ` line ${first.line}` : ''}: ${first.message}${more}`,
+      );
+    }
+    if (problems.length) events.onReload?.('error', this.#report());
     if (watch) this.#watcher = watchPaths([path], () => this.reload());
   }
 
   /** The targets the file names: the default target allow-list for file-based setups. */
   targets(): Target[] {
-    return [...this.#tokens.values()];
+    return [...this.#table.tokens.values()];
   }
 
   get size(): number {
-    return this.#tokens.size;
+    return this.#table.tokens.size;
   }
 
   resolve(token: string): Resolution {
-    const target = this.#tokens.get(token);
+    const target = this.#table.tokens.get(token);
     return target ? { kind: 'target', target } : { kind: 'unknown' };
   }
 
   reload(): void {
-    let parsed: ParsedTokens;
+    let readings: FileReading[];
     try {
-      parsed = readTokenSource(this.path);
+      readings = readTokenFiles(this.path);
     } catch (e) {
       // Mid-swap or deleted: keep serving the last good table.
-      this.events.onReload?.('error', { error: (e as NodeJS.ErrnoException).code ?? String(e) });
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      if (this.#print === `error ${code}`) return;
+      this.#print = `error ${code}`;
+      const problems = [{ file: this.path, message: code }];
+      this.events.onReload?.('error', {
+        count: this.size,
+        problems,
+        problemCount: 1,
+        kept: [this.path],
+      });
       return;
     }
-    const print = fingerprint(parsed.tokens) + JSON.stringify(parsed.problems);
-    if (print === this.#fingerprint) return;
-    this.#tokens = parsed.tokens;
-    this.#fingerprint = print;
-    this.events.onReload?.(parsed.problems.length ? 'error' : 'ok', {
-      count: parsed.tokens.size,
-      problems: parsed.problems,
-    });
+    const print = printOf(readings);
+    if (print === this.#print) return;
+    this.#print = print;
+    this.#table = mergeReadings(readings, this.#table.byFile);
+    this.events.onReload?.(this.#table.problems.length ? 'error' : 'ok', this.#report());
   }
 
   close(): void {
     this.#watcher?.close();
   }
+
+  #report(): TokenFileReload {
+    const { tokens, problems, kept } = this.#table;
+    return {
+      count: tokens.size,
+      problems: problems.slice(0, REPORTED_PROBLEMS),
+      problemCount: problems.length,
+      kept,
+    };
+  }
 }
 
-function fingerprint(tokens: Map<string, Target>): string {
-  let s = '';
-  for (const [k, v] of tokens) s += `${k}\0${v.host}\0${v.port}\n`;
-  return s;
+function printOf(readings: readonly FileReading[]): string {
+  return readings.map((r) => `${r.file}\0${r.print}`).join('\n');
 }

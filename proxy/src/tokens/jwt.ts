@@ -1,5 +1,6 @@
 /**
- * Signed tickets as compact JWS (JWT) with claims `host`, `port` and optionally `tls`,
+ * Signed tickets as compact JWS (JWT) with claims `host`, `port` and optionally `tls` (or
+ * `unix`, a socket path),
  * verified with `jose` against a key file that is reloaded when it changes.
  *
  * Recognition is structural: three base64url parts whose first decodes to a JSON
@@ -18,8 +19,10 @@ import {
   parseVerificationKeys,
   type KeyEntry,
 } from './keys.js';
-import { targetFrom } from './target.js';
-import type { Resolution, TokenResolver } from './types.js';
+import { auditSubject, targetFrom, unixTargetFrom } from './target.js';
+import type { ResolveContext, Resolution, TokenResolver } from './types.js';
+import { REFUSALS } from '../errors.js';
+import { MemoryReplayStore, ReplayStoreUnavailable, type ReplayStore } from '../replay/store.js';
 
 export interface JwtResolverOptions extends KeyFileEvents {
   /** `--jwt-key`: PEM (public key, certificate or private key), JWK, JWKS, or a raw secret. */
@@ -35,11 +38,22 @@ export interface JwtResolverOptions extends KeyFileEvents {
   issuer?: string;
   /** `--jwt-allow-no-exp`: accept tickets without `exp`. Default false. */
   allowNoExp?: boolean;
-  /** `--jwt-single-use`: require `jti` and refuse a `jti` seen before its expiry. Default false. */
+  /**
+   * `--jwt-single-use`: require `jti`; a ticket opens one console. Its first use is
+   * claimed in `replayStore`; later uses are refused, except from the same client address
+   * within `singleUseWindowMs` (SPICE opens one WebSocket per channel). Default false.
+   */
   singleUse?: boolean;
+  /** `--jwt-single-use-window` in milliseconds. Default 5000. */
+  singleUseWindowMs?: number;
+  /**
+   * Where claims are recorded (shared by workers or replicas). Default: a store in this
+   * resolver's memory, holding at most `maxReplayEntries`, closed with the resolver.
+   */
+  replayStore?: ReplayStore;
   /** Clock skew allowed on `exp` and `nbf`, in seconds. Default 5. */
   leewaySeconds?: number;
-  /** Most `jti`s remembered at once; beyond it new single-use tickets are refused. Default 100 000. */
+  /** Most `jti`s the default store remembers; beyond it new single-use tickets are refused. Default 100 000. */
   maxReplayEntries?: number;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
@@ -50,6 +64,7 @@ export interface JwtResolverOptions extends KeyFileEvents {
 const DEFAULTS = {
   leewaySeconds: 5,
   maxReplayEntries: 100_000,
+  singleUseWindowMs: 5000,
   allowNoExp: false,
   singleUse: false,
   watch: true,
@@ -93,36 +108,6 @@ function reasonFor(e: unknown): string {
   return 'ticket malformed';
 }
 
-/** `jti`s of used single-use tickets, each kept until its ticket could no longer be valid. */
-class ReplayCache {
-  readonly #seen = new Map<string, number>();
-  #nextSweep = 0;
-
-  constructor(readonly max: number) {}
-
-  /** Records `jti` until `untilMs`; false if it was already there (a replay) or the cache is full. */
-  add(jti: string, untilMs: number, nowMs: number): 'ok' | 'replay' | 'full' {
-    const until = this.#seen.get(jti);
-    if (until !== undefined && until >= nowMs) return 'replay';
-    if (nowMs >= this.#nextSweep || this.#seen.size >= this.max) {
-      for (const [k, v] of this.#seen) if (v < nowMs) this.#seen.delete(k);
-      this.#nextSweep = nowMs + 10_000;
-    }
-    // Failing closed: evicting a live entry would let that ticket be replayed.
-    if (this.#seen.size >= this.max) return 'full';
-    this.#seen.set(jti, untilMs);
-    return 'ok';
-  }
-
-  get size(): number {
-    return this.#seen.size;
-  }
-
-  clear(): void {
-    this.#seen.clear();
-  }
-}
-
 /** Resolves JWT tickets; see {@link createJwtResolver}. */
 export class JwtResolver implements TokenResolver {
   readonly name = 'jwt';
@@ -131,16 +116,24 @@ export class JwtResolver implements TokenResolver {
   readonly #keys: KeyFile<KeyEntry[]>;
   readonly #opts: JwtResolverOptions & typeof DEFAULTS;
   readonly #now: () => number;
-  readonly #replay: ReplayCache;
+  readonly #replay: ReplayStore;
+  /** The store this resolver made and so closes. */
+  readonly #ownStore: MemoryReplayStore | undefined;
 
   constructor(options: JwtResolverOptions) {
     const opts = { ...DEFAULTS, ...stripUndefined(options) };
     if (!Number.isFinite(opts.leewaySeconds) || opts.leewaySeconds < 0) {
       throw new RangeError('jwt leeway must be a non-negative number of seconds');
     }
+    if (!Number.isFinite(opts.singleUseWindowMs) || opts.singleUseWindowMs < 0) {
+      throw new RangeError('jwt single-use window must be a non-negative number of milliseconds');
+    }
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
-    this.#replay = new ReplayCache(opts.maxReplayEntries);
+    if (opts.replayStore === undefined) {
+      this.#ownStore = new MemoryReplayStore(opts.maxReplayEntries, this.#now);
+    }
+    this.#replay = opts.replayStore ?? this.#ownStore!;
     if (opts.algorithms) checkAlgorithms(opts.algorithms);
     let algorithms = opts.algorithms;
     const parse = (content: Buffer): KeyEntry[] => {
@@ -164,7 +157,7 @@ export class JwtResolver implements TokenResolver {
     this.algorithms = Object.freeze([...algorithms!]);
   }
 
-  async resolve(token: string): Promise<Resolution> {
+  async resolve(token: string, context?: ResolveContext): Promise<Resolution> {
     const header = jwsHeader(token);
     if (!header) return UNKNOWN;
     const alg = header.alg as string;
@@ -194,13 +187,13 @@ export class JwtResolver implements TokenResolver {
         if (e instanceof errors.JWSSignatureVerificationFailed || e instanceof TypeError) continue;
         return refused(reasonFor(e));
       }
-      return this.#accept(payload, nowMs);
+      return this.#accept(payload, nowMs, context?.client ?? '');
     }
     return refused('signature invalid');
   }
 
-  #accept(payload: JWTPayload, nowMs: number): Resolution {
-    const target = targetFrom(payload.host, payload.port, payload.tls);
+  async #accept(payload: JWTPayload, nowMs: number, client: string): Promise<Resolution> {
+    const target = ticketTarget(payload);
     if (typeof target === 'string') return refused(target);
     if (payload.record !== undefined && typeof payload.record !== 'boolean') {
       return refused('claim "record" invalid');
@@ -212,17 +205,28 @@ export class JwtResolver implements TokenResolver {
       }
       // Without exp the jti would have to be remembered forever.
       if (typeof exp !== 'number') return refused('single-use ticket has no expiry');
-      const until = (exp + this.#opts.leewaySeconds) * 1000;
-      const added = this.#replay.add(jti, until, nowMs);
-      if (added === 'replay') return refused('ticket already used');
-      if (added === 'full') return refused('too many single-use tickets outstanding');
+      const ttlMs = (exp + this.#opts.leewaySeconds) * 1000 - nowMs;
+      let claimed;
+      try {
+        claimed = await this.#replay.claim({
+          key: jti,
+          client,
+          ttlMs,
+          windowMs: this.#opts.singleUseWindowMs,
+        });
+      } catch (e) {
+        if (!(e instanceof ReplayStoreUnavailable)) throw e;
+        return {
+          kind: 'refused',
+          reason: `replay store unavailable: ${e.message}`,
+          refusal: REFUSALS.replayStore,
+        };
+      }
+      if (claimed === 'replay') {
+        return { kind: 'refused', reason: 'ticket already used', refusal: REFUSALS.tokenReplayed };
+      }
     }
-    return {
-      kind: 'target',
-      target,
-      ...(typeof payload.sub === 'string' ? { subject: payload.sub } : {}),
-      ...(typeof payload.record === 'boolean' ? { record: payload.record } : {}),
-    };
+    return { kind: 'target', target, ...ticketFacts(payload) };
   }
 
   /** Re-checks the key file now (the watcher does this on its own). */
@@ -230,15 +234,39 @@ export class JwtResolver implements TokenResolver {
     return this.#keys.check();
   }
 
-  /** Number of remembered `jti`s (for tests and metrics). */
+  /** Number of remembered `jti`s in the resolver's own store (for tests). */
   get replayEntries(): number {
-    return this.#replay.size;
+    return this.#ownStore?.size ?? 0;
   }
 
   close(): void {
     this.#keys.close();
-    this.#replay.clear();
+    this.#ownStore?.close();
   }
+}
+
+/** `host` + `port` (+ `tls`), or `unix`: a socket path (allowed only under --allow-unix-dir). */
+function ticketTarget(payload: JWTPayload) {
+  if (payload.unix === undefined) return targetFrom(payload.host, payload.port, payload.tls);
+  if (payload.host !== undefined || payload.port !== undefined) {
+    return 'ticket names both a unix socket and host/port';
+  }
+  return unixTargetFrom(payload.unix);
+}
+
+/**
+ * The ticket's expiry and subject, kept with the session (audit log, admin API,
+ * recordings), and its `record` claim (`--record-when ticket`).
+ */
+type TicketFacts = { expiresAt?: number; subject?: string; record?: boolean };
+
+function ticketFacts(payload: JWTPayload): TicketFacts {
+  const facts: TicketFacts = {};
+  if (typeof payload.exp === 'number') facts.expiresAt = payload.exp * 1000;
+  const subject = auditSubject(payload.sub);
+  if (subject !== undefined) facts.subject = subject;
+  if (typeof payload.record === 'boolean') facts.record = payload.record;
+  return facts;
 }
 
 function stripUndefined<T extends object>(o: T): T {

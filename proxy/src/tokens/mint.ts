@@ -1,6 +1,6 @@
 /**
  * Builds the JWT tickets the `jwt` resolver accepts: claims `host`, `port`, `tls` (only
- * when true), `iat`, `exp`, and optionally `aud`, `iss`, `jti`. Used by `wsgate token`
+ * when true), `iat`, `exp`, and optionally `aud`, `iss`, `sub`, `jti`. Used by `wsgate token`
  * and by tests; it reads no files and no clock it is not given.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,6 +23,8 @@ export interface MintOptions {
   audience?: string;
   /** Sets `iss`. */
   issuer?: string;
+  /** Sets `sub`: who the ticket is for (logged with the session, listed by the admin API). */
+  subject?: string;
   /** Sets `jti` (see {@link newJti}); the proxy needs one for `--jwt-single-use`. */
   jti?: string;
   /** JWS algorithm. Default: the key's JWK `alg`, else RS256 / ES256 / EdDSA / HS256 by key type. */
@@ -53,7 +55,10 @@ export async function mintTicket(opts: MintOptions): Promise<string> {
     );
   }
   const iat = Math.floor((opts.now ?? Date.now()) / 1000);
-  const claims: JWTPayload = { host: opts.target.host, port: opts.target.port };
+  const claims: JWTPayload =
+    opts.target.unix !== undefined
+      ? { unix: opts.target.unix }
+      : { host: opts.target.host, port: opts.target.port };
   if (opts.target.tls) claims.tls = true;
   const jwt = new SignJWT(claims)
     .setProtectedHeader(opts.key.kid ? { alg, typ: 'JWT', kid: opts.key.kid } : { alg, typ: 'JWT' })
@@ -61,6 +66,7 @@ export async function mintTicket(opts: MintOptions): Promise<string> {
     .setExpirationTime(iat + Math.ceil(opts.ttlSeconds));
   if (opts.audience !== undefined) jwt.setAudience(opts.audience);
   if (opts.issuer !== undefined) jwt.setIssuer(opts.issuer);
+  if (opts.subject !== undefined) jwt.setSubject(opts.subject);
   if (opts.jti !== undefined) jwt.setJti(opts.jti);
   return jwt.sign(opts.key.key);
 }

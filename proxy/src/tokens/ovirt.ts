@@ -162,7 +162,8 @@ export function verifyTicket(
   // KubeVirt consoles (`path`, `token`) are WebSocket targets, not TCP; not relayed here.
   if (d.path !== undefined) return refused('ticket names a WebSocket target, not supported');
   const target = targetFrom(d.host, d.port, d.ssl_target ?? false);
-  return typeof target === 'string' ? refused(target) : { kind: 'target', target };
+  // The engine's TicketEncoder signs no user: these tickets name no subject.
+  return typeof target === 'string' ? refused(target) : { kind: 'target', target, expiresAt: to };
 }
 
 /** Resolves oVirt engine tickets; see {@link createOvirtResolver}. */

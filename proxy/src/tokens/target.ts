@@ -3,6 +3,8 @@
  * issued it, not that the values are sane, so host and port get the same checks as a
  * command-line target before the allow-list ever sees them.
  */
+import { isAbsolute, normalize } from 'node:path';
+import { formatHostPort, parseHostPort } from '../util/address.js';
 import type { Target } from './types.js';
 
 /** Hostname, IPv4, or IPv6 (optionally bracketed): no spaces, slashes or control characters. */
@@ -28,4 +30,52 @@ export function targetFrom(host: unknown, port: unknown, tls?: unknown): Target 
   const target: Target = { host: bare, port: portNumber };
   if (tls === true) target.tls = true;
   return target;
+}
+
+/**
+ * A ticket's subject as it may appear in logs and the admin API: a non-empty string of
+ * at most 256 characters without control characters (a log line is one line); anything
+ * else is left out rather than trusted.
+ */
+export function auditSubject(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value === '' || value.length > 256) return undefined;
+  // eslint-disable-next-line no-control-regex
+  return /[\u0000-\u001f\u007f]/.test(value) ? undefined : value;
+}
+
+/** websockify's spelling of a Unix socket target in a token file: `token: unix_socket:/path`. */
+export const UNIX_PREFIX = 'unix_socket:';
+
+/** Longest socket path the kernel takes (sun_path is 108 bytes with its NUL). */
+const MAX_UNIX_PATH = 107;
+
+/**
+ * Builds a Unix socket target from an untrusted path: absolute, at most 107 bytes, no
+ * NUL, no ':' (websockify's token file splits at the last ':', so such a path would
+ * mean something else there). Returns a reason string when it is not acceptable.
+ * Whether the proxy may dial it is `--allow-unix-dir`'s question (policy/unix-dirs.ts).
+ */
+export function unixTargetFrom(path: unknown): Target | string {
+  if (typeof path !== 'string' || path === '') return 'unix socket path missing';
+  if (!isAbsolute(path)) return 'unix socket path must be absolute';
+  if (Buffer.byteLength(path) > MAX_UNIX_PATH) return 'unix socket path too long';
+  if (path.includes('\0') || path.includes(':')) return 'unix socket path invalid';
+  return { host: '', port: 0, unix: normalize(path) };
+}
+
+/**
+ * Parses a token file's target: `host:port`, `[v6]:port`, or `unix_socket:/path`.
+ * Throws a RangeError naming what is wrong.
+ */
+export function parseTokenTarget(text: string): Target {
+  const value = text.trim();
+  if (!value.startsWith(UNIX_PREFIX)) return parseHostPort(value);
+  const target = unixTargetFrom(value.slice(UNIX_PREFIX.length));
+  if (typeof target === 'string') throw new RangeError(`"${value}": ${target}`);
+  return target;
+}
+
+/** How a target is named in logs, metrics-free limits and the admin API. */
+export function targetName(target: Target): string {
+  return target.unix !== undefined ? `unix:${target.unix}` : formatHostPort(target);
 }
