@@ -24,6 +24,8 @@ const CORE_KINDS: readonly ResourceType[] = [
   Resources.Service,
   Resources.Deployment,
   Resources.PodDisruptionBudget,
+  Resources.NetworkPolicy,
+  Resources.HorizontalPodAutoscaler,
 ];
 
 /** A CRD as far as it matters here: its Established condition. */
