@@ -14,6 +14,7 @@ import type { KubeClient } from '../kube/client.js';
 import { Informer, keyOf, type KubeObject } from '../kube/informer.js';
 import { Resources, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY } from '../render/common.js';
+import { slimDeployment } from './replicas.js';
 
 /** Label selector of every object the operator owns. */
 const OWNED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
@@ -233,7 +234,8 @@ export class ControllerInformers implements ClusterView {
       OWNED_SELECTOR,
       (informer) =>
         informer.on({ add: enqueueOwner, update: (_, o) => enqueueOwner(o), delete: enqueueOwner }),
-      slim,
+      // Who owns a Deployment's replicas decides the hand-over to an autoscaler.
+      resource === Resources.Deployment ? slimDeployment : slim,
     );
     return map;
   }

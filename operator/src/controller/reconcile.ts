@@ -18,6 +18,7 @@ import { ApplyRejected, applyAll, deleteUnwanted, type AppliedMemo } from './app
 import { transitionEvents, warningEvents, type EventRecorder } from './events.js';
 import type { ClusterView } from './informers.js';
 import { observe } from './observe.js';
+import { handOverReplicas } from './replicas.js';
 
 /** What reconcile works with. */
 export interface ReconcileContext {
@@ -151,6 +152,7 @@ export async function reconcile(ctx: ReconcileContext, key: string): Promise<Rec
       certManagerAvailable: env.certManager,
     });
     try {
+      await handOverReplicas(ctx.client, ctx.view, wsp, desired.apply);
       [applied] = await Promise.all([
         applyAll(ctx.client, desired.apply, ctx.view, memo(ctx.applied, key)),
         deleteUnwanted(ctx.client, ctx.view, desired.delete, wsp.metadata!.uid!),
