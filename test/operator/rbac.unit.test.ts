@@ -149,11 +149,13 @@ describe('operator RBAC', () => {
     assert.deepEqual([...verbsFor(operator, 'events.k8s.io', 'events')], ['create']);
   });
 
-  test('no Secrets or Pods cluster-wide; Secrets get-only in their own role', () => {
+  test('no Secrets or Pods cluster-wide; Secrets read and watched only in their own role', () => {
     assert.equal(verbsFor(operator, '', 'secrets').size, 0);
     assert.equal(verbsFor(operator, '', 'pods').size, 0);
     const secrets = role('wsgate-operator-secrets');
-    assert.deepEqual(secrets.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+    assert.deepEqual(secrets.rules, [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+    ]);
   });
 
   test('leader election: its own Lease only, besides create', () => {

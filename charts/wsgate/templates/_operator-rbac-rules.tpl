@@ -135,6 +135,8 @@
     - secrets
   verbs:
     - get
+    - list
+    - watch
 {{- end }}
 {{- define "wsgate.rules.leaderElection" }}
 - apiGroups:
