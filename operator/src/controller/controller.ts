@@ -170,7 +170,9 @@ export class Controller {
         this.queue.forget(key);
         if (outcome.poll) {
           result = 'requeue_after';
-          this.queue.addAfter(key, this.options.pollMs ?? 5000);
+          const inMs = this.options.pollMs ?? 5000;
+          this.queue.addAfter(key, inMs);
+          log.debug({ controller, key, inMs }, 'polling');
         }
       }
     } catch (err) {

@@ -171,9 +171,9 @@ export async function reconcile(ctx: ReconcileContext, key: string): Promise<Rec
       certManagerAvailable: env.certManager,
     });
     try {
-      await handOverReplicas(ctx.client, ctx.view, wsp, desired.apply);
+      const objects = await handOverReplicas(ctx.client, ctx.view, wsp, desired.apply);
       [applied] = await Promise.all([
-        applyAll(ctx.client, desired.apply, ctx.view, memo(ctx.applied, key)),
+        applyAll(ctx.client, objects, ctx.view, memo(ctx.applied, key)),
         deleteUnwanted(ctx.client, ctx.view, desired.delete, wsp.metadata!.uid!),
       ]);
     } catch (err) {

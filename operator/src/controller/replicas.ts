@@ -67,31 +67,33 @@ function isDeployment(object: OwnedObject): object is DeploymentObject {
 }
 
 /**
- * Makes `objects`' Deployment ready to be applied without `replicas` when `wsp` is
- * autoscaled: a new Deployment is created with minReplicas (not the default 1), and the
- * operator's ownership of `replicas` is shared with {@link HANDOVER_MANAGER} at the live
- * value. Does nothing without autoscaling or once the operator no longer owns it.
- * Returns whether it wrote anything.
+ * Prepares `objects` (renderAll's apply list) for an autoscaled `wsp`. A Deployment not
+ * created yet goes out with minReplicas (not the default 1 pod), owned by the operator for
+ * now; once it exists and the operator still owns `replicas`, {@link HANDOVER_MANAGER}
+ * applies the live value, so the operator's apply without it leaves it in place. Returns
+ * the objects to apply. Does nothing without autoscaling or once handed over.
  */
 export async function handOverReplicas(
   client: KubeClient,
   view: ClusterView,
   wsp: WebSocketProxy,
-  objects: readonly OwnedObject[],
-): Promise<boolean> {
+  objects: OwnedObject[],
+): Promise<OwnedObject[]> {
   const autoscaling = wsp.spec.autoscaling;
   const desired = objects.find(isDeployment);
-  if (!autoscaling || !desired) return false;
+  if (!autoscaling || !desired) return objects;
   const { name, namespace } = desired.metadata;
-  const path = objectPath(Resources.Deployment, namespace, name);
-  let live = view.owned('Deployment', namespace, name) as DeploymentObject | undefined;
+  const live = view.owned('Deployment', namespace, name) as DeploymentObject | undefined;
   if (!live) {
+    // Its add event brings the next reconcile, which hands replicas over.
     const first = { ...desired, spec: { ...desired.spec, replicas: autoscaling.minReplicas } };
-    live = await client.apply<DeploymentObject>(path, first, FIELD_MANAGER);
+    return objects.map((o) => (o === desired ? first : o));
   }
-  if (!ownsReplicas(live)) return false;
-  const replicas = live.spec?.replicas ?? autoscaling.minReplicas;
-  const share = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } };
-  await client.apply(path, { ...share, spec: { replicas } }, HANDOVER_MANAGER);
-  return true;
+  if (ownsReplicas(live)) {
+    const replicas = live.spec?.replicas ?? autoscaling.minReplicas;
+    const share = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } };
+    const path = objectPath(Resources.Deployment, namespace, name);
+    await client.apply(path, { ...share, spec: { replicas } }, HANDOVER_MANAGER);
+  }
+  return objects;
 }
