@@ -218,10 +218,11 @@ export function egressRules(wsp: WebSocketProxy): V1NetworkPolicyEgressRule[] {
 /** Ingress: WebSocket clients, and Prometheus on the metrics port. */
 export function ingressRules(wsp: WebSocketProxy): IngressRule[] {
   const { port, networkPolicy } = wsp.spec;
-  const clients: IngressRule = { ports: [{ protocol: 'TCP', port }] };
+  const clients: IngressRule = {};
   if (networkPolicy.ingressFrom?.length) {
     clients.from = structuredClone(networkPolicy.ingressFrom) as V1NetworkPolicyPeer[];
   }
+  clients.ports = [{ protocol: 'TCP', port }];
   const metrics: IngressRule = {
     from: [{ namespaceSelector: structuredClone(networkPolicy.metricsNamespaceSelector) }],
     ports: [{ protocol: 'TCP', port: METRICS_PORT }],
