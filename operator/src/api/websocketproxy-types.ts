@@ -36,7 +36,8 @@ export interface WebSocketProxy {
 export interface WebSocketProxySpec {
   /**
    * Proxy pods. Two by default so a node drain does not stop new console sessions; a
-   * PodDisruptionBudget is made when this is above 1. Default `2`.
+   * PodDisruptionBudget is made when this is above 1. Not used while autoscaling is set (the
+   * autoscaler decides). Default `2`.
    */
   replicas: number;
   /** Proxy image. Defaults to the operator's own image, which contains both. */
