@@ -320,6 +320,29 @@ describe(
       );
     });
 
+    it('notices a key added to a watched Secret within 5 s', async (t) => {
+      const name = 'late-key';
+      await applyDocs(cluster, [
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: `${name}-tokens`, namespace: ns },
+          stringData: { other: 'x' },
+        },
+        proxy(ns, name, {
+          replicas: 1,
+          tokens: { file: { secretRef: { name: `${name}-tokens`, key: 'tokens' } } },
+        }),
+      ]);
+      await waitCondition(admin, ns, name, 'ConfigValid', 'False', 'SecretKeyNotFound');
+      const changed = Date.now();
+      await merge(`/api/v1/namespaces/${ns}/secrets/${name}-tokens`, {
+        stringData: { tokens: 'vm1: 10.0.0.5:5900\n' },
+      });
+      await waitCondition(admin, ns, name, 'Ready', 'True', 'AllReady', 5_000);
+      t.diagnostic(`Ready ${Date.now() - changed} ms after the key was added`);
+    });
+
     it('replaces a metrics Service that still has a cluster IP with a headless one', async () => {
       // A namespace the running operator does not watch, so the old-style Service can be
       // put in place first, as an older operator left it.
