@@ -48,6 +48,12 @@ Runs the Kubernetes operator for WebSocketProxy resources (wsgate.dev/v1alpha1).
   --health-listen HOST:PORT      serve /healthz and /readyz here instead
   --image IMAGE                  proxy image when spec.image is unset (default $WSGATE_IMAGE,
                                  else ${DEFAULT_IMAGE})
+  --secrets-namespace NS         watch Secrets (metadata only) in NS, so a Secret created or
+                                 changed there reaches the resources naming it in seconds;
+                                 repeatable (needs list and watch on Secrets in NS)
+  --poll-interval D              look again this often at a resource waiting on something
+                                 no watch reports: an issuer, or a Secret outside the
+                                 --secrets-namespace list (default 5s)
   --resync D                     re-queue every resource this often (default 10m)
   --workers N                    concurrent reconciles (default 4)
   --log-level LEVEL              fatal, error, warn, info, debug, trace or silent (default
@@ -71,6 +77,8 @@ const OPTIONS = {
   'metrics-listen': { type: 'string' },
   'health-listen': { type: 'string' },
   image: { type: 'string' },
+  'secrets-namespace': { type: 'string', multiple: true },
+  'poll-interval': { type: 'string' },
   resync: { type: 'string' },
   workers: { type: 'string' },
   'log-level': { type: 'string' },
@@ -90,6 +98,8 @@ export interface OperatorFlags {
   healthListen: HostPort | undefined;
   image: string;
   resyncMs: number;
+  pollMs: number;
+  secretsNamespaces: string[];
   workers: number;
   logLevel: string;
 }
@@ -145,6 +155,12 @@ export function parseFlags(
   for (const ns of namespaces) {
     if (!DNS_LABEL.test(ns)) throw new UsageError(`--namespace: "${ns}" is not a namespace name`);
   }
+  const secretsNamespaces = [...new Set(values['secrets-namespace'] ?? [])];
+  for (const ns of secretsNamespaces) {
+    if (!DNS_LABEL.test(ns)) {
+      throw new UsageError(`--secrets-namespace: "${ns}" is not a namespace name`);
+    }
+  }
   const workers = Number(values.workers ?? '4');
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new UsageError(`--workers: "${values.workers}" is not a whole number from 1 to 64`);
@@ -190,6 +206,8 @@ export function parseFlags(
     healthListen: health === undefined ? undefined : listen('health-listen', health),
     image,
     resyncMs: durationMs('resync', values.resync, '10m'),
+    pollMs: durationMs('poll-interval', values['poll-interval'], '5s'),
+    secretsNamespaces,
     workers,
     logLevel,
   };
@@ -230,6 +248,8 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       namespaces: flags.namespaces,
       workers: flags.workers,
       resyncMs: flags.resyncMs,
+      pollMs: flags.pollMs,
+      secretsNamespaces: flags.secretsNamespaces,
       leaderElection: flags.leaderElection,
       metricsListen: flags.metricsListen,
       healthListen: flags.healthListen,

@@ -10,7 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcome labels of controller_runtime_reconcile_total, as controller-runtime uses them. */
-export type ReconcileResultLabel = 'success' | 'error' | 'requeue';
+export type ReconcileResultLabel = 'success' | 'error' | 'requeue' | 'requeue_after';
 
 /** The workqueue metrics one queue reports (label values already bound). */
 export interface QueueMetrics {

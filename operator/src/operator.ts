@@ -38,6 +38,10 @@ export interface OperatorOptions extends Pick<
   namespaces: readonly string[];
   workers: number;
   resyncMs: number;
+  /** Fixed re-check delay for resources waiting on something unwatched. Default 5 s. */
+  pollMs?: number | undefined;
+  /** Namespaces whose Secrets are watched (metadata only). Default none. */
+  secretsNamespaces?: readonly string[] | undefined;
   /** Undefined: no election, reconcile at once. */
   leaderElection?: LeaderElectionSettings | undefined;
   metricsListen: HostPort;
@@ -87,6 +91,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       namespaces: options.namespaces,
       workers: options.workers,
       resyncMs: options.resyncMs,
+      pollMs: options.pollMs,
+      secretsNamespaces: options.secretsNamespaces,
       baseDelayMs: options.baseDelayMs,
       maxDelayMs: options.maxDelayMs,
       crdNames: options.crdNames,

@@ -14,6 +14,8 @@ describe('parseFlags', () => {
     assert.equal(f.image, DEFAULT_IMAGE);
     assert.match(DEFAULT_IMAGE, /^wsgate:\d+\.\d+\.\d+/);
     assert.equal(f.resyncMs, 600_000);
+    assert.equal(f.pollMs, 5_000);
+    assert.deepEqual(f.secretsNamespaces, []);
     assert.equal(f.workers, 4);
     assert.equal(f.logLevel, 'info');
   });
@@ -65,6 +67,21 @@ describe('parseFlags', () => {
     assert.equal(f.workers, 8);
   });
 
+  test('--secrets-namespace repeats; --poll-interval takes a duration', () => {
+    const f = parseFlags(
+      [
+        '--secrets-namespace=a',
+        '--secrets-namespace',
+        'b',
+        '--secrets-namespace=a',
+        '--poll-interval=2s',
+      ],
+      {},
+    );
+    assert.deepEqual(f.secretsNamespaces, ['a', 'b']);
+    assert.equal(f.pollMs, 2_000);
+  });
+
   test('--namespace and --watch-namespace repeat and merge', () => {
     const f = parseFlags(['--namespace', 'a', '--watch-namespace=b', '--namespace=a'], {});
     assert.deepEqual(f.namespaces, ['a', 'b']);
@@ -80,6 +97,8 @@ describe('parseFlags', () => {
     [['--resync=0s'], /^--resync:/],
     [['--metrics-listen=nowhere'], /^--metrics-listen:/],
     [['--namespace=Bad_Name'], /^--namespace:/],
+    [['--secrets-namespace=Bad_Name'], /^--secrets-namespace:/],
+    [['--poll-interval=0s'], /^--poll-interval:/],
     [['--image='], /^--image:/],
     [['--leader-elect'], /^--leader-election-namespace: required outside a cluster/],
     [
