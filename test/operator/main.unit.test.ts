@@ -11,6 +11,7 @@ describe('parseFlags', () => {
     assert.equal(f.leaderElection, undefined, 'leader election is off unless asked for');
     assert.deepEqual(f.metricsListen, { host: '0.0.0.0', port: 8080 });
     assert.equal(f.healthListen, undefined);
+    assert.equal(f.metricsSecure, undefined, 'plain HTTP metrics unless asked for');
     assert.equal(f.image, DEFAULT_IMAGE);
     assert.match(DEFAULT_IMAGE, /^wsgate:\d+\.\d+\.\d+/);
     assert.equal(f.resyncMs, 600_000);
@@ -70,6 +71,14 @@ describe('parseFlags', () => {
     assert.deepEqual(f.namespaces, ['a', 'b']);
   });
 
+  test('--metrics-secure with --health-listen, and an optional certificate directory', () => {
+    const base = ['--metrics-secure', '--health-listen=0.0.0.0:8081'];
+    assert.deepEqual(parseFlags(base, {}).metricsSecure, { certDir: undefined });
+    assert.deepEqual(parseFlags([...base, '--metrics-cert-dir=/tls'], {}).metricsSecure, {
+      certDir: '/tls',
+    });
+  });
+
   const errors: [string[], RegExp][] = [
     [['--bogus'], /--bogus/],
     [['extra'], /extra/],
@@ -81,6 +90,8 @@ describe('parseFlags', () => {
     [['--metrics-listen=nowhere'], /^--metrics-listen:/],
     [['--namespace=Bad_Name'], /^--namespace:/],
     [['--image='], /^--image:/],
+    [['--metrics-secure'], /^--metrics-secure needs --health-listen/],
+    [['--metrics-cert-dir=/tls'], /^--metrics-cert-dir: only with --metrics-secure/],
     [['--leader-elect'], /^--leader-election-namespace: required outside a cluster/],
     [
       ['--leader-elect', '--leader-election-namespace=x', '--renew-deadline=20s'],
