@@ -16,6 +16,7 @@ declare -A NEEDED=(
   [runc]=runc                   # image test: the OCI runtime it selects (--runtime runc)
   [debootstrap]=debootstrap     # image test: the local Node base image (no registry reachable)
   [qemu-system-x86_64]=qemu-system-x86  # SPICE test: a real SPICE server (spice is built into Debian's QEMU)
+  [promtool]=prometheus          # chart tests: promtool tests the PrometheusRule; a real Prometheus scrapes for the dashboard test
 )
 
 missing=()
