@@ -178,6 +178,22 @@ describe('secure operator metrics', { skip: skipCluster, timeout: 300_000 }, () 
     assert.doesNotMatch(stranger.body, /controller_runtime/);
   });
 
+  it('caches decisions: repeated scrapes with one token ask the API server nothing more', async () => {
+    // The operator watches an empty namespace without leader election: its only POSTs are
+    // the reviews.
+    const posts = (body: string) =>
+      [...body.matchAll(/^rest_client_requests_total\{[^}]*method="POST"[^}]*\} (\d+)/gm)]
+        .map((m) => Number(m[1]))
+        .reduce((a, b) => a + b, 0);
+    const first = await scrape(operator!.url, tokens['scraper']);
+    assert.equal(first.status, 200);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await scrape(operator!.url, tokens['scraper'])).status, 200);
+    const last = await scrape(operator!.url, tokens['scraper']);
+    assert.ok(posts(first.body) > 0, 'the first decision asked the API server');
+    assert.equal(posts(last.body), posts(first.body));
+  });
+
   it('serves TLS with a self-signed certificate named after the pod; no plain HTTP there', async () => {
     const res = await scrape(operator!.url, tokens['scraper']);
     assert.equal(res.subject, 'wsgate-operator-test');
