@@ -215,7 +215,7 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
       },
       {
         name: 'metrics.secure not a boolean',
-        values: { metrics: { secure: 'yes' } },
+        values: { metrics: { secure: 'sure' } },
         message: /\/metrics\/secure/,
       },
       {
@@ -523,7 +523,7 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         if (name === 'namespaced') {
           const bindings = objects.filter((o) => o.kind === 'RoleBinding');
           assert.equal(bindings.length, 4); // leader election, two watch scopes, one Secrets grant
-          const crb = find(objects, 'ClusterRoleBinding') as K8sObject & {
+          const crb = find(objects, 'ClusterRoleBinding', operatorName(rel)) as K8sObject & {
             roleRef: { name: string };
           };
           assert.match(crb.roleRef.name, /-cluster-scoped$/);
