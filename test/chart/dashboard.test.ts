@@ -1,7 +1,8 @@
 /**
  * The chart's Grafana dashboard against a real Prometheus: a real proxy (TLS, token file,
  * echo target) under traffic and a real operator reconciling a WebSocketProxy on the local
- * control plane, both scraped every second. Every template variable is resolved the way
+ * control plane, both scraped every second; the operator's secure /metrics over HTTPS with
+ * a ServiceAccount token, as the chart's ServiceMonitor scrapes it. Every template variable is resolved the way
  * Grafana resolves it (label values through the HTTP API) and every panel's query, with
  * the variables substituted, must parse and return data. The ConfigMap the chart renders
  * carries the same JSON, labelled for Grafana's sidecar.
@@ -12,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { WebSocket } from 'ws';
+import { parseAllDocuments } from 'yaml';
 import {
   adminConfig,
   createNamespace,
+  runTool,
   skipCluster,
   startCluster,
   type TestCluster,
@@ -33,7 +36,8 @@ import {
   until,
 } from '../operator/integration.js';
 import type { RunningOperator } from '../../operator/src/operator.js';
-import { CHART, find, parseObjects, template } from './helpers.js';
+import { selfSignedCert } from '../../operator/src/serving-cert.js';
+import { CHART, ROOT, find, parseObjects, template } from './helpers.js';
 
 interface Target {
   refId: string;
@@ -125,9 +129,55 @@ describe('Grafana dashboard', { skip: skipCluster, timeout: 300_000 }, () => {
     cleanups.push(() =>
       adminClient(cluster).then((c) => c.request('DELETE', `/api/v1/namespaces/${ns}`)),
     );
+    // Its /metrics are secure, as the chart serves them: Prometheus scrapes over HTTPS
+    // with a ServiceAccount token bound to the metrics-reader role, as the chart's
+    // ServiceMonitor does (bearer token, self-signed certificate not verified).
+    const readerRole = parseAllDocuments(
+      readFileSync(join(ROOT, 'operator/rbac/role.yaml'), 'utf8'),
+    )
+      .map((d) => d.toJS() as { metadata: { name: string } })
+      .find((r) => r.metadata.name === 'wsgate-metrics-reader')!;
+    const readerBinding = `wsgate-metrics-reader-${ns}`;
+    await applyDocs(cluster, [
+      readerRole,
+      { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'prometheus', namespace: ns } },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: readerBinding, labels: { 'wsgate.dev/test': 'true' } },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'wsgate-metrics-reader',
+        },
+        subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: ns }],
+      },
+    ]);
+    cleanups.push(() =>
+      runTool(cluster, 'kubectl', [
+        'delete',
+        'clusterrolebinding',
+        readerBinding,
+        '--ignore-not-found',
+      ]),
+    );
+    const token = await runTool(cluster, 'kubectl', [
+      'create',
+      'token',
+      'prometheus',
+      '-n',
+      ns,
+      '--duration=15m',
+    ]);
+    assert.equal(token.code, 0, token.stderr);
     operator = await inProcessOperator(
       adminConfig(cluster),
-      { namespaces: [ns], defaultMetrics: true },
+      {
+        namespaces: [ns],
+        defaultMetrics: true,
+        healthListen: { host: '127.0.0.1', port: 0 },
+        metricsSecure: { cert: selfSignedCert(['localhost', '127.0.0.1']) },
+      },
       { after: (fn) => void cleanups.push(fn) },
     );
     await applyDocs(cluster, [tokenSecret(ns), proxy(ns, 'console')]);
@@ -151,6 +201,9 @@ describe('Grafana dashboard', { skip: skipCluster, timeout: 300_000 }, () => {
         name: 'wsgate',
         target: `127.0.0.1:${operator.metricsAddress.port}`,
         labels: { ...OPERATOR, container: 'operator' },
+        scheme: 'https',
+        bearerToken: token.stdout.trim(),
+        insecureSkipVerify: true,
       },
     ]);
 
@@ -181,6 +234,14 @@ describe('Grafana dashboard', { skip: skipCluster, timeout: 300_000 }, () => {
     await echo?.close();
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scrapes both targets, the operator over HTTPS with a ServiceAccount token', async () => {
+    const targets = await until('both targets up', async () => {
+      const all = await prometheus.targets();
+      return all.length === 2 && all.every((t) => t.health === 'up') ? all : undefined;
+    });
+    assert.deepEqual(targets.map((t) => t.job).sort(), [PROXY_JOB, 'wsgate']);
   });
 
   it('resolves every template variable to the scraped pods', async () => {
