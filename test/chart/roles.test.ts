@@ -3,7 +3,7 @@
  * controller-manager runs the clusterrole-aggregation controller: users bound in a
  * namespace to Kubernetes' built-in view, edit or admin ClusterRole get the matching
  * rights on that namespace's WebSocketProxies, checked with `kubectl auth can-i` as each
- * user; other namespaces stay closed, and uninstalling takes the rights away.
+ * user; other namespaces stay closed, and uninstalling removes the roles.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -132,13 +132,26 @@ describe('aggregated WebSocketProxy roles', { skip: skipCluster, timeout: 300_00
     }
   });
 
-  it('uninstalling takes the rights away', async () => {
+  it('uninstalling removes the three roles', async () => {
+    // Whether `view` then loses the rules depends on every other release of the chart in
+    // the cluster (their roles aggregate the same rules), so the check is on this
+    // release's own roles; the tests above prove that what they hold reaches view, edit
+    // and admin.
+    const names = ['viewer', 'editor', 'admin'].map(
+      (r) => `clusterrole/${rel}-wsgate-websocketproxy-${r}`,
+    );
+    const before = await runTool(cluster, 'kubectl', ['get', ...names, '-o', 'name']);
+    assert.equal(before.stdout.trim().split('\n').length, 3, before.stderr);
     await runTool(cluster, 'helm', ['uninstall', rel, '-n', relNs]);
     installed = false;
-    await until('view to lose WebSocketProxies', async () =>
-      (await can(cluster, users.viewer, ns, ['get', WSP])) ? undefined : true,
-    );
-    assert.equal(await can(cluster, users.editor, ns, ['create', WSP]), false);
+    const after = await runTool(cluster, 'kubectl', [
+      'get',
+      ...names,
+      '--ignore-not-found',
+      '-o',
+      'name',
+    ]);
+    assert.equal(after.stdout.trim(), '');
     await runTool(cluster, 'kubectl', ['delete', 'namespace', relNs, ns, other, '--wait=false']);
   });
 });
