@@ -17,6 +17,7 @@ declare -A NEEDED=(
   [debootstrap]=debootstrap     # image test: the local Node base image (no registry reachable)
   [qemu-system-x86_64]=qemu-system-x86  # SPICE test: a real SPICE server (spice is built into Debian's QEMU)
   [redis-server]=redis-server   # replay store test: single-use tickets shared through a real Redis
+  [promtool]=prometheus          # chart tests: promtool tests the PrometheusRule; a real Prometheus scrapes for the dashboard test
 )
 
 missing=()
@@ -31,3 +32,8 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts the packaged Prometheus as a service on :9090, the proxy's default metrics
+# port; the tests start their own Prometheus on a free port, so stop that one.
+if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

@@ -150,6 +150,18 @@ export class OperatorMetrics {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * Zeroes the reconcile counters of `controller`, as controller-runtime does when a
+   * controller starts: rates and alerts then read 0 instead of nothing before the first
+   * error.
+   */
+  initController(controller: string): void {
+    for (const result of ['success', 'error', 'requeue'] as const) {
+      this.reconcileTotal.inc({ controller, result }, 0);
+    }
+    this.reconcileErrors.inc({ controller }, 0);
+  }
+
   /** The workqueue metrics of queue `name` (controller-runtime names queues after the controller). */
   queue(name: string): QueueMetrics {
     const labels = { name, controller: name };

@@ -11,6 +11,7 @@ describe('parseFlags', () => {
     assert.equal(f.leaderElection, undefined, 'leader election is off unless asked for');
     assert.deepEqual(f.metricsListen, { host: '0.0.0.0', port: 8080 });
     assert.equal(f.healthListen, undefined);
+    assert.equal(f.metricsSecure, undefined, 'plain HTTP metrics unless asked for');
     assert.equal(f.image, DEFAULT_IMAGE);
     assert.match(DEFAULT_IMAGE, /^wsgate:\d+\.\d+\.\d+/);
     assert.equal(f.resyncMs, 600_000);
@@ -87,6 +88,14 @@ describe('parseFlags', () => {
     assert.deepEqual(f.namespaces, ['a', 'b']);
   });
 
+  test('--metrics-secure with --health-listen, and an optional certificate directory', () => {
+    const base = ['--metrics-secure', '--health-listen=0.0.0.0:8081'];
+    assert.deepEqual(parseFlags(base, {}).metricsSecure, { certDir: undefined });
+    assert.deepEqual(parseFlags([...base, '--metrics-cert-dir=/tls'], {}).metricsSecure, {
+      certDir: '/tls',
+    });
+  });
+
   const errors: [string[], RegExp][] = [
     [['--bogus'], /--bogus/],
     [['extra'], /extra/],
@@ -100,6 +109,8 @@ describe('parseFlags', () => {
     [['--secrets-namespace=Bad_Name'], /^--secrets-namespace:/],
     [['--poll-interval=0s'], /^--poll-interval:/],
     [['--image='], /^--image:/],
+    [['--metrics-secure'], /^--metrics-secure needs --health-listen/],
+    [['--metrics-cert-dir=/tls'], /^--metrics-cert-dir: only with --metrics-secure/],
     [['--leader-elect'], /^--leader-election-namespace: required outside a cluster/],
     [
       ['--leader-elect', '--leader-election-namespace=x', '--renew-deadline=20s'],

@@ -10,6 +10,7 @@ interface Rule {
   resources: string[];
   verbs: string[];
   resourceNames?: string[];
+  nonResourceURLs?: string[];
 }
 interface RoleDoc {
   kind: string;
@@ -37,8 +38,8 @@ const verbsFor = (r: RoleDoc, group: string, resource: string) =>
     r.rules
       .filter(
         (rule) =>
-          rule.apiGroups.includes(group) &&
-          rule.resources.includes(resource) &&
+          rule.apiGroups?.includes(group) &&
+          rule.resources?.includes(resource) &&
           !rule.resourceNames,
       )
       .flatMap((rule) => rule.verbs),
@@ -58,21 +59,42 @@ const PLURALS: Record<string, string> = {
 describe('operator RBAC', () => {
   const operator = role('wsgate-operator');
 
-  test('three roles, no wildcards', () => {
+  test('five roles, no wildcards', () => {
     assert.deepEqual(
       roles.map((r) => `${r.kind}/${r.metadata.name}`),
       [
         'ClusterRole/wsgate-operator',
         'ClusterRole/wsgate-operator-secrets',
         'Role/wsgate-operator-leader-election',
+        'ClusterRole/wsgate-operator-metrics-auth',
+        'ClusterRole/wsgate-metrics-reader',
       ],
     );
     for (const rule of roles.flatMap((r) => r.rules)) {
-      assert.ok(
-        ![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'),
-        JSON.stringify(rule),
-      );
+      const all = [
+        ...((rule.apiGroups as string[] | undefined) ?? []),
+        ...((rule.resources as string[] | undefined) ?? []),
+        ...(rule.nonResourceURLs ?? []),
+        ...rule.verbs,
+      ];
+      assert.ok(!all.includes('*'), JSON.stringify(rule));
     }
+  });
+
+  test('metrics auth: create-only reviews; the reader gets /metrics and nothing else', () => {
+    assert.deepEqual(role('wsgate-operator-metrics-auth').rules, [
+      { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+      {
+        apiGroups: ['authorization.k8s.io'],
+        resources: ['subjectaccessreviews'],
+        verbs: ['create'],
+      },
+    ]);
+    assert.deepEqual(role('wsgate-metrics-reader').rules, [
+      { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+    ]);
+    // The operator's main role holds neither review: only the secure metrics binding does.
+    assert.equal(verbsFor(operator, 'authentication.k8s.io', 'tokenreviews').size, 0);
   });
 
   const result = renderAll(example(), { operatorImage: 'i', serviceMonitorAvailable: true });

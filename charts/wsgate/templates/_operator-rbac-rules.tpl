@@ -155,6 +155,26 @@
     - get
     - update
 {{- end }}
+{{- define "wsgate.rules.metricsAuth" }}
+- apiGroups:
+    - authentication.k8s.io
+  resources:
+    - tokenreviews
+  verbs:
+    - create
+- apiGroups:
+    - authorization.k8s.io
+  resources:
+    - subjectaccessreviews
+  verbs:
+    - create
+{{- end }}
+{{- define "wsgate.rules.metricsReader" }}
+- nonResourceURLs:
+    - /metrics
+  verbs:
+    - get
+{{- end }}
 {{- define "wsgate.rules.clusterScoped" }}
 - apiGroups:
     - cert-manager.io

@@ -97,6 +97,7 @@ export class Controller {
     await this.informers.waitForSync();
     if (this.stopped) return;
     metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, this.workerCount);
+    metrics.initController(CONTROLLER_NAME);
     for (let i = 0; i < this.workerCount; i++) this.workers.push(this.work());
     const resync = setInterval(() => this.enqueueAll(), this.options.resyncMs ?? 600_000);
     const gauges = setInterval(() => this.updateGauges(), 1000);
