@@ -8,7 +8,7 @@
  *   annotated `helm.sh/resource-policy: keep` when `crds.keep` is set;
  * - charts/wsgate/templates/_operator-rbac-rules.tpl from operator/rbac/role.yaml: one
  *   named template per role ("wsgate.rules.operator", "wsgate.rules.secrets",
- *   "wsgate.rules.leaderElection") plus "wsgate.rules.clusterScoped", the operator's rules
+ *   "wsgate.rules.leaderElection", "wsgate.rules.metricsAuth", "wsgate.rules.metricsReader") plus "wsgate.rules.clusterScoped", the operator's rules
  *   narrowed to cluster-scoped resources, which a namespaced installation still needs
  *   cluster-wide.
  *
@@ -35,6 +35,13 @@ export const ROLES = [
     name: 'wsgate-operator-leader-election',
     define: 'wsgate.rules.leaderElection',
   },
+  // Metrics authentication (issue #14): bound only with metrics.secure.
+  {
+    kind: 'ClusterRole',
+    name: 'wsgate-operator-metrics-auth',
+    define: 'wsgate.rules.metricsAuth',
+  },
+  { kind: 'ClusterRole', name: 'wsgate-metrics-reader', define: 'wsgate.rules.metricsReader' },
 ];
 
 /**

@@ -179,11 +179,16 @@ function defaultsTree(node) {
 }
 
 /** Prints the tree expanded (branches) and inline (leaves), as Prettier keeps it. */
-function printTree(tree, indent) {
+function printTree(tree, indent, lead = 0) {
   const pad = ' '.repeat(indent);
   const inner = ' '.repeat(indent + 2);
   const keys = Object.keys(tree);
-  if (keys.length === 1 && keys[0] === 'default') return `{ default: ${literal(tree.default)} }`;
+  if (keys.length === 1 && keys[0] === 'default') {
+    // Inline when it fits on the caller's line (with its trailing comma), as Prettier does.
+    const inline = `{ default: ${literal(tree.default)} }`;
+    if (lead + inline.length + 1 <= WIDTH) return inline;
+    return `{\n${inner}default: ${literal(tree.default)},\n${pad}}`;
+  }
   const lines = ['{'];
   for (const k of keys) {
     if (k === 'default') {
@@ -191,7 +196,8 @@ function printTree(tree, indent) {
     } else if (k === 'properties') {
       lines.push(`${inner}properties: {`);
       for (const [name, sub] of Object.entries(tree.properties)) {
-        lines.push(`${inner}  ${key(name)}: ${printTree(sub, indent + 4)},`);
+        const lead = `${inner}  ${key(name)}: `;
+        lines.push(`${lead}${printTree(sub, indent + 4, lead.length)},`);
       }
       lines.push(`${inner}},`);
     } else {

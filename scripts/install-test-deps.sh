@@ -19,6 +19,7 @@ declare -A NEEDED=(
   [prlimit]=util-linux          # recording test: a file size limit (EFBIG) on the proxy
   [mount]=mount                 # recording test: a 64 KiB tmpfs as a full, then read-only, disk (as root)
   [redis-server]=redis-server   # replay store test: single-use tickets shared through a real Redis
+  [promtool]=prometheus          # chart tests: promtool tests the PrometheusRule; a real Prometheus scrapes for the dashboard test
 )
 
 missing=()
@@ -33,3 +34,8 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts the packaged Prometheus as a service on :9090, the proxy's default metrics
+# port; the tests start their own Prometheus on a free port, so stop that one.
+if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null 2>&1; then
+  $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

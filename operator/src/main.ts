@@ -13,6 +13,7 @@ import { parseDuration } from '../../proxy/src/util/duration.js';
 import { loadAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './kube/config.js';
 import { LEASE_NAME } from './leader.js';
 import { startOperator, type LeaderElectionSettings } from './operator.js';
+import { readServingCert, selfSignedCert, type ServingCert } from './serving-cert.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -46,8 +47,19 @@ Runs the Kubernetes operator for WebSocketProxy resources (wsgate.dev/v1alpha1).
   --retry-period D               pause between election attempts (default 2s)
   --metrics-listen HOST:PORT     /metrics, and /healthz and /readyz (default 0.0.0.0:8080)
   --health-listen HOST:PORT      serve /healthz and /readyz here instead
+  --metrics-secure               serve /metrics over HTTPS, only to bearer tokens the API
+                                 server authenticates (TokenReview) and allows get on
+                                 /metrics (SubjectAccessReview); needs --health-listen
+  --metrics-cert-dir DIR         tls.crt and tls.key for --metrics-secure (default: a
+                                 self-signed certificate made at start)
   --image IMAGE                  proxy image when spec.image is unset (default $WSGATE_IMAGE,
                                  else ${DEFAULT_IMAGE})
+  --secrets-namespace NS         watch Secrets (metadata only) in NS, so a Secret created or
+                                 changed there reaches the resources naming it in seconds;
+                                 repeatable (needs list and watch on Secrets in NS)
+  --poll-interval D              look again this often at a resource waiting on something
+                                 no watch reports: an issuer, or a Secret outside the
+                                 --secrets-namespace list (default 5s)
   --resync D                     re-queue every resource this often (default 10m)
   --workers N                    concurrent reconciles (default 4)
   --log-level LEVEL              fatal, error, warn, info, debug, trace or silent (default
@@ -70,7 +82,11 @@ const OPTIONS = {
   'retry-period': { type: 'string' },
   'metrics-listen': { type: 'string' },
   'health-listen': { type: 'string' },
+  'metrics-secure': { type: 'boolean' },
+  'metrics-cert-dir': { type: 'string' },
   image: { type: 'string' },
+  'secrets-namespace': { type: 'string', multiple: true },
+  'poll-interval': { type: 'string' },
   resync: { type: 'string' },
   workers: { type: 'string' },
   'log-level': { type: 'string' },
@@ -88,8 +104,12 @@ export interface OperatorFlags {
   leaderElection: LeaderElectionSettings | undefined;
   metricsListen: HostPort;
   healthListen: HostPort | undefined;
+  /** Undefined: plain HTTP metrics. */
+  metricsSecure: { certDir: string | undefined } | undefined;
   image: string;
   resyncMs: number;
+  pollMs: number;
+  secretsNamespaces: string[];
   workers: number;
   logLevel: string;
 }
@@ -120,6 +140,12 @@ function inClusterNamespace(): string | undefined {
   }
 }
 
+/** Names in a self-signed serving certificate: the pod's, the host's, and loopback. */
+function servingNames(): string[] {
+  const names = [process.env['POD_NAME'], hostname(), 'localhost', '127.0.0.1'];
+  return [...new Set(names.filter((n): n is string => !!n && /^[a-z0-9.-]+$/i.test(n)))];
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
@@ -144,6 +170,12 @@ export function parseFlags(
   const namespaces = [...(values.namespace ?? []), ...(values['watch-namespace'] ?? [])];
   for (const ns of namespaces) {
     if (!DNS_LABEL.test(ns)) throw new UsageError(`--namespace: "${ns}" is not a namespace name`);
+  }
+  const secretsNamespaces = [...new Set(values['secrets-namespace'] ?? [])];
+  for (const ns of secretsNamespaces) {
+    if (!DNS_LABEL.test(ns)) {
+      throw new UsageError(`--secrets-namespace: "${ns}" is not a namespace name`);
+    }
   }
   const workers = Number(values.workers ?? '4');
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
@@ -181,6 +213,14 @@ export function parseFlags(
   }
   const metricsListen = listen('metrics-listen', values['metrics-listen'] ?? '0.0.0.0:8080');
   const health = values['health-listen'];
+  if (values['metrics-secure'] && health === undefined) {
+    throw new UsageError(
+      '--metrics-secure needs --health-listen: the kubelet probes /healthz and /readyz over plain HTTP',
+    );
+  }
+  if (values['metrics-cert-dir'] !== undefined && !values['metrics-secure']) {
+    throw new UsageError('--metrics-cert-dir: only with --metrics-secure');
+  }
   return {
     help: values.help ?? false,
     kubeconfig: values.kubeconfig,
@@ -188,8 +228,11 @@ export function parseFlags(
     leaderElection,
     metricsListen,
     healthListen: health === undefined ? undefined : listen('health-listen', health),
+    metricsSecure: values['metrics-secure'] ? { certDir: values['metrics-cert-dir'] } : undefined,
     image,
     resyncMs: durationMs('resync', values.resync, '10m'),
+    pollMs: durationMs('poll-interval', values['poll-interval'], '5s'),
+    secretsNamespaces,
     workers,
     logLevel,
   };
@@ -219,6 +262,16 @@ export async function operatorCommand(argv: string[]): Promise<number> {
     process.stderr.write(`wsgate operator: --kubeconfig: ${(e as Error).message}\n`);
     return 2;
   }
+  let cert: ServingCert | undefined;
+  if (flags.metricsSecure) {
+    const dir = flags.metricsSecure.certDir;
+    try {
+      cert = dir ? readServingCert(dir) : selfSignedCert(servingNames());
+    } catch (e) {
+      process.stderr.write(`wsgate operator: --metrics-cert-dir: ${(e as Error).message}\n`);
+      return 2;
+    }
+  }
   const log = createLogger(flags.logLevel);
   log.info({ server: access.server, from: access.source }, 'cluster');
   let operator;
@@ -230,9 +283,12 @@ export async function operatorCommand(argv: string[]): Promise<number> {
       namespaces: flags.namespaces,
       workers: flags.workers,
       resyncMs: flags.resyncMs,
+      pollMs: flags.pollMs,
+      secretsNamespaces: flags.secretsNamespaces,
       leaderElection: flags.leaderElection,
       metricsListen: flags.metricsListen,
       healthListen: flags.healthListen,
+      metricsSecure: cert ? { cert } : undefined,
       instance: flags.leaderElection?.identity ?? process.env['POD_NAME'] ?? hostname(),
     });
   } catch (e) {

@@ -10,7 +10,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Outcome labels of controller_runtime_reconcile_total, as controller-runtime uses them. */
-export type ReconcileResultLabel = 'success' | 'error' | 'requeue';
+export type ReconcileResultLabel = 'success' | 'error' | 'requeue' | 'requeue_after';
 
 /** The workqueue metrics one queue reports (label values already bound). */
 export interface QueueMetrics {
@@ -148,6 +148,18 @@ export class OperatorMetrics {
       registers,
     });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Zeroes the reconcile counters of `controller`, as controller-runtime does when a
+   * controller starts: rates and alerts then read 0 instead of nothing before the first
+   * error.
+   */
+  initController(controller: string): void {
+    for (const result of ['success', 'error', 'requeue'] as const) {
+      this.reconcileTotal.inc({ controller, result }, 0);
+    }
+    this.reconcileErrors.inc({ controller }, 0);
   }
 
   /** The workqueue metrics of queue `name` (controller-runtime names queues after the controller). */

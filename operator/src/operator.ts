@@ -14,7 +14,9 @@ import { closeServer, startHealthServer, type HealthSources } from '../../proxy/
 import { KubeClient } from './kube/client.js';
 import type { ClusterAccess } from './kube/config.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { metricsGuard, type MetricsGuardOptions } from './metrics-auth.js';
 import { OperatorMetrics } from './metrics.js';
+import type { ServingCert } from './serving-cert.js';
 
 /** Leader election settings, every one given (see {@link LeaderElectionOptions}). */
 export type LeaderElectionSettings = Required<
@@ -38,11 +40,22 @@ export interface OperatorOptions extends Pick<
   namespaces: readonly string[];
   workers: number;
   resyncMs: number;
+  /** Fixed re-check delay for resources waiting on something unwatched. Default 5 s. */
+  pollMs?: number | undefined;
+  /** Namespaces whose Secrets are watched (metadata only). Default none. */
+  secretsNamespaces?: readonly string[] | undefined;
   /** Undefined: no election, reconcile at once. */
   leaderElection?: LeaderElectionSettings | undefined;
   metricsListen: HostPort;
   /** Undefined: /healthz and /readyz on the metrics listener. */
   healthListen?: HostPort | undefined;
+  /**
+   * Serve /metrics over HTTPS with this certificate, only to callers whose bearer token
+   * the API server authenticates (TokenReview) and authorizes for `get` on /metrics
+   * (SubjectAccessReview). Needs `healthListen`: probes stay plain HTTP. Undefined: plain
+   * HTTP, open to anyone who reaches the port.
+   */
+  metricsSecure?: { cert: ServingCert; guard?: MetricsGuardOptions } | undefined;
   /** Identity in Events (reportingInstance). */
   instance: string;
   /** Collect Node's process metrics too. Default true. */
@@ -87,6 +100,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       namespaces: options.namespaces,
       workers: options.workers,
       resyncMs: options.resyncMs,
+      pollMs: options.pollMs,
+      secretsNamespaces: options.secretsNamespaces,
       baseDelayMs: options.baseDelayMs,
       maxDelayMs: options.maxDelayMs,
       crdNames: options.crdNames,
@@ -104,10 +119,20 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
   };
   const servers: Server[] = [];
+  const secure = options.metricsSecure;
+  if (secure && !options.healthListen) {
+    throw new TypeError('metricsSecure needs healthListen: probes stay plain HTTP');
+  }
   const main = await startHealthServer(
     options.metricsListen,
     sources,
     options.healthListen ? 'metrics' : 'all',
+    secure
+      ? {
+          tls: { cert: secure.cert.cert, key: secure.cert.key },
+          guard: metricsGuard(client, log, secure.guard),
+        }
+      : {},
   );
   servers.push(main.server);
   let healthAddress = main.address;
@@ -116,7 +141,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     servers.push(health.server);
     healthAddress = health.address;
   }
-  log.info({ metrics: main.address, health: healthAddress }, 'listening');
+  log.info(
+    {
+      metrics: main.address,
+      health: healthAddress,
+      metricsScheme: secure ? 'https' : 'http',
+      ...(secure ? { certificate: secure.cert.source } : {}),
+    },
+    'listening',
+  );
 
   const aborted = new Promise<void>((resolve) =>
     abort.signal.addEventListener('abort', () => resolve(), { once: true }),

@@ -11,7 +11,7 @@ import { OriginPolicy } from '../../proxy/src/policy/origins.js';
 import { parseTargetRule } from '../../proxy/src/policy/targets.js';
 import type { WebSocketProxy } from './api/websocketproxy-types.js';
 import { Reason, type ReasonName } from './conditions.js';
-import { CONFIG_HASH_ANNOTATION, selectorLabels } from './render/common.js';
+import { CONFIG_HASH_ANNOTATION, scalesOut, selectorLabels } from './render/common.js';
 
 /** One thing wrong with the spec. */
 export interface Problem {
@@ -85,16 +85,18 @@ function checkAnnotations(
 function warnings(wsp: WebSocketProxy): string[] {
   const { spec } = wsp;
   const out: string[] = [];
-  if (spec.tokens.jwt?.singleUse && spec.replicas > 1 && !spec.tokens.jwt.replayStore) {
+  if (spec.tokens.jwt?.singleUse && scalesOut(wsp) && !spec.tokens.jwt.replayStore) {
     out.push(
       'tokens.jwt.singleUse: each pod keeps its own replay cache, so a ticket works once per pod' +
         ' (tokens.jwt.replayStore shares one)',
     );
   }
   const budget = spec.podDisruptionBudget;
-  if (spec.replicas > 1 && budget) {
+  // With an autoscaler, the fewest pods it may leave is what the budget must allow for.
+  const pods = spec.autoscaling ? spec.autoscaling.minReplicas : spec.replicas;
+  if (scalesOut(wsp) && budget) {
     const blocks =
-      (typeof budget.minAvailable === 'number' && budget.minAvailable >= spec.replicas) ||
+      (typeof budget.minAvailable === 'number' && budget.minAvailable >= pods) ||
       budget.minAvailable === '100%' ||
       budget.maxUnavailable === 0 ||
       budget.maxUnavailable === '0%';
@@ -113,6 +115,11 @@ function warnings(wsp: WebSocketProxy): string[] {
     (limits.maxConnectionsPerIp ?? 0) > limits.maxConnections
   ) {
     out.push('limits.maxConnectionsPerIp is above limits.maxConnections and has no effect');
+  }
+  if (spec.autoscaling && spec.resources?.requests?.['cpu'] === undefined) {
+    out.push(
+      'autoscaling: without resources.requests.cpu the CPU utilization is unknown and the autoscaler does not scale on it',
+    );
   }
   if (!spec.tls && spec.service.type !== 'ClusterIP' && !spec.publicURL) {
     out.push(

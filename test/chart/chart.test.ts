@@ -18,7 +18,7 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
-import { ensureServiceMonitorCrd, suffix } from '../operator/integration.js';
+import { createCrd, ensureServiceMonitorCrd, openCrd, suffix } from '../operator/integration.js';
 import {
   CHART,
   CI_VALUES,
@@ -36,6 +36,24 @@ import {
 import { installWithoutCrd, operatorCan, uninstallWithNamespaces } from './rbac.js';
 
 const release = (prefix: string) => `${prefix}-${suffix()}`;
+
+/**
+ * Makes sure a PrometheusRule CRD exists, as ensureServiceMonitorCrd does for
+ * ServiceMonitors: a minimal open one (labelled wsgate.dev/test=true) unless a real one
+ * is installed. The dry run then proves the kind and metadata, and promtool
+ * (prometheusrule.test.ts) the rules.
+ */
+async function ensurePrometheusRuleCrd(cluster: TestCluster): Promise<void> {
+  const res = await runTool(cluster, 'kubectl', [
+    'get',
+    'customresourcedefinition/prometheusrules.monitoring.coreos.com',
+    '--ignore-not-found',
+    '-o',
+    'name',
+  ]);
+  if (res.stdout.trim() !== '') return;
+  await createCrd(cluster, openCrd('monitoring.coreos.com', 'prometheusrules', 'PrometheusRule'));
+}
 
 /**
  * The two ServiceAccount permission suites declare their cases the same way: one `it`
@@ -176,6 +194,41 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         message: /\/podDisruptionBudget\/minAvailable/,
       },
       {
+        name: 'refusal share above 1',
+        values: { metrics: { prometheusRule: { enabled: true, refusedRatio: 2 } } },
+        message: /\/metrics\/prometheusRule\/refusedRatio/,
+      },
+      {
+        name: 'unknown PrometheusRule key',
+        values: { metrics: { prometheusRule: { enabled: true, severity: 'page' } } },
+        message: /\/metrics\/prometheusRule.*additional properties 'severity'/,
+      },
+      {
+        name: 'empty proxy target selector',
+        values: { metrics: { prometheusRule: { enabled: true, proxyTargets: '' } } },
+        message: /\/metrics\/prometheusRule\/proxyTargets/,
+      },
+      {
+        name: 'dashboard label not a string',
+        values: { metrics: { dashboard: { enabled: true, labels: { grafana_dashboard: 1 } } } },
+        message: /\/metrics\/dashboard\/labels\/grafana_dashboard/,
+      },
+      {
+        name: 'metrics.secure not a boolean',
+        values: { metrics: { secure: 'sure' } },
+        message: /\/metrics\/secure/,
+      },
+      {
+        name: 'metrics reader of an unknown kind',
+        values: { metrics: { readers: [{ kind: 'Robot', name: 'x' }] } },
+        message: /\/metrics\/readers\/0\/kind/,
+      },
+      {
+        name: 'privileged health port',
+        values: { health: { port: 81 } },
+        message: /\/health\/port/,
+      },
+      {
         name: 'crds.enabled not a boolean',
         values: { crds: { enabled: 'sure', keep: true } },
         message: /\/crds\/enabled/,
@@ -210,6 +263,16 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
           metrics: { port: 8080, service: { enabled: false }, serviceMonitor: { enabled: true } },
         },
         message: /serviceMonitor\.enabled needs metrics\.service\.enabled/,
+      },
+      {
+        name: 'metrics and health on one port',
+        values: { health: { port: 8443 } },
+        message: /metrics\.port and health\.port must differ/,
+      },
+      {
+        name: 'a ServiceAccount reader without namespace',
+        values: { metrics: { readers: [{ kind: 'ServiceAccount', name: 'prometheus' }] } },
+        message: /metrics\.readers: ServiceAccount prometheus needs a namespace/,
       },
       {
         name: 'no ServiceAccount and no name',
@@ -267,9 +330,15 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
     it('defaults: restricted pod, probes, resources, image passed on, cluster-wide RBAC', async () => {
       const objects = parseObjects(await template(cluster, 'r', 'ns'));
       assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+        'ClusterRole/r-wsgate-metrics-reader',
         'ClusterRole/r-wsgate-operator',
+        'ClusterRole/r-wsgate-operator-metrics-auth',
         'ClusterRole/r-wsgate-operator-secrets',
+        'ClusterRole/r-wsgate-websocketproxy-admin',
+        'ClusterRole/r-wsgate-websocketproxy-editor',
+        'ClusterRole/r-wsgate-websocketproxy-viewer',
         'ClusterRoleBinding/r-wsgate-operator',
+        'ClusterRoleBinding/r-wsgate-operator-metrics-auth',
         'CustomResourceDefinition/websocketproxies.wsgate.dev',
         'Deployment/r-wsgate-operator',
         'Role/r-wsgate-operator-leader-election',
@@ -304,10 +373,97 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
       assert.ok(c.args.includes('--image=wsgate:0.1.0'));
       assert.ok(c.args.includes('--leader-elect'));
       assert.equal(c.env.find((e) => e.name === 'WSGATE_IMAGE')?.value, 'wsgate:0.1.0');
-      const binding = find(objects, 'ClusterRoleBinding') as K8sObject & {
+      const binding = find(objects, 'ClusterRoleBinding', 'r-wsgate-operator') as K8sObject & {
         roleRef: { name: string };
       };
       assert.equal(binding.roleRef.name, 'r-wsgate-operator');
+    });
+
+    it('secure metrics by default: HTTPS with token auth, plain probes on their own port', async () => {
+      const container = (objects: K8sObject[]) =>
+        (find(objects, 'Deployment') as unknown as PodTemplate).spec.template.spec.containers[0]!;
+      const monitor = (objects: K8sObject[]) =>
+        (find(objects, 'ServiceMonitor')['spec'] as { endpoints: Array<Record<string, unknown>> })
+          .endpoints[0]!;
+      const secure = parseObjects(
+        await template(cluster, 'r', 'ns', ['--set', 'metrics.serviceMonitor.enabled=true']),
+      );
+      const c = container(secure) as PodTemplate['spec']['template']['spec']['containers'][0] & {
+        ports: Array<{ name: string; containerPort: number }>;
+        livenessProbe: { httpGet: { port: string } };
+      };
+      assert.ok(c.args.includes('--metrics-listen=0.0.0.0:8443'));
+      assert.ok(c.args.includes('--health-listen=0.0.0.0:8081'));
+      assert.ok(c.args.includes('--metrics-secure'));
+      assert.equal(c.livenessProbe.httpGet.port, 'health');
+      assert.deepEqual(
+        c.ports.map((p) => [p.name, p.containerPort]),
+        [
+          ['metrics', 8443],
+          ['health', 8081],
+        ],
+      );
+      assert.deepEqual(monitor(secure), {
+        port: 'metrics',
+        path: '/metrics',
+        scheme: 'https',
+        bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+        tlsConfig: { insecureSkipVerify: true },
+        interval: '30s',
+        scrapeTimeout: '10s',
+      });
+
+      const withCert = parseObjects(
+        await template(cluster, 'r', 'ns', [
+          '--set',
+          'metrics.certSecret=operator-metrics-tls',
+          '--set',
+          'metrics.serviceMonitor.enabled=true',
+          '--set',
+          'metrics.serviceMonitor.tlsConfig.serverName=r-wsgate-operator-metrics.ns.svc',
+          '--set',
+          'metrics.readers[0].kind=ServiceAccount',
+          '--set',
+          'metrics.readers[0].name=prometheus',
+          '--set',
+          'metrics.readers[0].namespace=monitoring',
+        ]),
+      );
+      assert.ok(container(withCert).args.includes('--metrics-cert-dir=/etc/wsgate/metrics-tls'));
+      assert.deepEqual(monitor(withCert)['tlsConfig'], {
+        serverName: 'r-wsgate-operator-metrics.ns.svc',
+      });
+      const readers = find(
+        withCert,
+        'ClusterRoleBinding',
+        'r-wsgate-metrics-reader',
+      ) as K8sObject & {
+        roleRef: { name: string };
+        subjects: unknown[];
+      };
+      assert.equal(readers.roleRef.name, 'r-wsgate-metrics-reader');
+      assert.deepEqual(readers.subjects, [
+        { kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' },
+      ]);
+
+      const plain = parseObjects(
+        await template(cluster, 'r', 'ns', [
+          '--set',
+          'metrics.secure=false',
+          '--set',
+          'metrics.port=8080',
+          '--set',
+          'metrics.serviceMonitor.enabled=true',
+        ]),
+      );
+      assert.ok(!container(plain).args.includes('--metrics-secure'));
+      assert.equal(monitor(plain)['scheme'], 'http');
+      assert.equal(monitor(plain)['bearerTokenFile'], undefined);
+      assert.equal(
+        plain.filter((o) => o.metadata.name === 'r-wsgate-operator-metrics-auth').length,
+        0,
+        'no review rights without secure metrics',
+      );
     });
 
     it('proxyImage overrides the image proxies default to', async () => {
@@ -345,9 +501,13 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
           const b = await createNamespace(cluster, t, 'chart-wb');
           extra.push('--set', `watchNamespaces={${a},${b}}`, '--set', `secretsNamespaces={${a}}`);
         }
-        if (name === 'ha') await ensureServiceMonitorCrd(cluster);
+        if (name === 'ha') {
+          await ensureServiceMonitorCrd(cluster);
+          await ensurePrometheusRuleCrd(cluster);
+        }
         const file = join(CHART, 'ci', `${name}-values.yaml`);
-        const manifest = await template(cluster, release('dry'), ns, ['-f', file, ...extra]);
+        const rel = release('dry');
+        const manifest = await template(cluster, rel, ns, ['-f', file, ...extra]);
         const objects = parseObjects(manifest);
         if (name === 'ha') {
           for (const kind of ['PodDisruptionBudget', 'NetworkPolicy', 'ServiceMonitor'])
@@ -363,7 +523,7 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         if (name === 'namespaced') {
           const bindings = objects.filter((o) => o.kind === 'RoleBinding');
           assert.equal(bindings.length, 4); // leader election, two watch scopes, one Secrets grant
-          const crb = find(objects, 'ClusterRoleBinding') as K8sObject & {
+          const crb = find(objects, 'ClusterRoleBinding', operatorName(rel)) as K8sObject & {
             roleRef: { name: string };
           };
           assert.match(crb.roleRef.name, /-cluster-scoped$/);
@@ -581,15 +741,21 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         ['delete', 'configmaps', 'other', false],
         ['delete', 'deployments.apps', 'other', false],
         ['delete', 'poddisruptionbudgets.policy', 'other', true],
+        ['delete', 'networkpolicies.networking.k8s.io', 'other', true],
+        ['patch', 'horizontalpodautoscalers.autoscaling', 'other', true],
+        // Only to replace a metrics Service that still has a cluster IP.
+        ['delete', 'services', 'other', true],
         ['patch', 'events.events.k8s.io', 'other', false],
         ['create', 'certificates.cert-manager.io', 'other', true],
         ['get', 'clusterissuers.cert-manager.io', 'cluster', true],
         ['list', 'customresourcedefinitions.apiextensions.k8s.io', 'cluster', true],
         ['delete', 'customresourcedefinitions.apiextensions.k8s.io', 'cluster', false],
         ['get', 'secrets', 'secrets', true],
-        ['list', 'secrets', 'secrets', false],
-        ['watch', 'secrets', 'secrets', false],
+        // Watched (metadata only) where proxies live, so late Secrets are noticed at once.
+        ['list', 'secrets', 'secrets', true],
+        ['watch', 'secrets', 'secrets', true],
         ['get', 'secrets', 'other', false],
+        ['watch', 'secrets', 'other', false],
         ['get', 'secrets', 'ns', false],
         ['list', 'secrets', 'all', false],
         ['get', 'pods', 'other', false],
@@ -605,6 +771,11 @@ describe('charts/wsgate', { skip: skipCluster, timeout: 600_000 }, () => {
         ['create', 'roles.rbac.authorization.k8s.io', 'other', false],
         ['create', 'clusterrolebindings.rbac.authorization.k8s.io', 'cluster', false],
         ['delete', 'nodes', 'cluster', false],
+        // Secure metrics (the default): the operator asks the API server about scrapers.
+        ['create', 'tokenreviews.authentication.k8s.io', 'cluster', true],
+        ['create', 'subjectaccessreviews.authorization.k8s.io', 'cluster', true],
+        ['get', 'tokenreviews.authentication.k8s.io', 'cluster', false],
+        ['create', 'localsubjectaccessreviews.authorization.k8s.io', 'other', false],
       ];
     permissionCases(
       cases,

@@ -59,6 +59,8 @@ describe('gen-chart', () => {
       'wsgate-operator': 'wsgate.rules.operator',
       'wsgate-operator-secrets': 'wsgate.rules.secrets',
       'wsgate-operator-leader-election': 'wsgate.rules.leaderElection',
+      'wsgate-operator-metrics-auth': 'wsgate.rules.metricsAuth',
+      'wsgate-metrics-reader': 'wsgate.rules.metricsReader',
     };
     for (const role of roles) {
       const name = defines[role.metadata.name];

@@ -1,7 +1,8 @@
 /** covers(): when a cached object already holds everything the operator would apply. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { covers, objectHash } from '../../operator/src/controller/apply.js';
+import { covers, mustReplace, objectHash } from '../../operator/src/controller/apply.js';
+import type { OwnedObject } from '../../operator/src/api/external-types.js';
 
 describe('covers', () => {
   const cases: [string, unknown, unknown, boolean][] = [
@@ -35,4 +36,34 @@ describe('objectHash', () => {
     assert.equal(objectHash(a), objectHash(structuredClone(a)));
     assert.notEqual(objectHash(a), objectHash({ metadata: { name: 'x' }, data: { k: 'w' } }));
   });
+});
+
+describe('mustReplace', () => {
+  const service = (clusterIP?: string): OwnedObject =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'console-metrics', namespace: 'consoles' },
+      spec: clusterIP === undefined ? {} : { clusterIP },
+    }) as OwnedObject;
+  const cases: [string, OwnedObject | undefined, OwnedObject, boolean][] = [
+    [
+      'a metrics Service with a cluster IP, now headless',
+      service('10.96.0.7'),
+      service('None'),
+      true,
+    ],
+    ['already headless', service('None'), service('None'), false],
+    ['not created yet', undefined, service('None'), false],
+    ['the client Service (no clusterIP rendered)', service('10.96.0.8'), service(), false],
+    [
+      'another kind',
+      { ...service('10.96.0.7'), kind: 'ConfigMap' },
+      { ...service('None'), kind: 'ConfigMap' },
+      false,
+    ],
+  ];
+  for (const [name, live, desired, expected] of cases) {
+    test(name, () => assert.equal(mustReplace(live, desired), expected));
+  }
 });

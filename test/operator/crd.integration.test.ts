@@ -76,6 +76,34 @@ const CASES: [string, string, Record<string, unknown>, RegExp][] = [
     /loadBalancerSourceRanges needs type LoadBalancer/,
   ],
   [
+    'autoscaling with minReplicas above maxReplicas',
+    'console',
+    { autoscaling: { minReplicas: 4, maxReplicas: 2 } },
+    /autoscaling\.minReplicas must not be above autoscaling\.maxReplicas/,
+  ],
+  [
+    'a NetworkPolicy peer with both an ipBlock and a selector',
+    'console',
+    {
+      networkPolicy: {
+        ingressFrom: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }],
+      },
+    },
+    /set either ipBlock or podSelector\/namespaceSelector/,
+  ],
+  [
+    'an ipBlock that is not a CIDR',
+    'console',
+    { networkPolicy: { ingressFrom: [{ ipBlock: { cidr: '10.0.0.1' } }] } },
+    /must be a CIDR such as 10\.0\.0\.0\/8/,
+  ],
+  [
+    'an extraEgress endPort below its port',
+    'console',
+    { networkPolicy: { extraEgress: [{ ports: [{ port: 9000, endPort: 8000 }] }] } },
+    /endPort needs a numeric port no greater than it/,
+  ],
+  [
     'a name that cannot name a Service',
     '9lives',
     {},
@@ -139,6 +167,51 @@ describe('WebSocketProxy admission (CRD schema and CEL rules)', { skip: skipClus
       );
       assert.equal(res.code, 0, res.stderr);
     }
+  });
+
+  it('defaults networkPolicy and autoscaling as the unit tests expect', async () => {
+    const res = await runTool(
+      cluster,
+      'kubectl',
+      ['create', '--dry-run=server', '-o', 'json', '-f', '-'],
+      {
+        input: JSON.stringify(
+          proxy(ns, 'console', {
+            autoscaling: { maxReplicas: 5 },
+            networkPolicy: {
+              metricsNamespaceSelector: {},
+              extraEgress: [{ ports: [{ port: 443 }] }],
+            },
+          }),
+        ),
+      },
+    );
+    assert.equal(res.code, 0, res.stderr);
+    const spec = (JSON.parse(res.stdout) as { spec: Record<string, unknown> }).spec;
+    assert.deepEqual(spec['autoscaling'], {
+      maxReplicas: 5,
+      minReplicas: 2,
+      sessionsMetric: 'wsgate_connections_active',
+      targetCPUUtilizationPercentage: 70,
+    });
+    assert.deepEqual(spec['networkPolicy'], {
+      enabled: true,
+      extraEgress: [{ ports: [{ port: 443, protocol: 'TCP' }] }],
+      metricsNamespaceSelector: {},
+    });
+    const plain = await runTool(
+      cluster,
+      'kubectl',
+      ['create', '--dry-run=server', '-o', 'json', '-f', '-'],
+      { input: JSON.stringify(proxy(ns, 'console')) },
+    );
+    assert.deepEqual(
+      (JSON.parse(plain.stdout) as { spec: Record<string, unknown> }).spec['networkPolicy'],
+      {
+        enabled: true,
+        metricsNamespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+      },
+    );
   });
 
   for (const [what, name, spec, message] of CASES) {

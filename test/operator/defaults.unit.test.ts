@@ -20,6 +20,12 @@ describe('applyDefaults', () => {
         drainTimeoutSeconds: 30,
         logLevel: 'info',
         metrics: { serviceMonitor: { enabled: false } },
+        networkPolicy: {
+          enabled: true,
+          metricsNamespaceSelector: {
+            matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+          },
+        },
         port: 6080,
         proxyProtocol: false,
         replicas: 2,
@@ -41,6 +47,12 @@ describe('applyDefaults', () => {
         drainTimeoutSeconds: 30,
         logLevel: 'info',
         metrics: { serviceMonitor: { enabled: false, labels: { release: 'p' } } },
+        networkPolicy: {
+          enabled: true,
+          metricsNamespaceSelector: {
+            matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+          },
+        },
         port: 6080,
         proxyProtocol: false,
         replicas: 2,
@@ -76,6 +88,12 @@ describe('applyDefaults', () => {
         drainTimeoutSeconds: 30,
         logLevel: 'info',
         metrics: { serviceMonitor: { enabled: false } },
+        networkPolicy: {
+          enabled: true,
+          metricsNamespaceSelector: {
+            matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+          },
+        },
         port: 6080,
         proxyProtocol: false,
         replicas: 0,
@@ -83,6 +101,36 @@ describe('applyDefaults', () => {
         targets: { allow: ['10.0.0.0/8:5900'] },
         tls: { privateKey: { algorithm: 'ECDSA', rotationPolicy: 'Always' }, secretName: 'mine' },
         tokens: { http: { url: 'http://x/' } },
+      },
+    ],
+    [
+      'autoscaling and networkPolicy children (checked with a server-side dry run)',
+      spec(`
+        tokens: {file: {secretRef: {name: tok, key: tokens}}}
+        autoscaling: {maxReplicas: 5}
+        networkPolicy: {metricsNamespaceSelector: {}, extraEgress: [{ports: [{port: 443}]}]}
+      `),
+      {
+        allowMissingOrigin: false,
+        autoscaling: {
+          maxReplicas: 5,
+          minReplicas: 2,
+          sessionsMetric: 'wsgate_connections_active',
+          targetCPUUtilizationPercentage: 70,
+        },
+        drainTimeoutSeconds: 30,
+        logLevel: 'info',
+        metrics: { serviceMonitor: { enabled: false } },
+        networkPolicy: {
+          enabled: true,
+          extraEgress: [{ ports: [{ port: 443, protocol: 'TCP' }] }],
+          metricsNamespaceSelector: {},
+        },
+        port: 6080,
+        proxyProtocol: false,
+        replicas: 2,
+        service: { type: 'ClusterIP' },
+        tokens: { file: { secretRef: { key: 'tokens', name: 'tok' } } },
       },
     ],
   ];

@@ -179,4 +179,38 @@ describe('Informer', () => {
     await informer.stop();
     assert.deepEqual(seen, ['add a']);
   });
+
+  test('metadataOnly asks for PartialObjectMetadata on both list and watch', async () => {
+    const accepts: (string | undefined)[] = [];
+    let watched!: () => void;
+    const watching = new Promise<void>((r) => (watched = r));
+    const client = {
+      request: async (_m: string, _p: string, init: { accept?: string }) => {
+        accepts.push(init.accept);
+        return { metadata: { resourceVersion: '1' }, items: [obj('s', '1')] };
+      },
+      watch: async (...args: unknown[]) => {
+        accepts.push(args[5] as string | undefined);
+        watched();
+        await aborted(args[3] as AbortSignal);
+      },
+    } as unknown as KubeClient;
+    const informer = new Informer<KubeObject>(client, {
+      resource: Resources.Secret,
+      namespace: 'ns',
+      metadataOnly: true,
+      log,
+    });
+    informer.start();
+    await watching;
+    await informer.stop();
+    assert.deepEqual(accepts, [
+      'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+      'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+    ]);
+    assert.deepEqual(
+      informer.list().map((o) => o.metadata?.name),
+      ['s'],
+    );
+  });
 });

@@ -201,7 +201,7 @@ export async function canI(
 /** An operator running as a child process (`wsgate operator`). */
 export interface OperatorProcess {
   readonly child: ChildProcess;
-  /** http://127.0.0.1:PORT of its metrics listener. */
+  /** http://127.0.0.1:PORT of its metrics listener (https with --metrics-secure). */
   readonly url: string;
   /** Everything it printed so far. */
   logs(): string;
@@ -246,11 +246,16 @@ export async function spawnOperator(
     clearTimeout(timer);
     return code;
   };
+  // Health moves to --health-listen when given (with --metrics-secure it must).
+  const healthArg = args.find((a) => a.startsWith('--health-listen='));
+  const healthUrl = healthArg
+    ? `http://${healthArg.slice('--health-listen='.length)}/healthz`
+    : `http://127.0.0.1:${port}/healthz`;
   await until(
     'the operator to answer /healthz',
     async () => {
       if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}:\n${out}`);
-      return (await get(`http://127.0.0.1:${port}/healthz`)).status === 200 ? true : undefined;
+      return (await get(healthUrl)).status === 200 ? true : undefined;
     },
     30_000,
     100,
@@ -258,7 +263,7 @@ export async function spawnOperator(
     await stop('SIGKILL');
     throw err;
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${args.includes('--metrics-secure') ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     child,
     url,

@@ -11,9 +11,12 @@ describe('parseFlags', () => {
     assert.equal(f.leaderElection, undefined, 'leader election is off unless asked for');
     assert.deepEqual(f.metricsListen, { host: '0.0.0.0', port: 8080 });
     assert.equal(f.healthListen, undefined);
+    assert.equal(f.metricsSecure, undefined, 'plain HTTP metrics unless asked for');
     assert.equal(f.image, DEFAULT_IMAGE);
     assert.match(DEFAULT_IMAGE, /^wsgate:\d+\.\d+\.\d+/);
     assert.equal(f.resyncMs, 600_000);
+    assert.equal(f.pollMs, 5_000);
+    assert.deepEqual(f.secretsNamespaces, []);
     assert.equal(f.workers, 4);
     assert.equal(f.logLevel, 'info');
   });
@@ -65,9 +68,32 @@ describe('parseFlags', () => {
     assert.equal(f.workers, 8);
   });
 
+  test('--secrets-namespace repeats; --poll-interval takes a duration', () => {
+    const f = parseFlags(
+      [
+        '--secrets-namespace=a',
+        '--secrets-namespace',
+        'b',
+        '--secrets-namespace=a',
+        '--poll-interval=2s',
+      ],
+      {},
+    );
+    assert.deepEqual(f.secretsNamespaces, ['a', 'b']);
+    assert.equal(f.pollMs, 2_000);
+  });
+
   test('--namespace and --watch-namespace repeat and merge', () => {
     const f = parseFlags(['--namespace', 'a', '--watch-namespace=b', '--namespace=a'], {});
     assert.deepEqual(f.namespaces, ['a', 'b']);
+  });
+
+  test('--metrics-secure with --health-listen, and an optional certificate directory', () => {
+    const base = ['--metrics-secure', '--health-listen=0.0.0.0:8081'];
+    assert.deepEqual(parseFlags(base, {}).metricsSecure, { certDir: undefined });
+    assert.deepEqual(parseFlags([...base, '--metrics-cert-dir=/tls'], {}).metricsSecure, {
+      certDir: '/tls',
+    });
   });
 
   const errors: [string[], RegExp][] = [
@@ -80,7 +106,11 @@ describe('parseFlags', () => {
     [['--resync=0s'], /^--resync:/],
     [['--metrics-listen=nowhere'], /^--metrics-listen:/],
     [['--namespace=Bad_Name'], /^--namespace:/],
+    [['--secrets-namespace=Bad_Name'], /^--secrets-namespace:/],
+    [['--poll-interval=0s'], /^--poll-interval:/],
     [['--image='], /^--image:/],
+    [['--metrics-secure'], /^--metrics-secure needs --health-listen/],
+    [['--metrics-cert-dir=/tls'], /^--metrics-cert-dir: only with --metrics-secure/],
     [['--leader-elect'], /^--leader-election-namespace: required outside a cluster/],
     [
       ['--leader-elect', '--leader-election-namespace=x', '--renew-deadline=20s'],

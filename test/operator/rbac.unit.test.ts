@@ -10,12 +10,20 @@ interface Rule {
   resources: string[];
   verbs: string[];
   resourceNames?: string[];
+  nonResourceURLs?: string[];
 }
 interface RoleDoc {
   kind: string;
   metadata: { name: string };
   rules: Rule[];
 }
+
+const AUTOSCALING = {
+  minReplicas: 2,
+  maxReplicas: 4,
+  targetCPUUtilizationPercentage: 70,
+  sessionsMetric: 'wsgate_connections_active',
+};
 
 const roles = parseAllDocuments(readRepoFile('operator/rbac/role.yaml')).map(
   (d) => d.toJS() as RoleDoc,
@@ -30,8 +38,8 @@ const verbsFor = (r: RoleDoc, group: string, resource: string) =>
     r.rules
       .filter(
         (rule) =>
-          rule.apiGroups.includes(group) &&
-          rule.resources.includes(resource) &&
+          rule.apiGroups?.includes(group) &&
+          rule.resources?.includes(resource) &&
           !rule.resourceNames,
       )
       .flatMap((rule) => rule.verbs),
@@ -42,6 +50,8 @@ const PLURALS: Record<string, string> = {
   Service: 'services',
   Deployment: 'apps/deployments',
   PodDisruptionBudget: 'policy/poddisruptionbudgets',
+  NetworkPolicy: 'networking.k8s.io/networkpolicies',
+  HorizontalPodAutoscaler: 'autoscaling/horizontalpodautoscalers',
   Certificate: 'cert-manager.io/certificates',
   ServiceMonitor: 'monitoring.coreos.com/servicemonitors',
 };
@@ -49,21 +59,42 @@ const PLURALS: Record<string, string> = {
 describe('operator RBAC', () => {
   const operator = role('wsgate-operator');
 
-  test('three roles, no wildcards', () => {
+  test('five roles, no wildcards', () => {
     assert.deepEqual(
       roles.map((r) => `${r.kind}/${r.metadata.name}`),
       [
         'ClusterRole/wsgate-operator',
         'ClusterRole/wsgate-operator-secrets',
         'Role/wsgate-operator-leader-election',
+        'ClusterRole/wsgate-operator-metrics-auth',
+        'ClusterRole/wsgate-metrics-reader',
       ],
     );
     for (const rule of roles.flatMap((r) => r.rules)) {
-      assert.ok(
-        ![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'),
-        JSON.stringify(rule),
-      );
+      const all = [
+        ...((rule.apiGroups as string[] | undefined) ?? []),
+        ...((rule.resources as string[] | undefined) ?? []),
+        ...(rule.nonResourceURLs ?? []),
+        ...rule.verbs,
+      ];
+      assert.ok(!all.includes('*'), JSON.stringify(rule));
     }
+  });
+
+  test('metrics auth: create-only reviews; the reader gets /metrics and nothing else', () => {
+    assert.deepEqual(role('wsgate-operator-metrics-auth').rules, [
+      { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+      {
+        apiGroups: ['authorization.k8s.io'],
+        resources: ['subjectaccessreviews'],
+        verbs: ['create'],
+      },
+    ]);
+    assert.deepEqual(role('wsgate-metrics-reader').rules, [
+      { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+    ]);
+    // The operator's main role holds neither review: only the secure metrics binding does.
+    assert.equal(verbsFor(operator, 'authentication.k8s.io', 'tokenreviews').size, 0);
   });
 
   const result = renderAll(example(), { operatorImage: 'i', serviceMonitorAvailable: true });
@@ -75,20 +106,35 @@ describe('operator RBAC', () => {
     replicas: 1,
     tls: undefined,
     metrics: { serviceMonitor: { enabled: false } },
+    networkPolicy: { ...bare.spec.networkPolicy, enabled: false },
   };
-  const deletable = new Set(
-    renderAll(bare, { operatorImage: 'i', serviceMonitorAvailable: true }).delete.map(
+  // Services are deleted too, but only to replace a metrics Service that still has a
+  // cluster IP (an immutable field) with the headless one.
+  const deletable = new Set([
+    ...renderAll(bare, { operatorImage: 'i', serviceMonitorAvailable: true }).delete.map(
       (r) => r.kind,
     ),
-  );
-  test('the optional kinds are the deletable ones', () => {
+    'Service',
+  ]);
+  test('the optional kinds are the deletable ones, and Services (replaced)', () => {
     assert.deepEqual([...deletable].sort(), [
       'Certificate',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
       'PodDisruptionBudget',
+      'Service',
       'ServiceMonitor',
     ]);
   });
-  for (const kind of new Set(result.apply.map((o) => o.kind))) {
+  const scaled = example();
+  scaled.spec = { ...scaled.spec, autoscaling: { ...AUTOSCALING } };
+  const kinds = new Set(
+    [
+      ...result.apply,
+      ...renderAll(scaled, { operatorImage: 'i', serviceMonitorAvailable: true }).apply,
+    ].map((o) => o.kind),
+  );
+  for (const kind of kinds) {
     test(`manages ${kind} with server-side apply${deletable.has(kind) ? ', deletes it' : ''}`, () => {
       const [group, resource] = PLURALS[kind]!.includes('/')
         ? PLURALS[kind]!.split('/')
@@ -125,11 +171,13 @@ describe('operator RBAC', () => {
     assert.deepEqual([...verbsFor(operator, 'events.k8s.io', 'events')], ['create']);
   });
 
-  test('no Secrets or Pods cluster-wide; Secrets get-only in their own role', () => {
+  test('no Secrets or Pods cluster-wide; Secrets read and watched only in their own role', () => {
     assert.equal(verbsFor(operator, '', 'secrets').size, 0);
     assert.equal(verbsFor(operator, '', 'pods').size, 0);
     const secrets = role('wsgate-operator-secrets');
-    assert.deepEqual(secrets.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+    assert.deepEqual(secrets.rules, [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+    ]);
   });
 
   test('leader election: its own Lease only, besides create', () => {

@@ -11,7 +11,11 @@ describe('renderAll', () => {
   test('example snapshot', () => {
     const result = renderAll(example(), options);
     matchSnapshot('example', result.apply);
-    assert.deepEqual(result.delete, []);
+    // The example sets spec.replicas, not spec.autoscaling.
+    assert.deepEqual(
+      result.delete.map((r) => r.kind),
+      ['HorizontalPodAutoscaler'],
+    );
   });
 
   test('minimal snapshot', () => {
@@ -26,9 +30,17 @@ describe('renderAll', () => {
       'Certificate/console',
       'Service/console',
       'Service/console-metrics',
+      'NetworkPolicy/console',
       'Deployment/console',
       'PodDisruptionBudget/console',
       'ServiceMonitor/console',
+    ]);
+    const scaled = fixture({ autoscaling: { maxReplicas: 4 } });
+    const autoscaled = renderAll(scaled, options).apply.map((o) => o.kind);
+    assert.deepEqual(autoscaled.slice(-3), [
+      'Deployment',
+      'PodDisruptionBudget',
+      'HorizontalPodAutoscaler',
     ]);
   });
 
@@ -38,24 +50,35 @@ describe('renderAll', () => {
     typeof options & { certManagerAvailable?: boolean },
     string[],
   ][] = [
-    ['minimal resource deletes the optional kinds', {}, options, ['Certificate', 'ServiceMonitor']],
+    [
+      'minimal resource deletes the optional kinds',
+      {},
+      options,
+      ['Certificate', 'HorizontalPodAutoscaler', 'ServiceMonitor'],
+    ],
+    [
+      'NetworkPolicy disabled: deleted; autoscaling: kept',
+      { networkPolicy: { enabled: false }, autoscaling: { maxReplicas: 3 } },
+      options,
+      ['Certificate', 'NetworkPolicy', 'ServiceMonitor'],
+    ],
     [
       'no ServiceMonitor CRD: nothing of it to delete',
       { replicas: 1 },
       { ...options, serviceMonitorAvailable: false },
-      ['Certificate', 'PodDisruptionBudget'],
+      ['Certificate', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'],
     ],
     [
       'no cert-manager: no Certificate applied or deleted',
       { replicas: 3, tls: { issuerRef: { name: 'ca' }, dnsNames: ['a.example.com'] } },
       { ...options, certManagerAvailable: false },
-      ['ServiceMonitor'],
+      ['HorizontalPodAutoscaler', 'ServiceMonitor'],
     ],
     [
       'brought TLS Secret deletes a former Certificate',
       { replicas: 3, tls: { secretName: 'mine' } },
       options,
-      ['Certificate', 'ServiceMonitor'],
+      ['Certificate', 'HorizontalPodAutoscaler', 'ServiceMonitor'],
     ],
   ];
   for (const [name, spec, opts, deleted] of cases) {

@@ -35,6 +35,8 @@ describe('objectNames', () => {
       metricsService: 'console-metrics',
       podDisruptionBudget: 'console',
       serviceMonitor: 'console',
+      networkPolicy: 'console',
+      horizontalPodAutoscaler: 'console',
       tlsSecret: undefined,
     });
     assert.equal(

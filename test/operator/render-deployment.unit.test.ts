@@ -174,7 +174,24 @@ describe('renderDeployment', () => {
     assert.equal(spec.priorityClassName, 'high');
     assert.deepEqual(spec.imagePullSecrets, [{ name: 'pull' }]);
     assert.deepEqual(spec.containers[0]!.resources, { requests: { cpu: '1', memory: '64Mi' } });
-    assert.equal(spec.topologySpreadConstraints?.[0]?.topologyKey, 'kubernetes.io/hostname');
     assert.equal(pod({ replicas: 1 }).topologySpreadConstraints, undefined);
+  });
+
+  test('soft spread over zones, then nodes, per revision', () => {
+    const selector = {
+      'app.kubernetes.io/name': 'wsgate',
+      'app.kubernetes.io/instance': 'console',
+      'app.kubernetes.io/component': 'proxy',
+    };
+    assert.deepEqual(
+      pod({ replicas: 3 }).topologySpreadConstraints,
+      ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
+        maxSkew: 1,
+        topologyKey,
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: selector },
+        matchLabelKeys: ['pod-template-hash'],
+      })),
+    );
   });
 });

@@ -60,10 +60,11 @@ describe('renderService', () => {
 });
 
 describe('renderMetricsService', () => {
-  test('ClusterIP on 9090, labelled for the ServiceMonitor', () => {
+  test('headless on 9090, labelled for the ServiceMonitor', () => {
     const svc = renderMetricsService(fixture({ service: { type: 'LoadBalancer' } }));
     assert.equal(svc.metadata.name, 'console-metrics');
     assert.equal(svc.spec.type, 'ClusterIP');
+    assert.equal(svc.spec.clusterIP, 'None');
     assert.deepEqual(svc.spec.ports, [
       { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
     ]);

@@ -66,6 +66,19 @@ describe('availableCondition', () => {
       /1\/2 replicas ready; RS timed out/,
     ],
     [
+      'autoscaled: counted against the scale the autoscaler chose, not spec.replicas',
+      { replicas: 0, autoscaling: { maxReplicas: 8 } },
+      {
+        deployment: {
+          spec: { replicas: 5, selector: {}, template: {} },
+          status: { readyReplicas: 5, availableReplicas: 5, conditions: [available] },
+        },
+      },
+      'True',
+      'MinimumReplicasAvailable',
+      /^5\/5 replicas ready$/,
+    ],
+    [
       'starting',
       {},
       { deployment: deployment({ readyReplicas: 1 }) },

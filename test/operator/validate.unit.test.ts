@@ -185,6 +185,32 @@ describe('validate', () => {
       /no effect/,
     ],
     ['plain ws on a LoadBalancer', { service: { type: 'LoadBalancer' } }, /plain ws/],
+    [
+      'autoscaling without a CPU request',
+      { autoscaling: { maxReplicas: 4 }, resources: { requests: { memory: '64Mi' } } },
+      /requests\.cpu/,
+    ],
+    [
+      'single-use tickets with an autoscaler that may add pods',
+      {
+        replicas: 1,
+        autoscaling: { minReplicas: 1, maxReplicas: 3 },
+        resources: { requests: { cpu: '100m' } },
+        tokens: {
+          jwt: { keySecretRef: { name: 'k', key: 'k' }, algorithms: ['RS256'], singleUse: true },
+        },
+      },
+      /once per pod/,
+    ],
+    [
+      "a budget that blocks drains at the autoscaler's minimum",
+      {
+        autoscaling: { minReplicas: 2, maxReplicas: 6 },
+        resources: { requests: { cpu: '100m' } },
+        podDisruptionBudget: { minAvailable: 2 },
+      },
+      /no eviction/,
+    ],
   ];
   for (const [name, spec, message] of warned) {
     test(`warns: ${name}`, () => {

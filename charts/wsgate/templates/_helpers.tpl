@@ -73,6 +73,18 @@ helm.sh/chart: {{ include "wsgate.chart" .context }}
 {{- default (include "wsgate.image" .) .Values.proxyImage }}
 {{- end }}
 
+{{/*
+PromQL label matchers of the operator's series: metrics.prometheusRule.operatorTargets, or
+what prometheus-operator sets when it scrapes the chart's metrics Service.
+*/}}
+{{- define "wsgate.operatorTargets" -}}
+{{- if .Values.metrics.prometheusRule.operatorTargets }}
+{{- .Values.metrics.prometheusRule.operatorTargets }}
+{{- else }}
+{{- printf "namespace=%q, service=%q" .Release.Namespace (printf "%s-metrics" (include "wsgate.operator.fullname" .)) }}
+{{- end }}
+{{- end }}
+
 {{/* Contradictory values fail the render with a message naming them. */}}
 {{- define "wsgate.validate" -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
@@ -83,6 +95,14 @@ helm.sh/chart: {{ include "wsgate.chart" .context }}
 {{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.service.enabled) }}
 {{- fail "metrics.serviceMonitor.enabled needs metrics.service.enabled: the ServiceMonitor selects the metrics Service" }}
+{{- end }}
+{{- if eq (int .Values.metrics.port) (int .Values.health.port) }}
+{{- fail "metrics.port and health.port must differ: probes stay plain HTTP on their own listener" }}
+{{- end }}
+{{- range .Values.metrics.readers }}
+{{- if and (eq .kind "ServiceAccount") (not .namespace) }}
+{{- fail (printf "metrics.readers: ServiceAccount %s needs a namespace" .name) }}
+{{- end }}
 {{- end }}
 {{- range .Values.secretsNamespaces }}
 {{- if eq . "*" }}

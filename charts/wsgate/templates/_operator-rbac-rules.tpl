@@ -24,6 +24,15 @@
     - ""
   resources:
     - configmaps
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - patch
+- apiGroups:
+    - ""
+  resources:
     - services
   verbs:
     - get
@@ -31,6 +40,7 @@
     - watch
     - create
     - patch
+    - delete
 - apiGroups:
     - apps
   resources:
@@ -45,6 +55,28 @@
     - policy
   resources:
     - poddisruptionbudgets
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
+    - networking.k8s.io
+  resources:
+    - networkpolicies
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
+    - autoscaling
+  resources:
+    - horizontalpodautoscalers
   verbs:
     - get
     - list
@@ -103,6 +135,8 @@
     - secrets
   verbs:
     - get
+    - list
+    - watch
 {{- end }}
 {{- define "wsgate.rules.leaderElection" }}
 - apiGroups:
@@ -120,6 +154,26 @@
   verbs:
     - get
     - update
+{{- end }}
+{{- define "wsgate.rules.metricsAuth" }}
+- apiGroups:
+    - authentication.k8s.io
+  resources:
+    - tokenreviews
+  verbs:
+    - create
+- apiGroups:
+    - authorization.k8s.io
+  resources:
+    - subjectaccessreviews
+  verbs:
+    - create
+{{- end }}
+{{- define "wsgate.rules.metricsReader" }}
+- nonResourceURLs:
+    - /metrics
+  verbs:
+    - get
 {{- end }}
 {{- define "wsgate.rules.clusterScoped" }}
 - apiGroups:

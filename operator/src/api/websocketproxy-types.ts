@@ -36,7 +36,8 @@ export interface WebSocketProxy {
 export interface WebSocketProxySpec {
   /**
    * Proxy pods. Two by default so a node drain does not stop new console sessions; a
-   * PodDisruptionBudget is made when this is above 1. Default `2`.
+   * PodDisruptionBudget is made when this is above 1. Not used while autoscaling is set (the
+   * autoscaler decides). Default `2`.
    */
   replicas: number;
   /** Proxy image. Defaults to the operator's own image, which contains both. */
@@ -111,6 +112,21 @@ export interface WebSocketProxySpec {
    * when neither is set.
    */
   podDisruptionBudget?: PodDisruptionBudgetSpec;
+  /**
+   * A HorizontalPodAutoscaler (autoscaling/v2) on the proxy Deployment. While this is set the
+   * operator leaves the Deployment's replicas to the autoscaler and spec.replicas is not used;
+   * removing it hands replicas back to spec.replicas. Scale-down removes at most one pod per drain
+   * period, so consoles get their drainTimeoutSeconds.
+   */
+  autoscaling?: AutoscalingSpec;
+  /**
+   * A NetworkPolicy isolating the proxy pods (on by default). Ingress: the WebSocket port from
+   * anywhere (or from ingressFrom), the metrics port from metricsNamespaceSelector. Egress:
+   * targets.allow (any address on TCP when it is empty), DNS (port 53), the tokens.http lookup host
+   * and extraEgress; nothing else, so not the Kubernetes API server. Enforced only where the
+   * cluster's network plugin supports NetworkPolicy. Default `{}`.
+   */
+  networkPolicy: NetworkPolicySpec;
   /** CPU and memory for the proxy container. */
   resources?: ResourceRequirements;
   nodeSelector?: Record<string, string>;
@@ -452,6 +468,117 @@ export interface PodDisruptionBudgetSpec {
   maxUnavailable?: number | string;
 }
 
+/**
+ * A HorizontalPodAutoscaler (autoscaling/v2) on the proxy Deployment. While this is set the
+ * operator leaves the Deployment's replicas to the autoscaler and spec.replicas is not used;
+ * removing it hands replicas back to spec.replicas. Scale-down removes at most one pod per drain
+ * period, so consoles get their drainTimeoutSeconds. Schema: `spec.autoscaling`.
+ */
+export interface AutoscalingSpec {
+  /** Fewest pods; 2 by default so a node drain does not stop new sessions. Default `2`. */
+  minReplicas: number;
+  /** Most pods. */
+  maxReplicas: number;
+  /**
+   * Average CPU use, in percent of the pods' CPU request, the autoscaler aims at. Needs
+   * resources.requests.cpu. Default `70`.
+   */
+  targetCPUUtilizationPercentage: number;
+  /**
+   * Also aim at this many open sessions per pod (average), read as a Pods metric through the custom
+   * metrics API: needs a metrics adapter (e.g. prometheus-adapter) serving sessionsMetric.
+   */
+  targetSessionsPerPod?: number;
+  /**
+   * Name of the Pods metric of open sessions, as the metrics adapter serves it. Default
+   * `'wsgate_connections_active'`.
+   */
+  sessionsMetric: string;
+}
+
+/**
+ * A NetworkPolicy isolating the proxy pods (on by default). Ingress: the WebSocket port from
+ * anywhere (or from ingressFrom), the metrics port from metricsNamespaceSelector. Egress:
+ * targets.allow (any address on TCP when it is empty), DNS (port 53), the tokens.http lookup host
+ * and extraEgress; nothing else, so not the Kubernetes API server. Enforced only where the
+ * cluster's network plugin supports NetworkPolicy. Schema: `spec.networkPolicy`.
+ */
+export interface NetworkPolicySpec {
+  /** Default `true`. */
+  enabled: boolean;
+  /**
+   * Peers allowed to open WebSocket sessions (e.g. the ingress controller's namespace). Empty: from
+   * anywhere.
+   */
+  ingressFrom?: NetworkPolicyPeer[];
+  /**
+   * Namespaces whose pods may scrape the metrics port 9090; by default the one named monitoring. An
+   * empty selector ({}) means every namespace. Default `{ matchLabels: {
+   * 'kubernetes.io/metadata.name': 'monitoring' } }`.
+   */
+  metricsNamespaceSelector: NamespaceSelector;
+  /**
+   * Further egress rules (networking/v1 NetworkPolicyEgressRule), e.g. for a token lookup Service
+   * whose pods listen on another port than the URL's.
+   */
+  extraEgress?: NetworkPolicyEgressRule[];
+}
+
+/** Schema: `spec.networkPolicy.ingressFrom[]`, `spec.networkPolicy.extraEgress[].to[]`. */
+export interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: IpBlock;
+}
+
+/**
+ * Schema: `spec.networkPolicy.ingressFrom[].podSelector`,
+ * `spec.networkPolicy.ingressFrom[].namespaceSelector`.
+ */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+/**
+ * Schema: `spec.networkPolicy.ingressFrom[].podSelector.matchExpressions[]`,
+ * `spec.networkPolicy.metricsNamespaceSelector.matchExpressions[]`.
+ */
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+/** Schema: `spec.networkPolicy.ingressFrom[].ipBlock`. */
+export interface IpBlock {
+  cidr: string;
+  except?: string[];
+}
+
+/**
+ * Namespaces whose pods may scrape the metrics port 9090; by default the one named monitoring. An
+ * empty selector ({}) means every namespace. Schema: `spec.networkPolicy.metricsNamespaceSelector`.
+ */
+export interface NamespaceSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+/** Schema: `spec.networkPolicy.extraEgress[]`. */
+export interface NetworkPolicyEgressRule {
+  to?: NetworkPolicyPeer[];
+  ports?: NetworkPolicyPort[];
+}
+
+/** Schema: `spec.networkPolicy.extraEgress[].ports[]`. */
+export interface NetworkPolicyPort {
+  /** Default `'TCP'`. */
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  port?: number | string;
+  endPort?: number;
+}
+
 /** CPU and memory for the proxy container. Schema: `spec.resources`. */
 export interface ResourceRequirements {
   limits?: Record<string, number | string>;
@@ -559,6 +686,35 @@ export const SCHEMA_DEFAULTS: DefaultsNode = {
               default: {},
               properties: {
                 enabled: { default: false },
+              },
+            },
+          },
+        },
+        autoscaling: {
+          properties: {
+            minReplicas: { default: 2 },
+            targetCPUUtilizationPercentage: { default: 70 },
+            sessionsMetric: { default: 'wsgate_connections_active' },
+          },
+        },
+        networkPolicy: {
+          default: {},
+          properties: {
+            enabled: { default: true },
+            metricsNamespaceSelector: {
+              default: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+            },
+            extraEgress: {
+              items: {
+                properties: {
+                  ports: {
+                    items: {
+                      properties: {
+                        protocol: { default: 'TCP' },
+                      },
+                    },
+                  },
+                },
               },
             },
           },

@@ -65,6 +65,42 @@ export function covers(live: unknown, desired: unknown): boolean {
   return live === desired;
 }
 
+/**
+ * Whether `live` must be deleted before `desired` can be applied, because they differ in
+ * a field the API server will not change: a Service's cluster IP. Metrics Services made
+ * by earlier versions have one; the rendered one is headless (`clusterIP: None`).
+ */
+export function mustReplace(live: OwnedObject | undefined, desired: OwnedObject): boolean {
+  if (!live || desired.kind !== 'Service' || (live.kind !== undefined && live.kind !== 'Service')) {
+    return false;
+  }
+  const want = (desired as { spec?: { clusterIP?: string } }).spec?.clusterIP;
+  const have = (live as { spec?: { clusterIP?: string } }).spec?.clusterIP;
+  return want === 'None' && have !== undefined && have !== '' && have !== 'None';
+}
+
+/** Deletes `live` (with its uid as precondition); a 404 means it is gone already. */
+async function deleteObject(
+  client: KubeClient,
+  live: OwnedObject,
+  apiVersion: string,
+): Promise<void> {
+  const { kind, metadata } = live;
+  const path = objectPath(resourceFor(apiVersion, kind ?? ''), metadata.namespace, metadata.name);
+  try {
+    await client.request('DELETE', path, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy: 'Background',
+        preconditions: { uid: metadata.uid },
+      },
+    });
+  } catch (err) {
+    if (!isStatus(err, 404)) throw err;
+  }
+}
+
 /** sha256 of an object's JSON (renderers build objects in a fixed key order). */
 export function objectHash(object: unknown): string {
   return createHash('sha256').update(JSON.stringify(object)).digest('hex');
@@ -79,8 +115,9 @@ export type AppliedMemo = Map<string, { uid: string; hash: string }>;
  * process last applied the same content to the same live object (`memo`) and the cached
  * copy still holds all of it (nobody changed a field the operator owns): a resync of an
  * unchanged resource then sends nothing at all. Returns what the server answered, by
- * {@link objectKey}, for the objects sent. Throws {@link ApplyRejected} for an invalid
- * object.
+ * {@link objectKey}, for the objects sent. An object that differs from the live one in an
+ * immutable field ({@link mustReplace}) is deleted first, then created afresh. Throws
+ * {@link ApplyRejected} for an invalid object.
  */
 export async function applyAll(
   client: KubeClient,
@@ -101,6 +138,13 @@ export async function applyAll(
       const live = view.owned(o.kind, o.metadata.namespace, o.metadata.name);
       return !live || live.metadata.uid !== last.uid || !covers(live, o);
     });
+  for (const { object: o, key } of stale) {
+    const live = view.owned(o.kind, o.metadata.namespace, o.metadata.name);
+    if (live && mustReplace(live, o)) {
+      await deleteObject(client, { ...live, kind: o.kind }, o.apiVersion);
+      memo.delete(key);
+    }
+  }
   const waves = [
     stale.filter((s) => s.object.kind !== 'Deployment'),
     stale.filter((s) => s.object.kind === 'Deployment'),

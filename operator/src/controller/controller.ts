@@ -1,8 +1,9 @@
 /**
  * The WebSocketProxy controller: informers feed the work queue, a fixed number of
  * workers take keys from it and reconcile them, failures back off per key, and every
- * resource is re-queued each resync period (catching what no watch reports, such as a
- * Secret created later). Metrics use controller-runtime's names.
+ * resource is re-queued each resync period. A resource waiting on something no watch
+ * reports (an issuer, a Secret where Secrets are not watched) is looked at again after a
+ * fixed poll interval. Metrics use controller-runtime's names.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -30,6 +31,13 @@ export interface ControllerOptions extends Pick<WorkQueueOptions, 'baseDelayMs' 
   workers?: number;
   /** Period of the full re-queue, in ms. Default 10 minutes. */
   resyncMs?: number;
+  /**
+   * Delay before a resource waiting on something unwatched (an issuer, a Secret outside
+   * secretsNamespaces) is looked at again, in ms: fixed, not the error back-off. Default 5 s.
+   */
+  pollMs?: number;
+  /** Namespaces whose Secrets are watched (metadata only); see ControllerInformersOptions. */
+  secretsNamespaces?: readonly string[] | undefined;
   crdNames?: OptionalCrdNames;
 }
 
@@ -58,6 +66,7 @@ export class Controller {
       client: options.client,
       log: options.log,
       namespaces: options.namespaces,
+      secretsNamespaces: options.secretsNamespaces,
       enqueue: (key) => this.queue.add(key),
       onOptionalKinds: () => this.enqueueAll(),
       crdNames: options.crdNames,
@@ -88,6 +97,7 @@ export class Controller {
     await this.informers.waitForSync();
     if (this.stopped) return;
     metrics.maxConcurrentReconciles.set({ controller: CONTROLLER_NAME }, this.workerCount);
+    metrics.initController(CONTROLLER_NAME);
     for (let i = 0; i < this.workerCount; i++) this.workers.push(this.work());
     const resync = setInterval(() => this.enqueueAll(), this.options.resyncMs ?? 600_000);
     const gauges = setInterval(() => this.updateGauges(), 1000);
@@ -159,6 +169,12 @@ export class Controller {
         this.queue.addRateLimited(key);
       } else {
         this.queue.forget(key);
+        if (outcome.poll) {
+          result = 'requeue_after';
+          const inMs = this.options.pollMs ?? 5000;
+          this.queue.addAfter(key, inMs);
+          log.debug({ controller, key, inMs }, 'polling');
+        }
       }
     } catch (err) {
       result = 'error';

@@ -14,6 +14,8 @@ import type { KubeClient } from '../kube/client.js';
 import { Informer, keyOf, type KubeObject } from '../kube/informer.js';
 import { Resources, type ResourceType } from '../kube/resources.js';
 import { MANAGED_BY } from '../render/common.js';
+import { slimDeployment } from './replicas.js';
+import { SecretIndex } from './secret-index.js';
 
 /** Label selector of every object the operator owns. */
 const OWNED_SELECTOR = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
@@ -24,6 +26,8 @@ const CORE_KINDS: readonly ResourceType[] = [
   Resources.Service,
   Resources.Deployment,
   Resources.PodDisruptionBudget,
+  Resources.NetworkPolicy,
+  Resources.HorizontalPodAutoscaler,
 ];
 
 /** A CRD as far as it matters here: its Established condition. */
@@ -33,6 +37,11 @@ interface CrdObject extends KubeObject {
 
 /** What the reconcile loop reads from the caches. */
 export interface ClusterView {
+  /**
+   * Whether Secrets in `namespace` are watched (a synced informer): a Secret created or
+   * changed there queues the resources that name it, so none needs polling.
+   */
+  secretsWatched(namespace: string): boolean;
   /** The cached resource, as the API server returned it. */
   proxy(namespace: string, name: string): WebSocketProxy | undefined;
   /** A cached owned object of `kind`; undefined when absent or its kind is not watched. */
@@ -53,6 +62,11 @@ export interface ControllerInformersOptions {
   log: Logger;
   /** Namespaces to watch; every namespace when empty or undefined. */
   namespaces?: readonly string[] | undefined;
+  /**
+   * Namespaces whose Secrets to watch (metadata only; needs list and watch on Secrets
+   * there). None by default: the operator then reads Secrets only by name.
+   */
+  secretsNamespaces?: readonly string[] | undefined;
   /** Queues a resource's key (`namespace/name`). */
   enqueue(key: string): void;
   /** Called when an optional kind becomes available or goes away. */
@@ -157,19 +171,27 @@ export class ControllerInformers implements ClusterView {
   private readonly core = new Map<string, Map<string, Informer<OwnedObject>>>();
   private readonly certificates: OptionalKind;
   private readonly serviceMonitors: OptionalKind;
+  private readonly secretIndex = new SecretIndex();
+  /** Namespace to the metadata-only Secret informer there. */
+  private readonly secrets = new Map<string, Informer<KubeObject>>();
 
   constructor(options: ControllerInformersOptions) {
     this.options = options;
     this.client = options.client;
     this.log = options.log;
     this.onRestart = options.onRestart;
+    const index = this.secretIndex;
     this.proxies = this.perNamespace(
       Resources.WebSocketProxy,
       undefined,
       (informer) =>
         informer.on({
-          add: (o) => options.enqueue(keyOf(o.metadata)),
+          add: (o) => {
+            index.set(o);
+            options.enqueue(keyOf(o.metadata));
+          },
           update: (previous, o) => {
+            index.set(o);
             // Status writes (ours) change neither generation nor deletion: no reconcile.
             const meta = o.metadata;
             if (
@@ -179,10 +201,16 @@ export class ControllerInformers implements ClusterView {
               options.enqueue(keyOf(meta));
             }
           },
-          delete: (o) => options.enqueue(keyOf(o.metadata)),
+          delete: (o) => {
+            index.remove(keyOf(o.metadata));
+            options.enqueue(keyOf(o.metadata));
+          },
         }),
       slim,
     );
+    for (const namespace of new Set(options.secretsNamespaces ?? [])) {
+      this.secrets.set(namespace, this.secretInformer(namespace));
+    }
     for (const kind of CORE_KINDS) this.core.set(kind.kind, this.ownedInformers(kind));
     const crds = options.crdNames ?? {};
     this.certificates = new OptionalKind(
@@ -220,6 +248,33 @@ export class ControllerInformers implements ClusterView {
     return map;
   }
 
+  /** A metadata-only Secret informer whose events queue the resources naming the Secret. */
+  private secretInformer(namespace: string): Informer<KubeObject> {
+    const enqueueOwners = (secret: KubeObject) => {
+      const name = secret.metadata?.name ?? '';
+      for (const key of this.secretIndex.ownersOf(namespace, name)) this.options.enqueue(key);
+    };
+    const informer = new Informer<KubeObject>(this.client, {
+      resource: Resources.Secret,
+      namespace,
+      metadataOnly: true,
+      transform: (o) => ({
+        metadata: {
+          name: o.metadata?.name,
+          namespace: o.metadata?.namespace,
+          resourceVersion: o.metadata?.resourceVersion,
+        },
+      }),
+      log: this.log,
+      onRestart: (err) => this.onRestart?.(Resources.Secret.plural, err),
+    });
+    return informer.on({
+      add: enqueueOwners,
+      update: (_, o) => enqueueOwners(o),
+      delete: enqueueOwners,
+    });
+  }
+
   /** Informers (not started) for an owned kind, whose events queue the owner. */
   ownedInformers(resource: ResourceType): Map<string, Informer<OwnedObject>> {
     const enqueueOwner = (o: OwnedObject) => {
@@ -231,7 +286,8 @@ export class ControllerInformers implements ClusterView {
       OWNED_SELECTOR,
       (informer) =>
         informer.on({ add: enqueueOwner, update: (_, o) => enqueueOwner(o), delete: enqueueOwner }),
-      slim,
+      // Who owns a Deployment's replicas decides the hand-over to an autoscaler.
+      resource === Resources.Deployment ? slimDeployment : slim,
     );
     return map;
   }
@@ -243,6 +299,8 @@ export class ControllerInformers implements ClusterView {
   /** Starts every informer; those of optional kinds follow their CRDs. */
   start(): void {
     for (const informer of this.always()) informer.start();
+    // Not waited for: without list/watch on Secrets there, a namespace is polled instead.
+    for (const informer of this.secrets.values()) informer.start();
     this.certificates.crd.start();
     this.serviceMonitors.crd.start();
   }
@@ -261,6 +319,7 @@ export class ControllerInformers implements ClusterView {
   async stop(): Promise<void> {
     await Promise.all([
       ...this.always().map((i) => i.stop()),
+      ...[...this.secrets.values()].map((i) => i.stop()),
       this.certificates.stop(),
       this.serviceMonitors.stop(),
     ]);
@@ -281,6 +340,10 @@ export class ControllerInformers implements ClusterView {
   /** Keys of every cached resource. */
   proxyKeys(): string[] {
     return [...this.proxies.values()].flatMap((i) => i.list().map((o) => keyOf(o.metadata)));
+  }
+
+  secretsWatched(namespace: string): boolean {
+    return this.secrets.get(namespace)?.hasSynced() ?? false;
   }
 
   proxy(namespace: string, name: string): WebSocketProxy | undefined {

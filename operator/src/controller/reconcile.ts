@@ -18,6 +18,7 @@ import { ApplyRejected, applyAll, deleteUnwanted, type AppliedMemo } from './app
 import { transitionEvents, warningEvents, type EventRecorder } from './events.js';
 import type { ClusterView } from './informers.js';
 import { observe } from './observe.js';
+import { handOverReplicas } from './replicas.js';
 
 /** What reconcile works with. */
 export interface ReconcileContext {
@@ -70,20 +71,39 @@ function withLatestStatus(
   return { ...cached, status: mine.status };
 }
 
-/** requeue: retry with back-off, because Ready waits on something no watch reports. */
+/**
+ * requeue: retry with back-off (the API server refused an object); poll: look again after
+ * the fixed poll interval, because Ready waits on something no watch reports.
+ */
 export interface ReconcileResult {
   requeue?: boolean;
+  poll?: boolean;
 }
 
-/** Reasons that clear only when something unwatched (a Secret, an issuer) changes. */
-const UNWATCHED: ReadonlySet<string> = new Set([
+/** Reasons that clear when a Secret comes or changes: watched where secretsWatched(). */
+const SECRET_REASONS: ReadonlySet<string> = new Set([
   Reason.SecretNotFound,
   Reason.SecretKeyNotFound,
   Reason.TLSSecretNotFound,
   Reason.TLSSecretInvalid,
-  Reason.IssuerNotFound,
-  Reason.IssuerNotReady,
 ]);
+/** Reasons that clear when an issuer comes or gets ready, which is never watched. */
+const ISSUER_REASONS: ReadonlySet<string> = new Set([Reason.IssuerNotFound, Reason.IssuerNotReady]);
+
+/**
+ * Whether a status waits on something only polling notices: an issuer, or a Secret in a
+ * namespace whose Secrets are not watched.
+ */
+export function needsPoll(
+  conditions: readonly { status: string; reason: string }[],
+  secretsWatched: boolean,
+): boolean {
+  return conditions.some(
+    (c) =>
+      c.status !== 'True' &&
+      (ISSUER_REASONS.has(c.reason) || (!secretsWatched && SECRET_REASONS.has(c.reason))),
+  );
+}
 
 /** The validation result for an object the API server refused (ConfigValid False). */
 function rejected(validation: ValidationResult, err: ApplyRejected): ValidationResult {
@@ -151,8 +171,9 @@ export async function reconcile(ctx: ReconcileContext, key: string): Promise<Rec
       certManagerAvailable: env.certManager,
     });
     try {
+      const objects = await handOverReplicas(ctx.client, ctx.view, wsp, desired.apply);
       [applied] = await Promise.all([
-        applyAll(ctx.client, desired.apply, ctx.view, memo(ctx.applied, key)),
+        applyAll(ctx.client, objects, ctx.view, memo(ctx.applied, key)),
         deleteUnwanted(ctx.client, ctx.view, desired.delete, wsp.metadata!.uid!),
       ]);
     } catch (err) {
@@ -176,6 +197,6 @@ export async function reconcile(ctx: ReconcileContext, key: string): Promise<Rec
   }
   ctx.warned.set(key, generation);
   for (const event of events) ctx.events.record(wsp, event);
-  const waiting = status.conditions?.some((c) => c.status !== 'True' && UNWATCHED.has(c.reason));
-  return { requeue: refused || !!waiting };
+  const poll = needsPoll(status.conditions ?? [], ctx.view.secretsWatched(namespace));
+  return { requeue: refused, poll };
 }

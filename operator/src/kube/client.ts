@@ -51,6 +51,11 @@ export interface RequestInit {
   contentType?: string;
   /** Milliseconds before the request is abandoned. Default 30 000. */
   timeoutMs?: number;
+  /**
+   * Accept header. Default `application/json`; metadata-only reads ask for
+   * `application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`.
+   */
+  accept?: string;
 }
 
 /** One watch event as the API server streams it. */
@@ -133,7 +138,7 @@ export class KubeClient {
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
     const headers: Record<string, string | string[]> = {
       ...(await this.access.headers()),
-      Accept: 'application/json',
+      Accept: init.accept ?? 'application/json',
       'User-Agent': this.userAgent,
     };
     if (body !== undefined) {
@@ -205,8 +210,9 @@ export class KubeClient {
     onEvent: (event: WatchEvent<T>) => void,
     signal: AbortSignal,
     idleMs: number,
+    accept?: string,
   ): Promise<void> {
-    const init: RequestInit = { query: { ...query, watch: true }, timeoutMs: idleMs };
+    const init: RequestInit = { query: { ...query, watch: true }, timeoutMs: idleMs, accept };
     const { res, abort } = await this.open('GET', path, init, true);
     const code = res.statusCode ?? 0;
     this.onResponse?.('WATCH', code);

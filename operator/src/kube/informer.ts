@@ -38,6 +38,11 @@ export interface InformerOptions<T> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * Cache only metadata (PartialObjectMetadata): enough to notice that an object came,
+   * changed or went, without holding its contents (used for Secrets).
+   */
+  metadataOnly?: boolean;
   /** Applied to every object before it is cached, e.g. to drop managedFields. */
   transform?: (object: T) => T;
   log: Logger;
@@ -50,6 +55,10 @@ export function keyOf(meta: V1ObjectMeta | undefined): string {
   const ns = meta?.namespace;
   return ns ? `${ns}/${meta?.name ?? ''}` : (meta?.name ?? '');
 }
+
+/** Accept headers of metadata-only lists and watches (meta.k8s.io/v1 PartialObjectMetadata). */
+export const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 const MIN_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30_000;
@@ -164,6 +173,7 @@ export class Informer<T extends KubeObject> {
     do {
       const page = await this.client.request<List<T>>('GET', this.path(), {
         query: { ...this.selectors(), limit: PAGE_SIZE, continue: token },
+        accept: this.options.metadataOnly ? METADATA_LIST : undefined,
       });
       items.push(...(page.items ?? []));
       token = page.metadata?.continue || undefined;
@@ -219,6 +229,7 @@ export class Informer<T extends KubeObject> {
           (event) => this.onEvent(event),
           signal,
           (timeoutSeconds + 60) * 1000,
+          this.options.metadataOnly ? METADATA_WATCH : undefined,
         );
         backoff = 0;
       } catch (err) {

@@ -34,6 +34,13 @@ export const Resources = {
   Secret: resource('', 'v1', 'Secret', 'secrets'),
   Deployment: resource('apps', 'v1', 'Deployment', 'deployments'),
   PodDisruptionBudget: resource('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
+  NetworkPolicy: resource('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies'),
+  HorizontalPodAutoscaler: resource(
+    'autoscaling',
+    'v2',
+    'HorizontalPodAutoscaler',
+    'horizontalpodautoscalers',
+  ),
   Certificate: resource(CERT_MANAGER_GROUP, 'v1', 'Certificate', 'certificates'),
   Issuer: resource(CERT_MANAGER_GROUP, 'v1', 'Issuer', 'issuers'),
   ClusterIssuer: resource(CERT_MANAGER_GROUP, 'v1', 'ClusterIssuer', 'clusterissuers', false),

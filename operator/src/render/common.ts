@@ -41,6 +41,8 @@ export interface ObjectNames {
   metricsService: string;
   podDisruptionBudget: string;
   serviceMonitor: string;
+  networkPolicy: string;
+  horizontalPodAutoscaler: string;
   /** The Secret with tls.crt and tls.key; undefined without spec.tls. */
   tlsSecret: string | undefined;
 }
@@ -57,8 +59,19 @@ export function objectNames(wsp: WebSocketProxy): ObjectNames {
     metricsService: `${name}-metrics`,
     podDisruptionBudget: name,
     serviceMonitor: name,
+    networkPolicy: name,
+    horizontalPodAutoscaler: name,
     tlsSecret: tls === undefined ? undefined : (tls.secretName ?? `${name}-tls`),
   };
+}
+
+/**
+ * Whether the proxy may run more than one pod: spec.replicas above 1, or with
+ * spec.autoscaling a maxReplicas above 1. Decides the PodDisruptionBudget and the spread.
+ */
+export function scalesOut(wsp: WebSocketProxy): boolean {
+  const { replicas, autoscaling } = wsp.spec;
+  return autoscaling ? autoscaling.maxReplicas > 1 : replicas > 1;
 }
 
 /** The labels that select this resource's pods; never overridden by spec.podLabels. */

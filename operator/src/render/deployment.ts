@@ -22,6 +22,7 @@ import {
   labels,
   objectMeta,
   objectNames,
+  scalesOut,
   selectorLabels,
 } from './common.js';
 import { configHash, renderConfigMap } from './configmap.js';
@@ -45,10 +46,20 @@ export const CONTAINER_NAME = 'proxy';
 export const PRESTOP_SECONDS = 5;
 /** Grace beyond preStop and the drain timeout, for the final close frames and exit. */
 export const EXIT_MARGIN_SECONDS = 5;
+/** Topology keys the pods are spread over, zones first. */
+export const SPREAD_KEYS = ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'] as const;
 /** Size of the recordings emptyDir when spec.recording names no volume. */
 export const RECORDINGS_EMPTYDIR = '1Gi';
 /** UID/GID of the proxy: the `node` user of the official Node.js images. */
 export const RUN_AS_ID = 1000;
+
+/**
+ * The pods' grace period: the preStop sleep, the drain and a margin for the last close
+ * frames, so the kubelet never kills a pod that is still draining.
+ */
+export function terminationGracePeriodSeconds(wsp: WebSocketProxy): number {
+  return PRESTOP_SECONDS + wsp.spec.drainTimeoutSeconds + EXIT_MARGIN_SECONDS;
+}
 
 function volumes(wsp: WebSocketProxy): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const out: V1Volume[] = [{ name: 'config', configMap: { name: objectNames(wsp).configMap } }];
@@ -149,19 +160,18 @@ function podSpec(wsp: WebSocketProxy, options: DeploymentOptions): V1PodSpec {
       fsGroup: RUN_AS_ID,
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    terminationGracePeriodSeconds: PRESTOP_SECONDS + spec.drainTimeoutSeconds + EXIT_MARGIN_SECONDS,
+    terminationGracePeriodSeconds: terminationGracePeriodSeconds(wsp),
   };
-  if (spec.replicas > 1) {
-    // Soft spread over nodes, per revision, so one node loss takes few sessions.
-    pod.topologySpreadConstraints = [
-      {
-        maxSkew: 1,
-        topologyKey: 'kubernetes.io/hostname',
-        whenUnsatisfiable: 'ScheduleAnyway',
-        labelSelector: { matchLabels: selectorLabels(wsp) },
-        matchLabelKeys: ['pod-template-hash'],
-      },
-    ];
+  if (scalesOut(wsp)) {
+    // Soft spread over zones and nodes, per revision, so the loss of one zone or node
+    // leaves consoles reachable; soft, so a single-zone cluster still schedules them.
+    pod.topologySpreadConstraints = SPREAD_KEYS.map((topologyKey) => ({
+      maxSkew: 1,
+      topologyKey,
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: selectorLabels(wsp) },
+      matchLabelKeys: ['pod-template-hash'],
+    }));
   }
   if (spec.imagePullSecrets?.length)
     pod.imagePullSecrets = spec.imagePullSecrets.map(({ name }) => ({ name }));
@@ -175,7 +185,8 @@ function podSpec(wsp: WebSocketProxy, options: DeploymentOptions): V1PodSpec {
 /**
  * The Deployment. Rolling updates add a pod before removing one (maxUnavailable 0), so
  * capacity holds and a rollout that cannot start (a missing Secret, a bad image) leaves
- * the old pods serving.
+ * the old pods serving. With spec.autoscaling, `replicas` is left out: server-side apply
+ * then leaves the field to the autoscaler (see controller/replicas.ts for the handover).
  */
 export function renderDeployment(
   wsp: WebSocketProxy,
@@ -183,7 +194,7 @@ export function renderDeployment(
 ): DeploymentObject {
   const { spec } = wsp;
   const hash = configHash(renderConfigMap(wsp).data);
-  return {
+  const deployment: DeploymentObject = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: objectMeta(wsp, objectNames(wsp).deployment),
@@ -201,4 +212,6 @@ export function renderDeployment(
       },
     },
   };
+  if (spec.autoscaling) delete deployment.spec.replicas;
+  return deployment;
 }

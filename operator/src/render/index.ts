@@ -12,6 +12,8 @@ import { renderDeployment } from './deployment.js';
 import { renderMetricsService, renderService } from './service.js';
 import { renderPodDisruptionBudget } from './pdb.js';
 import { renderServiceMonitor } from './servicemonitor.js';
+import { renderNetworkPolicy } from './networkpolicy.js';
+import { renderHorizontalPodAutoscaler } from './hpa.js';
 
 export * from './common.js';
 export * from './mounts.js';
@@ -21,6 +23,8 @@ export * from './deployment.js';
 export * from './service.js';
 export * from './pdb.js';
 export * from './servicemonitor.js';
+export * from './networkpolicy.js';
+export * from './hpa.js';
 
 /** What renderAll needs to know beyond the resource. */
 export interface RenderOptions {
@@ -35,9 +39,9 @@ export interface RenderOptions {
 /** The desired state of one WebSocketProxy. */
 export interface RenderResult {
   /**
-   * Objects to apply, in order: ConfigMap, Certificate, Services, Deployment,
-   * PodDisruptionBudget, ServiceMonitor (config and certificate before the pods that
-   * mount them).
+   * Objects to apply, in order: ConfigMap, Certificate, Services, NetworkPolicy,
+   * Deployment, PodDisruptionBudget, HorizontalPodAutoscaler, ServiceMonitor (config,
+   * certificate and isolation before the pods, the autoscaler after its target).
    */
   apply: OwnedObject[];
   /**
@@ -77,11 +81,21 @@ export function renderAll(wsp: WebSocketProxy, options: RenderOptions): RenderRe
     name: names.certificate,
   });
   apply.push(renderService(wsp), renderMetricsService(wsp));
+  optional(renderNetworkPolicy(wsp), true, {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    name: names.networkPolicy,
+  });
   apply.push(renderDeployment(wsp, { operatorImage: options.operatorImage }));
   optional(renderPodDisruptionBudget(wsp), true, {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     name: names.podDisruptionBudget,
+  });
+  optional(renderHorizontalPodAutoscaler(wsp), true, {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    name: names.horizontalPodAutoscaler,
   });
   optional(renderServiceMonitor(wsp), options.serviceMonitorAvailable, {
     apiVersion: 'monitoring.coreos.com/v1',

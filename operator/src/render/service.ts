@@ -1,7 +1,9 @@
 /**
  * Two Services: the one clients reach (type, port, annotations and source ranges from
- * spec.service) and a ClusterIP one for metrics, so a LoadBalancer never exposes
- * /metrics and a ServiceMonitor has a Service of its own to select.
+ * spec.service) and a headless one for metrics, so a LoadBalancer never exposes
+ * /metrics and a ServiceMonitor has a Service of its own to select. Prometheus scrapes
+ * the pods behind it, never a cluster IP, so it takes none from the Service range (500
+ * proxies would otherwise hold 500 addresses for nothing).
  */
 import type { V1Service, V1ServiceSpec } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
@@ -49,7 +51,7 @@ export function metricsServiceLabels(wsp: WebSocketProxy): Record<string, string
   return { ...selectorLabels(wsp), [METRICS_SERVICE_LABEL]: 'metrics' };
 }
 
-/** The in-cluster metrics Service (port `metrics`, 9090). */
+/** The headless in-cluster metrics Service (port `metrics`, 9090). */
 export function renderMetricsService(wsp: WebSocketProxy): ServiceObject {
   return {
     apiVersion: 'v1',
@@ -59,6 +61,7 @@ export function renderMetricsService(wsp: WebSocketProxy): ServiceObject {
     }),
     spec: {
       type: 'ClusterIP',
+      clusterIP: 'None',
       selector: selectorLabels(wsp),
       ports: [{ name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' }],
     },

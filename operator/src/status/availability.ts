@@ -21,8 +21,12 @@ export function availableCondition(wsp: WebSocketProxy, observed: Observed): Con
       message: `Deployment ${objectNames(wsp).deployment} is not created yet`,
     };
   }
-  const desired = wsp.spec.replicas;
-  if (desired === 0) {
+  // An autoscaled Deployment's own replicas is the autoscaler's current choice.
+  const autoscaling = wsp.spec.autoscaling;
+  const desired = autoscaling
+    ? (deployment.spec?.replicas ?? autoscaling.minReplicas)
+    : wsp.spec.replicas;
+  if (desired === 0 && !autoscaling) {
     return { type, status: 'False', reason: Reason.ScaledToZero, message: 'spec.replicas is 0' };
   }
   const ready = deployment.status?.readyReplicas ?? 0;
