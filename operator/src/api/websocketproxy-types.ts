@@ -408,8 +408,8 @@ export interface RecordingSpec {
   /** The proxy deletes recordings older than this (0 = keep). */
   retentionSeconds?: number;
   /**
-   * An existing PersistentVolumeClaim (ReadWriteMany when replicas is above 1) the recordings go
-   * to.
+   * An existing PersistentVolumeClaim (ReadWriteMany when replicas, or autoscaling.maxReplicas, is
+   * above 1) the recordings go to.
    */
   persistentVolumeClaim?: RecordingClaim;
   /**
@@ -419,8 +419,8 @@ export interface RecordingSpec {
 }
 
 /**
- * An existing PersistentVolumeClaim (ReadWriteMany when replicas is above 1) the recordings go to.
- * Schema: `spec.recording.persistentVolumeClaim`.
+ * An existing PersistentVolumeClaim (ReadWriteMany when replicas, or autoscaling.maxReplicas, is
+ * above 1) the recordings go to. Schema: `spec.recording.persistentVolumeClaim`.
  */
 export interface RecordingClaim {
   claimName: string;
