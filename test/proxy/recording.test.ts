@@ -32,6 +32,7 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
+import { FrameReader, closePayload, frame, rawRequest, upgradeRequest } from '../helpers/raw.js';
 import { startTcpServer, type TestServer } from '../helpers/servers.js';
 
 /** Says RFB first, like a VNC server, then echoes. */
@@ -134,6 +135,30 @@ describe('recording a session', () => {
         await metricValue(proxy.metricsUrl('/metrics'), 'wsgate_recording_bytes_total'),
         size,
       );
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('records a message that came in the same write as the upgrade request', async () => {
+    const dir = newDir('with-upgrade');
+    const proxy = await startTestProxy(['--token-file', tokens, '--record-dir', dir]);
+    try {
+      const early = Buffer.from('sent-with-the-upgrade');
+      const request = Buffer.concat([
+        Buffer.from(upgradeRequest('/?token=vm1')),
+        frame({ opcode: 2, payload: early }),
+      ]);
+      const res = await rawRequest(proxy.address.port, request);
+      assert.equal(res.status, 101);
+      const reader = new FrameReader(res.socket!, res.rest);
+      assert.ok(await reader.data(12 + early.length), 'the greeting and the echo came back');
+      res.socket!.write(frame({ opcode: 8, payload: closePayload(1000) }));
+      assert.notEqual(await reader.close(), 'timeout');
+      res.socket!.destroy();
+      const { rec } = await recordingIn(dir);
+      assert.ok(concat(rec, true).equals(early));
+      assert.ok(concat(rec, false).equals(Buffer.concat([Buffer.from('RFB 003.008\n'), early])));
     } finally {
       await proxy.close();
     }
