@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runTool, type TestCluster } from '../cluster/harness.js';
+import { installCrd } from '../operator/integration.js';
 
 /** The repository root (tests run from dist/test/chart). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -103,6 +104,10 @@ export async function adoptCrd(
   const crd = 'customresourcedefinition/websocketproxies.wsgate.dev';
   const get = await runTool(cluster, 'kubectl', ['get', crd, '--ignore-not-found', '-o', 'name']);
   if (get.stdout.trim() === '') return;
+  // A CRD applied from another version of crds/ (an earlier run on a kept control plane)
+  // would make Helm's server-side apply conflict with that run's field manager: bring the
+  // live CRD to this tree's, which the chart's template is generated from.
+  await installCrd(cluster);
   await ok(cluster, 'kubectl', [
     'annotate',
     '--overwrite',
