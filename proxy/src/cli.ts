@@ -18,7 +18,7 @@ export async function proxyCommand(argv: readonly string[]): Promise<number> {
     process.stderr.write(`wsgate proxy: ${e.message}\n`);
     return 2;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { batch: true });
   try {
     if (config.workers > 1)
       return isWorker() ? await runWorker(config, logger) : await runPrimary(config, logger);

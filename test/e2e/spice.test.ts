@@ -253,6 +253,10 @@ describe('spice-html5 in Chromium through the wsgate CLI to QEMU', () => {
           assert.deepEqual(s.events, ['open']);
         }
         assert.deepEqual(view.socketErrors, []);
+        await proxy!.waitForCount(
+          (l) => l.msg === 'connection opened',
+          openedBefore.length + CHANNELS.length,
+        );
         const opened = logged('connection opened').slice(openedBefore.length);
         assert.equal(opened.length, CHANNELS.length, JSON.stringify(opened));
         for (const o of opened) {
@@ -355,6 +359,7 @@ describe('--max-sessions-per-target 1 --target-limit-policy replace with SPICE',
         await first.connect(`ws://127.0.0.1:${limitedPort}/?token=first`);
         await first.waitForChannels(CHANNELS);
         await canvasMatchesQemu(first, 'the first console');
+        await limited!.waitForCount((l) => l.msg === 'connection opened', CHANNELS.length);
         const firstIds = logged('connection opened').map((l) => l.conn);
         assert.equal(firstIds.length, CHANNELS.length, 'every channel of one console passed');
         assert.equal(logged('connection closed').length, 0);

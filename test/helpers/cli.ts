@@ -34,6 +34,15 @@ export interface Daemon {
     pred: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /**
+   * Resolves with the matching lines once there are at least `n` (bounded). The proxy
+   * writes its log in batches (up to 100 ms late), so lines are counted by waiting.
+   */
+  waitForCount(
+    pred: (line: Record<string, unknown>) => boolean,
+    n: number,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>[]>;
   exited: Promise<number | null>;
   stderr(): string;
 }
@@ -80,6 +89,16 @@ export function startWsgate(args: string[], via: string[] = []): Daemon {
     logs,
     exited,
     stderr: () => err,
+    async waitForCount(pred, n, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = logs.filter(pred);
+        if (found.length >= n) return found;
+        if (Date.now() > deadline)
+          throw new Error(`${found.length} of ${n} matching log lines after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     waitFor(pred, timeoutMs = 10_000) {
       const found = logs.find(pred);
       if (found) return Promise.resolve(found);

@@ -357,7 +357,9 @@ describe('admin API with --workers 2', () => {
       assert.equal(listed.length, 4);
       const pids = new Set(listed.map((s) => s.id.split('-')[0]));
       assert.equal(pids.size, 2, 'sessions of both workers are listed');
-      const opened = d.logs.filter((l) => l.msg === 'connection opened').map((l) => l.conn);
+      const opened = (await d.waitForCount((l) => l.msg === 'connection opened', 4)).map(
+        (l) => l.conn,
+      );
       assert.deepEqual(new Set(listed.map((s) => s.id)), new Set(opened));
 
       // Close one session by id in each worker.

@@ -152,7 +152,8 @@ describe('running proxy', () => {
         await got;
       }
       await assert.rejects(openClient(`ws://127.0.0.1:${port}/?token=bad`));
-      const pids = new Set(d.logs.filter((l) => l.msg === 'connection opened').map((l) => l.pid));
+      const opened = await d.waitForCount((l) => l.msg === 'connection opened', 6);
+      const pids = new Set(opened.map((l) => l.pid));
       assert.equal(pids.size, 2, 'sessions were spread over both workers');
       assert.equal(
         await metricValue(`${metrics}/metrics`, 'wsgate_connections_total', 'result="ok"'),

@@ -261,6 +261,7 @@ describe('--workers with --replay-store', () => {
       const ws = `ws://127.0.0.1:${portOf(await d.waitFor((l) => l.msg === 'proxy listening'))}`;
       const metrics = `http://127.0.0.1:${portOf(await d.waitFor((l) => l.msg === 'metrics listening'))}`;
       await eventually(async () => (await readyz(metrics)).status === 200, 10_000, 'ready');
+      await d.waitForCount((l) => l.msg === 'replay store connected', 1);
       assert.equal(
         d.logs.filter((l) => l.msg === 'replay store connected').length,
         1,
