@@ -11,6 +11,7 @@ import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
+import { der, oid, seq, utcTime } from './der.js';
 
 /** PEM certificate and key, as https.createServer takes them. */
 export interface ServingCert {
@@ -27,38 +28,6 @@ export function readServingCert(dir: string): ServingCert {
     key: readFileSync(join(dir, 'tls.key'), 'utf8'),
     source: dir,
   };
-}
-
-function der(tag: number, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  let len: Buffer;
-  if (body.length < 0x80) len = Buffer.from([body.length]);
-  else {
-    const hex = body.length.toString(16);
-    const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-    len = Buffer.concat([Buffer.from([0x80 | bytes.length]), bytes]);
-  }
-  return Buffer.concat([Buffer.from([tag]), len, body]);
-}
-
-const seq = (...parts: Buffer[]) => der(0x30, ...parts);
-
-function oid(dotted: string): Buffer {
-  const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
-  const out = [40 * a + b];
-  for (const n of rest) {
-    const chunk = [n & 0x7f];
-    for (let v = n >>> 7; v > 0; v >>>= 7) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return der(0x06, Buffer.from(out));
-}
-
-/** UTCTime (YYMMDDHHMMSSZ); fine until 2049. */
-function utcTime(d: Date): Buffer {
-  const s = d.toISOString();
-  const text = s.slice(2, 4) + s.slice(5, 7) + s.slice(8, 10) + s.slice(11, 13);
-  return der(0x17, Buffer.from(`${text}${s.slice(14, 16)}${s.slice(17, 19)}Z`, 'ascii'));
 }
 
 const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));

@@ -12,6 +12,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { der, oid, seq, utcTime } from '../../operator/src/der.js';
 
 export interface Issued {
   /** PEM certificate. */
@@ -46,46 +47,7 @@ export interface CertOptions {
   days?: number;
 }
 
-/** A DER TLV: `tag`, the definite length, then `parts`. */
-export function der(tag: number, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  let len: Buffer;
-  if (body.length < 0x80) {
-    len = Buffer.from([body.length]);
-  } else {
-    const hex = body.length.toString(16);
-    const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-    len = Buffer.concat([Buffer.from([0x80 | bytes.length]), bytes]);
-  }
-  return Buffer.concat([Buffer.from([tag]), len, body]);
-}
-
-const seq = (...parts: Buffer[]) => der(0x30, ...parts);
-
-export function oid(dotted: string): Buffer {
-  const [a, b, ...rest] = dotted.split('.').map(Number) as [number, number, ...number[]];
-  const out = [40 * a + b];
-  for (const n of rest) {
-    const chunk = [n & 0x7f];
-    for (let v = n >>> 7; v > 0; v >>>= 7) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return der(0x06, Buffer.from(out));
-}
-
-/** UTCTime, whole seconds (valid until 2049, plenty for tests). */
-export function utcTime(d: Date): Buffer {
-  const iso = d.toISOString();
-  const text =
-    iso.slice(2, 4) +
-    iso.slice(5, 7) +
-    iso.slice(8, 10) +
-    iso.slice(11, 13) +
-    iso.slice(14, 16) +
-    iso.slice(17, 19) +
-    'Z';
-  return der(0x17, Buffer.from(text, 'ascii'));
-}
+export { der, oid, utcTime } from '../../operator/src/der.js';
 
 function ipBytes(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
