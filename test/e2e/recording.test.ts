@@ -24,6 +24,7 @@ import {
   rethrowFirst,
   screenshot,
   settleAll,
+  startProxy,
   since,
   stopDaemon,
   valueOf,
@@ -169,19 +170,7 @@ before(async () => {
   rethrowFirst([v, s, b]);
   const tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `vm1: 127.0.0.1:${vnc!.port}\n`);
-  proxy = startWsgate([
-    'proxy',
-    '--listen',
-    '127.0.0.1:0',
-    '--metrics-listen',
-    '',
-    '--token-file',
-    tokenFile,
-    '--allow-origin',
-    site!.origin,
-    '--record-dir',
-    recordDir,
-  ]);
+  proxy = startProxy({ allowOrigin: site!.origin, tokenFile, args: ['--record-dir', recordDir] });
   proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
 }, SETUP);
 

@@ -23,13 +23,14 @@ import {
   type ParsedRecording,
 } from '../../proxy/src/recording/format.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
+import { portOf, type Daemon } from '../helpers/cli.js';
 import {
   SETUP,
   TEST,
   rethrowFirst,
   screenshot,
   settleAll,
+  startProxy,
   stopDaemon,
   valueOf,
   withPage,
@@ -144,19 +145,7 @@ before(async () => {
   rethrowFirst([v, s, b]);
   const tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `vm1: 127.0.0.1:${vm!.port}\n`);
-  proxy = startWsgate([
-    'proxy',
-    '--listen',
-    '127.0.0.1:0',
-    '--metrics-listen',
-    '',
-    '--token-file',
-    tokenFile,
-    '--allow-origin',
-    site!.origin,
-    '--record-dir',
-    recordDir,
-  ]);
+  proxy = startProxy({ allowOrigin: site!.origin, tokenFile, args: ['--record-dir', recordDir] });
   proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
 }, SETUP);
 
