@@ -10,12 +10,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { portOf, runWsgate, startWsgate, type Daemon } from '../helpers/cli.js';
+import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
 import { stopProcess } from '../helpers/processes.js';
 import { eventually, openClient, receive } from '../helpers/proxy.js';
 import type { Refused } from '../helpers/proxy-session.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { tempDir } from './tokens-fixtures.js';
+import { mintSingleUse } from '../helpers/e2e.js';
 
 let echo: TestServer;
 let keys: { priv: string; pub: string };
@@ -60,18 +61,8 @@ after(async () => {
   echo.close();
 });
 
-async function mint(): Promise<string> {
-  const run = await runWsgate([
-    'token',
-    '--key',
-    keys.priv,
-    '--target',
-    `127.0.0.1:${echo.port}`,
-    '--single-use',
-  ]);
-  assert.equal(run.code, 0, run.stderr);
-  return run.stdout.trim();
-}
+/** A single-use ticket for the echo target, minted by the CLI. */
+const mint = () => mintSingleUse(keys.priv, `127.0.0.1:${echo.port}`);
 
 test('a ticket used on one worker is refused on the other', async (t) => {
   let start = performance.now();

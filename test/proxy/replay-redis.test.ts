@@ -12,7 +12,7 @@ import { parseRedisUrl } from '../../proxy/src/replay/redis.js';
 import { RedisReplayStore } from '../../proxy/src/replay/redis-store.js';
 import { ReplayStoreUnavailable } from '../../proxy/src/replay/store.js';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { portOf, runWsgate, startWsgate, type Daemon } from '../helpers/cli.js';
+import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
 import { stopProcess } from '../helpers/processes.js';
 import { eventually, openClient, receive } from '../helpers/proxy.js';
 import { refusedWith, withProxy } from '../helpers/proxy-session.js';
@@ -20,6 +20,7 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { issue } from '../helpers/tls.js';
 import { tempDir } from './tokens-fixtures.js';
+import { mintSingleUse } from '../helpers/e2e.js';
 
 let echo: TestServer;
 let dir: string;
@@ -37,18 +38,8 @@ before(async () => {
 });
 after(() => echo.close());
 
-async function mint(): Promise<string> {
-  const run = await runWsgate([
-    'token',
-    '--key',
-    keys.priv,
-    '--target',
-    `127.0.0.1:${echo.port}`,
-    '--single-use',
-  ]);
-  assert.equal(run.code, 0, run.stderr);
-  return run.stdout.trim();
-}
+/** A single-use ticket for the echo target, minted by the CLI. */
+const mint = () => mintSingleUse(keys.priv, `127.0.0.1:${echo.port}`);
 
 /** Opens a session from `localAddress`, echoes 4 bytes through it, closes it. */
 async function use(url: string, localAddress = '127.0.0.1'): Promise<void> {
