@@ -12,8 +12,8 @@
  */
 import bufferUtil from 'bufferutil';
 
-export const OPCODE_CONTINUATION = 0x0;
-export const OPCODE_TEXT = 0x1;
+const OPCODE_CONTINUATION = 0x0;
+const OPCODE_TEXT = 0x1;
 export const OPCODE_BINARY = 0x2;
 export const OPCODE_CLOSE = 0x8;
 export const OPCODE_PING = 0x9;
@@ -39,7 +39,7 @@ export interface FrameSink {
 }
 
 /** RFC 6455 §7.4 codes a peer may send in a close frame (the set `ws` accepts). */
-export function isValidCloseCode(code: number): boolean {
+function isValidCloseCode(code: number): boolean {
   return (
     (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
     (code >= 3000 && code <= 4999)

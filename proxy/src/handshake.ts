@@ -38,14 +38,6 @@ export function checkHandshake(req: IncomingMessage): Refusal | undefined {
 /** RFC 6455 §1.3: the GUID appended to the client's key for Sec-WebSocket-Accept. */
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-/** The subprotocols a client offered (the header was checked by checkHandshake). */
-export function offeredProtocols(req: IncomingMessage): Set<string> {
-  const header = req.headers['sec-websocket-protocol'];
-  const offered = new Set<string>();
-  if (header !== undefined) for (const p of header.split(',')) offered.add(p.trim());
-  return offered;
-}
-
 /**
  * Completes an upgrade that checkHandshake accepted: the 101 response, with the chosen
  * subprotocol. No extension is ever accepted (permessage-deflate offers are ignored, as

@@ -18,10 +18,10 @@ import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { CLOSES, REFUSALS, type Refusal } from './errors.js';
-import { acceptUpgrade, checkHandshake, offeredProtocols, writeRefusal } from './handshake.js';
+import { acceptUpgrade, checkHandshake, writeRefusal } from './handshake.js';
 import type { ProxyMetrics } from './metrics.js';
 import { Relay, type SessionEnd } from './relay.js';
-import { chooseProtocol, extractToken } from './tokens/extract.js';
+import { chooseProtocol, extractToken, offeredProtocols } from './tokens/extract.js';
 import type { Target, TokenResolver } from './tokens/types.js';
 import { dialTarget, UpstreamError } from './upstream.js';
 import { clientAddress } from './client-ip.js';
@@ -463,7 +463,9 @@ export class ProxyServer {
       return refuse({ refusal: REFUSALS.draining });
     }
     this.clearHandshakeTimer(req.socket);
-    const protocol = chooseProtocol(offeredProtocols(req));
+    const protocol = chooseProtocol(
+      new Set(offeredProtocols(req.headers['sec-websocket-protocol'])),
+    );
     acceptUpgrade(req, socket, protocol);
     const audit: SessionLog = { conn, client, target: targetName, subject: ticket.subject };
     const relay = this.startSession(socket, head, tcp, audit, {
