@@ -98,8 +98,9 @@ describe('backpressure', () => {
     const relay = [...proxy.server.sessions].find((r) => r.target.remotePort === sink.port)!;
     let sent = 0;
     const deadline = Date.now() + 10_000;
-    // Send until the client's own buffer backs up: the proxy has stopped reading.
-    while (ws.bufferedAmount < 8 * 1024 * 1024 && sent < LIMIT && Date.now() < deadline) {
+    // Send until the client's own buffer backs up well past what loopback socket buffers
+    // absorb (several MiB): the proxy has stopped reading.
+    while (ws.bufferedAmount < 32 * 1024 * 1024 && sent < LIMIT && Date.now() < deadline) {
       ws.send(pattern(sent, CHUNK));
       sent += CHUNK;
       if (sent % (16 * CHUNK) === 0) await sleep(5);
