@@ -22,7 +22,7 @@ export interface Assets {
 /**
  * Directories of prebuilt binaries, in order of preference:
  * WSGATE_KUBE_ASSETS (any of this project's binaries, optionally with
- * kwok-stages/ and cert-manager-crds/, e.g. a copy of .cache/kube/<key>/
+ * kwok-stages/ and cert-manager-crds/, e.g. a copy of the kube cache's <key>/
  * merged), then KUBEBUILDER_ASSETS (envtest's: etcd, kube-apiserver, kubectl).
  */
 function userDirs(): string[] {
