@@ -11,7 +11,6 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  BULK_WINDOW,
   bulk,
   closeAll,
   connectRate,
@@ -40,6 +39,7 @@ import {
   type Proc,
 } from './procs.js';
 import { liteWsTransport } from './lite-ws.js';
+import { OTHER_CPU_LIMIT, parseOptions, USAGE, type Options } from './options.js';
 import { summarizeProfile } from './profile.js';
 import {
   renderMarkdown,
@@ -52,192 +52,14 @@ import {
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
 const OUT_DIR = join(ROOT, '.cache/bench');
-/** Cores other processes may use during a measured window before it is repeated. */
-const OTHER_CPU_LIMIT = 0.25;
 /** Cores other processes used during a measurement's window (0 when not accounted). */
 const otherCores = (m: { cpu?: CpuShare }) => m.cpu?.other ?? 0;
 
-interface Options {
-  warmupMs: number;
-  durationMs: number;
-  idle: number;
-  websockifyIdle: number;
-  systems: SystemName[];
-  workers: number;
-  cpuProf: boolean;
-  /** The wsgate launcher to run (another checkout's bin/wsgate.js, for A/B runs). */
-  wsgateBin: string;
-  /** Extra Node flags for the wsgate process (e.g. --max-semi-space-size=2). */
-  proxyNodeArgs: string[];
-  /** Measurements disturbed by other processes are repeated up to this many times. */
-  retries: number;
-  /** Interleaved runs of each throughput/latency/rate measurement; the median is kept. */
-  runs: number;
-  /** Bytes in flight per connection in the bulk test. */
-  window: number;
-  phases?: string[];
-  /** WebSocket load generator: the `ws` client, or the minimal one in lite-ws.ts. */
-  client: 'ws' | 'lite';
-  json: string;
-  quick: boolean;
-}
-
-const USAGE = `Usage: npm run bench -- [options]
-
-  --quick              short smoke run (1 s per measurement, 1,000 idle connections)
-  --duration SECONDS   measured time per measurement (default 3)
-  --warmup SECONDS     unmeasured time before each measurement (default 0.5)
-  --idle N             idle connections to hold through wsgate and raw TCP (default 10000)
-  --websockify-idle N  cap for websockify, which forks a process per connection (default 200)
-  --only LIST          comma-separated subset of raw,naive,wsgate,websockify
-  --no-websockify      skip websockify
-  --workers N          wsgate --workers (default 1)
-  --client ws|lite     WebSocket load generator: the ws package (default), or a minimal
-                       client that costs the generator less CPU
-  --runs N             interleaved runs of bulk, round trip and rate; medians are kept
-                       (default 3; idle runs once)
-  --retries N          repeat a measurement during which other processes used more
-                       than ${OTHER_CPU_LIMIT} cores, up to N times, keeping the cleanest (default 2)
-  --phases LIST        comma-separated subset of bulk1,bulk32,rtt,rate,idle
-  --window KIB         bytes in flight per connection in the bulk test (default 1024)
-  --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
-  --proxy-node-arg ARG Node flag for the wsgate process (repeatable; default
-                       --max-semi-space-size=1, as the image's NODE_OPTIONS)
-  --cpu-prof           run wsgate under --cpu-prof (one profile per measurement) and
-                       summarize; figures from such a run are not the record
-  --json FILE          where to write results (default .cache/bench/latest.json)
-`;
-
-function parseArgs(argv: readonly string[]): Options {
-  const o: Options = {
-    warmupMs: 500,
-    durationMs: 3000,
-    idle: 10_000,
-    websockifyIdle: 200,
-    systems: ['raw', 'naive', 'wsgate', 'websockify'],
-    workers: 1,
-    cpuProf: false,
-    proxyNodeArgs: [],
-    wsgateBin: join(ROOT, 'bin/wsgate.js'),
-    window: BULK_WINDOW,
-    retries: 2,
-    runs: 3,
-    client: 'ws',
-    json: join(OUT_DIR, 'latest.json'),
-    quick: false,
-  };
-  const num = (flag: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min)
-      throw new Error(`${flag}: expected a number >= ${min}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    switch (a) {
-      case '--quick':
-        o.quick = true;
-        o.durationMs = 1000;
-        o.warmupMs = 300;
-        o.idle = 1000;
-        o.websockifyIdle = 100;
-        o.retries = 0;
-        o.runs = 1;
-        break;
-      case '--duration':
-        o.durationMs = num(a, argv[++i], 0.1) * 1000;
-        break;
-      case '--warmup':
-        o.warmupMs = num(a, argv[++i], 0) * 1000;
-        break;
-      case '--idle':
-        o.idle = Math.floor(num(a, argv[++i], 1));
-        break;
-      case '--websockify-idle':
-        o.websockifyIdle = Math.floor(num(a, argv[++i], 1));
-        break;
-      case '--only': {
-        const list = (argv[++i] ?? '').split(',').filter(Boolean);
-        for (const s of list) {
-          if (s !== 'raw' && s !== 'naive' && s !== 'wsgate' && s !== 'websockify')
-            throw new Error(`--only: unknown system ${s}`);
-        }
-        o.systems = list as SystemName[];
-        break;
-      }
-      case '--no-websockify':
-        o.systems = o.systems.filter((s) => s !== 'websockify');
-        break;
-      case '--workers':
-        o.workers = Math.floor(num(a, argv[++i], 1));
-        break;
-      case '--cpu-prof':
-        o.cpuProf = true;
-        break;
-      case '--client': {
-        const c = argv[++i];
-        if (c !== 'ws' && c !== 'lite') throw new Error('--client: expected ws or lite');
-        o.client = c;
-        break;
-      }
-      case '--retries':
-        o.retries = Math.floor(num(a, argv[++i], 0));
-        break;
-      case '--runs':
-        o.runs = Math.floor(num(a, argv[++i], 1));
-        break;
-      case '--phases':
-        o.phases = (argv[++i] ?? '').split(',').filter(Boolean);
-        break;
-      case '--window':
-        o.window = num(a, argv[++i], 1) * 1024;
-        break;
-      case '--wsgate-bin':
-        o.wsgateBin = resolve(argv[++i] ?? o.wsgateBin);
-        break;
-      case '--proxy-node-arg':
-        o.proxyNodeArgs.push(argv[++i] ?? '');
-        break;
-      case '--json':
-        o.json = resolve(argv[++i] ?? o.json);
-        break;
-      case '-h':
-      case '--help':
-        process.stdout.write(USAGE);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${a}\n\n${USAGE}`);
-    }
-  }
-  // One profile per measurement: no repeats to match up.
-  if (o.cpuProf) {
-    o.retries = 0;
-    o.runs = 1;
-  }
-  // The image runs Node with NODE_OPTIONS=--max-semi-space-size=1 (Dockerfile).
-  if (o.proxyNodeArgs.length === 0) o.proxyNodeArgs.push('--max-semi-space-size=1');
-  return o;
-}
-
-/** Installs Debian's websockify if missing; returns its path or why it is unavailable. */
-function ensureWebsockify(): { path?: string; version?: string; problem?: string } {
-  const which = () =>
-    spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
-  let path = which();
-  if (!path) {
-    if (process.getuid?.() !== 0)
-      return { problem: 'websockify not installed and not root (apt-get install -y websockify)' };
-    log('websockify missing: apt-get install -y websockify');
-    const install = () =>
-      spawnSync('apt-get', ['install', '-y', 'websockify'], { stdio: 'inherit', timeout: 300_000 });
-    if (install().status !== 0) {
-      spawnSync('apt-get', ['update'], { stdio: 'inherit', timeout: 300_000 });
-      install();
-    }
-    path = which();
-    if (!path) return { problem: 'apt-get install -y websockify failed' };
-  }
+/** Debian's websockify, or why it cannot run: the bench reports, it installs nothing. */
+function findWebsockify(): { path?: string; version?: string; problem?: string } {
+  const path = spawnSync('sh', ['-c', 'command -v websockify'], { encoding: 'utf8' }).stdout.trim();
+  if (!path)
+    return { problem: 'websockify is not installed (Debian: apt-get install -y websockify)' };
   const version = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'websockify'], {
     encoding: 'utf8',
   }).stdout.trim();
@@ -454,7 +276,17 @@ async function idle(
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  let o: Options;
+  try {
+    o = parseOptions(process.argv.slice(2), ROOT);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (o.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   mkdirSync(OUT_DIR, { recursive: true });
 
   const fdNeed = Math.max(o.idle, o.websockifyIdle) + 1000;
@@ -480,9 +312,9 @@ async function main(): Promise<void> {
   }
 
   const notes: string[] = [];
-  let websockify: ReturnType<typeof ensureWebsockify> | undefined;
+  let websockify: ReturnType<typeof findWebsockify> | undefined;
   if (o.systems.includes('websockify')) {
-    websockify = ensureWebsockify();
+    websockify = findWebsockify();
     if (websockify.problem) {
       notes.push(`websockify skipped: ${websockify.problem}`);
       log(notes[notes.length - 1]!);

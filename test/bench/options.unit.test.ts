@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { parseOptions } from '../../bench/proxy/options.js';
+
+const ROOT = '/repo';
+
+test('bench options default to a full run of every system, wsgate run as its image runs it', () => {
+  const o = parseOptions([], ROOT);
+  assert.deepEqual(o.systems, ['raw', 'naive', 'wsgate', 'websockify']);
+  assert.equal(o.durationMs, 3000);
+  assert.equal(o.runs, 3);
+  assert.equal(o.idle, 10_000);
+  assert.deepEqual(o.proxyNodeArgs, ['--max-semi-space-size=1']);
+  assert.equal(o.wsgateBin, '/repo/bin/wsgate.js');
+  assert.equal(o.json, '/repo/.cache/bench/latest.json');
+});
+
+test('bench --quick shortens every default but explicit options still win', () => {
+  const o = parseOptions(['--quick', '--runs', '2'], ROOT);
+  assert.equal(o.durationMs, 1000);
+  assert.equal(o.idle, 1000);
+  assert.equal(o.retries, 0);
+  assert.equal(o.runs, 2);
+});
+
+test('bench --only, --no-websockify, --phases and repeated --proxy-node-arg are parsed', () => {
+  const o = parseOptions(
+    [
+      '--only=naive,wsgate,websockify',
+      '--no-websockify',
+      '--phases',
+      'rate,rtt',
+      '--proxy-node-arg=--a',
+      '--proxy-node-arg=--b',
+    ],
+    ROOT,
+  );
+  assert.deepEqual(o.systems, ['naive', 'wsgate']);
+  assert.deepEqual(o.phases, ['rate', 'rtt']);
+  assert.deepEqual(o.proxyNodeArgs, ['--a', '--b']);
+});
+
+test('bench --cpu-prof runs each measurement once, with no repeats', () => {
+  const o = parseOptions(['--cpu-prof', '--runs', '5', '--retries', '3'], ROOT);
+  assert.equal(o.runs, 1);
+  assert.equal(o.retries, 0);
+});
+
+test('bench options refuse bad values with an error naming the option', () => {
+  assert.throws(() => parseOptions(['--runs', '0'], ROOT), /--runs: expected a number >= 1/);
+  assert.throws(() => parseOptions(['--duration', 'soon'], ROOT), /--duration: expected a number/);
+  assert.throws(
+    () => parseOptions(['--only', 'raw,haproxy'], ROOT),
+    /--only: unknown system haproxy/,
+  );
+  assert.throws(() => parseOptions(['--client', 'curl'], ROOT), /--client: expected ws or lite/);
+  assert.throws(() => parseOptions(['--frobnicate'], ROOT), /--frobnicate/);
+  assert.throws(() => parseOptions(['extra'], ROOT), /extra/);
+});
