@@ -23,7 +23,7 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
   const ready = new Set<number>();
   let draining = false;
   // The one store every worker claims single-use tickets in.
-  let store;
+  let store: ReturnType<typeof createReplayStore> | undefined;
   try {
     store = config.jwtKey !== undefined ? createReplayStore(config, logger) : undefined;
   } catch (e) {
@@ -40,20 +40,32 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
     worker.on('message', (msg: Message) => {
       if (msg.type === 'wsgate:ready') {
         ready.add(worker.id);
+        started.add(worker.id);
         if (ready.size === 1)
           logger.info({ listen: msg.address, workers: config.workers }, 'proxy listening');
       }
     });
     return worker;
   };
+  // A worker that exits before it ever listened hit a startup problem (port in use, an
+  // unreadable certificate) that a new worker would hit again: stop with its exit code
+  // instead of restarting workers forever. A worker that crashes later is replaced.
+  let startupFailure: number | undefined;
+  const started = new Set<number>();
   cluster.on('exit', (worker, code, signal) => {
     ready.delete(worker.id);
     if (draining) return;
+    if (!started.has(worker.id)) {
+      logger.error({ worker: worker.id, code, signal }, 'worker failed to start; stopping');
+      startupFailure = code || 1;
+      shutDown();
+      return;
+    }
     logger.error({ worker: worker.id, code, signal }, 'worker exited; starting another');
     fork();
   });
-  for (let i = 0; i < config.workers; i++) fork();
 
+  // Before the workers, so a startup failure finds it there to close.
   const health =
     config.metricsListen === ''
       ? undefined
@@ -71,26 +83,32 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
         });
 
   if (health) logger.info({ listen: health.address }, 'metrics listening');
+  for (let i = 0; i < config.workers; i++) fork();
 
-  return new Promise((resolve) => {
-    const drain = () => {
-      if (draining) return;
-      draining = true;
-      logger.info({ workers: Object.keys(cluster.workers ?? {}).length }, 'draining workers');
-      for (const w of Object.values(cluster.workers ?? {}))
-        w?.send({ type: 'wsgate:drain' } satisfies Message);
-      const check = setInterval(() => {
-        if (Object.keys(cluster.workers ?? {}).length > 0) return;
-        clearInterval(check);
-        store?.close();
-        health?.server.close();
-        void admin?.close();
-        resolve(0);
-      }, 50);
-    };
-    process.on('SIGTERM', drain);
-    process.on('SIGINT', drain);
-  });
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (finish = resolve));
+  /** Tells every worker to drain; resolves with the exit code once all are gone. */
+  function shutDown(): void {
+    if (draining) return;
+    draining = true;
+    logger.info({ workers: Object.keys(cluster.workers ?? {}).length }, 'draining workers');
+    for (const w of Object.values(cluster.workers ?? {})) {
+      // A worker still starting has no drain handler yet: stop it outright.
+      if (started.has(w!.id)) w!.send({ type: 'wsgate:drain' } satisfies Message);
+      else w!.process.kill('SIGTERM');
+    }
+    const check = setInterval(() => {
+      if (Object.keys(cluster.workers ?? {}).length > 0) return;
+      clearInterval(check);
+      store?.close();
+      health?.server.close();
+      void admin?.close();
+      finish(startupFailure ?? 0);
+    }, 50);
+  }
+  process.on('SIGTERM', shutDown);
+  process.on('SIGINT', shutDown);
+  return done;
 }
 
 export async function runWorker(config: ProxyConfig, logger: Logger): Promise<number> {

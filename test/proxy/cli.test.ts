@@ -53,6 +53,24 @@ describe('exit codes and messages', () => {
     assert.match(run.stderr, /--listen: cannot listen: EADDRINUSE/);
   });
 
+  test('a port in use with --workers 2: the primary stops with exit 2 instead of restarting workers', async () => {
+    const run = await runWsgate([
+      'proxy',
+      `127.0.0.1:${echo.port}`,
+      `127.0.0.1:${echo.port}`,
+      '--workers',
+      '2',
+      '--metrics-listen',
+      '',
+    ]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--listen: cannot listen: EADDRINUSE/);
+    const lines = run.stdout.split('\n').filter((l) => l.startsWith('{'));
+    const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.ok(msgs.includes('worker failed to start; stopping'), msgs.join(' | '));
+    assert.ok(!msgs.includes('worker exited; starting another'), msgs.join(' | '));
+  });
+
   test('proxy --help: exit 0 with the flag reference', async () => {
     const run = await runWsgate(['proxy', '--help']);
     assert.equal(run.code, 0);
