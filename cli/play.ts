@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../proxy/src/log.js';
+import { createLogger } from '../lib/log.js';
 import {
   ARRAY_OPEN,
   HEADER_BYTES,
@@ -18,7 +18,7 @@ import {
   parseRecording,
   type RecordingHeader,
 } from '../proxy/src/recording/format.js';
-import { parseListen } from '../proxy/src/util/address.js';
+import { parseListen } from '../lib/address.js';
 import { playPage } from './play-page.js';
 
 const USAGE = `Usage: wsgate play [options] FILE
