@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseListen } from '../lib/address.js';
 import { createLogger } from '../lib/log.js';
 import {
   ARRAY_OPEN,
@@ -17,8 +18,7 @@ import {
   TRAILER,
   parseRecording,
   type RecordingHeader,
-} from '../proxy/src/recording/format.js';
-import { parseListen } from '../lib/address.js';
+} from '../proxy/src/contract.js';
 import { playPage } from './play-page.js';
 
 const USAGE = `Usage: wsgate play [options] FILE
