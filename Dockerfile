@@ -8,7 +8,7 @@
 # `--format docker` under podman/buildah, or the OCI format drops the HEALTHCHECK.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Compile the TypeScript (tsconfig's cli/, proxy/, operator/; tests and benchmarks are not
+# Compile the TypeScript (tsconfig's lib/, cli/, proxy/, operator/; tests and benchmarks are not
 # copied) with every dependency, dev ones included. Install scripts are
 # skipped: the only dev dependency with one is the pinned `node` binary, which this stage
 # does not need (the base image's node runs tsc).
@@ -17,6 +17,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
+COPY lib ./lib
 COPY cli ./cli
 COPY proxy ./proxy
 COPY operator ./operator
@@ -40,6 +41,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
+COPY --from=build /src/dist/lib ./dist/lib
 COPY --from=build /src/dist/cli ./dist/cli
 COPY --from=build /src/dist/proxy ./dist/proxy
 COPY --from=build /src/dist/operator ./dist/operator

@@ -1,4 +1,5 @@
 /** The `wsgate` executable: one binary, subcommands for the proxy, operator and tickets. */
+import { packageVersion } from '../lib/version.js';
 import { proxyCommand } from '../proxy/src/cli.js';
 
 const USAGE = `Usage: wsgate <command> [options]
@@ -8,6 +9,7 @@ Commands:
   token      mint a signed ticket (JWT) the proxy accepts
   play       replay a session recording (--record-dir) in the browser
   operator   Kubernetes operator for WebSocketProxy resources
+  version    print wsgate's version (also --version)
 
 Run "wsgate <command> --help" for a command's options.
 `;
@@ -29,6 +31,10 @@ async function main(argv: string[]): Promise<number> {
       const { operatorCommand } = await import('../operator/src/main.js');
       return operatorCommand(rest);
     }
+    case 'version':
+    case '--version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
     case undefined:
     case '-h':
     case '--help':

@@ -10,15 +10,15 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../proxy/src/log.js';
+import { parseListen } from '../lib/address.js';
+import { createLogger } from '../lib/log.js';
 import {
   ARRAY_OPEN,
   HEADER_BYTES,
   TRAILER,
   parseRecording,
   type RecordingHeader,
-} from '../proxy/src/recording/format.js';
-import { parseListen } from '../proxy/src/util/address.js';
+} from '../proxy/src/contract.js';
 import { playPage } from './play-page.js';
 
 const USAGE = `Usage: wsgate play [options] FILE

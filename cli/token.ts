@@ -6,11 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseSigningKey, type KeyEntry } from '../proxy/src/tokens/keys.js';
-import { mintTicket, newJti } from '../proxy/src/tokens/mint.js';
-import type { Target } from '../proxy/src/tokens/types.js';
-import { parseTokenTarget } from '../proxy/src/tokens/target.js';
-import { parseDuration } from '../proxy/src/util/duration.js';
+import { parseDuration } from '../lib/duration.js';
+import {
+  mintTicket,
+  newJti,
+  parseSigningKey,
+  parseTokenTarget,
+  type KeyEntry,
+  type Target,
+} from '../proxy/src/contract.js';
 
 const USAGE = `Usage: wsgate token --key FILE --target HOST:PORT [--ttl 60s] [options]
 

@@ -76,7 +76,8 @@ function component(f: CallFrame): string {
   const url = f.url;
   const pkg = url.match(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
   if (pkg) return pkg[1]!;
-  if (url.includes('/dist/proxy/') || url.includes('/dist/cli/')) return 'wsgate';
+  if (url.includes('/dist/proxy/') || url.includes('/dist/cli/') || url.includes('/dist/lib/'))
+    return 'wsgate';
   if (url.startsWith('node:')) return 'node core';
   if (url === '') return 'native (V8/C++)';
   return 'other';

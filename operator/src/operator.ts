@@ -7,10 +7,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { HostPort } from '../../proxy/src/util/address.js';
+import type { HostPort } from '../../lib/address.js';
 import { Controller, type ControllerOptions } from './controller/controller.js';
 import { EventRecorder } from './controller/events.js';
-import { closeServer, startHealthServer, type HealthSources } from '../../proxy/src/health.js';
+import { closeServer, startHealthServer, type HealthSources } from '../../lib/health.js';
 import { KubeClient } from './kube/client.js';
 import type { ClusterAccess } from './kube/config.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';

@@ -6,9 +6,11 @@
  * would otherwise fail later, on apply. Settings that are valid but probably not meant
  * become warnings. Pure; the result feeds the ConfigValid condition.
  */
-import { trustedProxies } from '../../proxy/src/client-ip.js';
-import { OriginPolicy } from '../../proxy/src/policy/origins.js';
-import { parseTargetRule } from '../../proxy/src/policy/targets.js';
+import {
+  checkOriginPattern,
+  checkTargetRule,
+  checkTrustedProxy,
+} from '../../proxy/src/contract.js';
 import type { WebSocketProxy } from './api/websocketproxy-types.js';
 import { Reason, type ReasonName } from './conditions.js';
 import { CONFIG_HASH_ANNOTATION, scalesOut, selectorLabels } from './render/common.js';
@@ -82,6 +84,20 @@ function checkAnnotations(
   }
 }
 
+/** Runs one of the proxy's checks on each entry of a list setting. */
+function checkEach(
+  list: readonly string[] | undefined,
+  check: (text: string) => string | null,
+  reason: ReasonName,
+  field: string,
+  out: Problem[],
+): void {
+  (list ?? []).forEach((text, i) => {
+    const message = check(text);
+    if (message !== null) out.push({ reason, field: `${field}[${i}]`, message });
+  });
+}
+
 function warnings(wsp: WebSocketProxy): string[] {
   const { spec } = wsp;
   const out: string[] = [];
@@ -133,39 +149,27 @@ function warnings(wsp: WebSocketProxy): string[] {
 export function validate(wsp: WebSocketProxy): ValidationResult {
   const { spec } = wsp;
   const problems: Problem[] = [];
-  (spec.targets?.allow ?? []).forEach((rule, i) => {
-    try {
-      parseTargetRule(rule);
-    } catch (e) {
-      problems.push({
-        reason: Reason.InvalidTarget,
-        field: `spec.targets.allow[${i}]`,
-        message: (e as Error).message,
-      });
-    }
-  });
-  (spec.allowedOrigins ?? []).forEach((origin, i) => {
-    try {
-      new OriginPolicy([origin], false);
-    } catch (e) {
-      problems.push({
-        reason: Reason.InvalidOrigin,
-        field: `spec.allowedOrigins[${i}]`,
-        message: (e as Error).message,
-      });
-    }
-  });
-  (spec.trustedProxies ?? []).forEach((cidr, i) => {
-    try {
-      trustedProxies([cidr]);
-    } catch (e) {
-      problems.push({
-        reason: Reason.InvalidSpec,
-        field: `spec.trustedProxies[${i}]`,
-        message: (e as Error).message,
-      });
-    }
-  });
+  checkEach(
+    spec.targets?.allow,
+    checkTargetRule,
+    Reason.InvalidTarget,
+    'spec.targets.allow',
+    problems,
+  );
+  checkEach(
+    spec.allowedOrigins,
+    checkOriginPattern,
+    Reason.InvalidOrigin,
+    'spec.allowedOrigins',
+    problems,
+  );
+  checkEach(
+    spec.trustedProxies,
+    checkTrustedProxy,
+    Reason.InvalidSpec,
+    'spec.trustedProxies',
+    problems,
+  );
   checkLabels('spec.podLabels', spec.podLabels, problems);
   checkLabels('spec.metrics.serviceMonitor.labels', spec.metrics.serviceMonitor.labels, problems);
   checkAnnotations('spec.podAnnotations', spec.podAnnotations, problems);

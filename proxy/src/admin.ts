@@ -20,7 +20,7 @@ import { ADMIN_ERRORS, type AdminError } from './errors.js';
 import type { SessionRegistry, SessionRelay, SessionView } from './sessions.js';
 import { TlsCredentials, type TlsSettings } from './tls.js';
 import { KeyFile } from './tokens/key-file.js';
-import type { HostPort } from './util/address.js';
+import type { HostPort } from '../../lib/address.js';
 
 /** Where the admin API's answers come from: this process, or every worker (cluster.ts). */
 export interface SessionControl {

@@ -1,6 +1,6 @@
 /** `wsgate proxy`: parse settings, run the proxy (or its workers), drain on SIGTERM. */
 import { helpText, loadConfig, ConfigError } from './config/load.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../../lib/log.js';
 import { isWorker, runPrimary, runWorker } from './cluster.js';
 import { startProxy } from './proxy.js';
 

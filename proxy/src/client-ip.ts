@@ -5,18 +5,34 @@
  */
 import { BlockList, isIP } from 'node:net';
 
+/** A subnet: an address and its prefix length. */
+export interface Subnet {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+}
+
+/**
+ * Parses one `--trusted-proxy` entry: an IP address (a single host) or CIDR. Throws a
+ * RangeError naming what is wrong.
+ */
+export function parseSubnet(text: string): Subnet {
+  const [address, prefixText] = text.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0) throw new RangeError(`"${text}" is not a CIDR`);
+  const max = family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
+    throw new RangeError(`"${text}" has a bad prefix`);
+  return { address: address!, prefix, family: family === 4 ? 'ipv4' : 'ipv6' };
+}
+
 export function trustedProxies(cidrs: readonly string[]): BlockList | undefined {
   if (cidrs.length === 0) return undefined;
   const list = new BlockList();
   for (const text of cidrs) {
-    const [address, prefixText] = text.split('/');
-    const family = isIP(address ?? '');
-    if (family === 0) throw new RangeError(`"${text}" is not a CIDR`);
-    const max = family === 4 ? 32 : 128;
-    const prefix = prefixText === undefined ? max : Number(prefixText);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
-      throw new RangeError(`"${text}" has a bad prefix`);
-    list.addSubnet(address!, prefix, family === 4 ? 'ipv4' : 'ipv6');
+    const { address, prefix, family } = parseSubnet(text);
+    list.addSubnet(address, prefix, family);
   }
   return list;
 }

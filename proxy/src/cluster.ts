@@ -8,13 +8,13 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { ProxyConfig } from './config/types.js';
-import { startHealthServer } from './health.js';
+import { startHealthServer } from '../../lib/health.js';
 import { ConfigError } from './config/load.js';
 import { replayStoreProblem, startAdmin, startProxy } from './proxy.js';
 import { ClusterReplayStore, serveReplayClaims } from './replay/cluster.js';
 import { createReplayStore } from './replay/create.js';
 import { clusterControl, serveAdminRequests } from './admin-ipc.js';
-import { parseListen } from './util/address.js';
+import { parseListen } from '../../lib/address.js';
 
 type Message = { type: 'wsgate:ready'; address: unknown } | { type: 'wsgate:drain' };
 

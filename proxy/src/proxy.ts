@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from './config/types.js';
 import { ConfigError } from './config/load.js';
-import { startHealthServer } from './health.js';
+import { startHealthServer } from '../../lib/health.js';
 import { ProxyMetrics } from './metrics.js';
 import { ProxyServer } from './server.js';
 import { Recordings } from './recording/recordings.js';
@@ -26,7 +26,7 @@ import { createOvirtResolver } from './tokens/ovirt.js';
 import type { TokenResolver } from './tokens/types.js';
 import { createReplayStore } from './replay/create.js';
 import type { ReplayStore } from './replay/store.js';
-import { parseHostPort, parseListen } from './util/address.js';
+import { parseHostPort, parseListen } from '../../lib/address.js';
 import { localControl, startAdminServer, type AdminServer, type SessionControl } from './admin.js';
 
 export interface RunningProxy {

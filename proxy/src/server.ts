@@ -33,7 +33,7 @@ import { targetName as nameOf } from './tokens/target.js';
 import { parseProxyHeader } from './proxy-protocol.js';
 import type { Recordings, SessionFacts } from './recording/recordings.js';
 import { clientSubjectAllowed, type TlsCredentials } from './tls.js';
-import type { HostPort } from './util/address.js';
+import type { HostPort } from '../../lib/address.js';
 import { SessionRegistry, type TargetLimitPolicy } from './sessions.js';
 
 /** Pause the target once this many bytes wait to be written to a slow client. */

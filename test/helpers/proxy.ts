@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { WebSocket, type ClientOptions } from 'ws';
 import { loadConfig } from '../../proxy/src/config/load.js';
-import { createLogger } from '../../proxy/src/log.js';
+import { createLogger } from '../../lib/log.js';
 import { startProxy, type RunningProxy } from '../../proxy/src/proxy.js';
 
 export interface TestProxy extends RunningProxy {

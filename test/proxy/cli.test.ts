@@ -1,6 +1,6 @@
 /** The `wsgate` executable as users run it: exit codes, websockify mode, SIGTERM, workers. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -75,6 +75,26 @@ describe('exit codes and messages', () => {
     const run = await runWsgate(['proxy', '--help']);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /--token-file FILE\|DIR/);
+  });
+
+  const version = (
+    JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+  for (const args of [['--version'], ['version']]) {
+    test(`wsgate ${args.join(' ')}: exit 0 printing package.json's version`, async () => {
+      const run = await runWsgate(args);
+      assert.equal(run.code, 0);
+      assert.equal(run.stdout, `${version}\n`);
+      assert.equal(run.stderr, '');
+    });
+  }
+
+  test('wsgate --help lists the version command', async () => {
+    const run = await runWsgate(['--help']);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /^ {2}version {4}print wsgate's version \(also --version\)$/m);
   });
 });
 

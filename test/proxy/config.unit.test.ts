@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ConfigError, helpText, loadConfig } from '../../proxy/src/config/load.js';
 import { SETTINGS } from '../../proxy/src/config/flags.js';
-import { formatHostPort, parseHostPort, parseListen } from '../../proxy/src/util/address.js';
-import { parseDuration } from '../../proxy/src/util/duration.js';
+import { formatHostPort, parseHostPort, parseListen } from '../../lib/address.js';
+import { parseDuration } from '../../lib/duration.js';
 
 const load = (argv: string[], env: Record<string, string> = {}, file?: string) =>
   loadConfig({ argv, env, readFile: () => file ?? '' }).config;

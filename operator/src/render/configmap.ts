@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import type { ProxyConfig } from '../../../proxy/src/config/types.js';
+import type { ProxyConfig } from '../../../proxy/src/contract.js';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
 import { METRICS_PORT, objectMeta, objectNames } from './common.js';

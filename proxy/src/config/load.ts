@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { parseDuration } from '../util/duration.js';
+import { parseDuration } from '../../../lib/duration.js';
 import { isAbsolute } from 'node:path';
-import { parseHostPort, parseListen } from '../util/address.js';
+import { parseHostPort, parseListen } from '../../../lib/address.js';
 import { SETTINGS, envName, kebab, settingByFlag, type Setting } from './flags.js';
 import { parseTargetRule } from '../policy/targets.js';
 import { OriginPolicy } from '../policy/origins.js';

@@ -11,14 +11,16 @@ export interface OriginDecision {
   reason?: string;
 }
 
-interface Pattern {
+/** One allow-list entry other than `*`. */
+export interface OriginPattern {
   scheme: string;
   /** Host with port, lowercase; for wildcards the suffix after "*". */
   host: string;
   wildcard: boolean;
 }
 
-function parsePattern(text: string): Pattern | 'any' {
+/** Parses one `--allow-origin` entry; throws a RangeError naming what is wrong. */
+export function parseOriginPattern(text: string): OriginPattern | 'any' {
   if (text === '*') return 'any';
   const m = /^(https?):\/\/(\*\.)?([a-z0-9.-]+(?::\d{1,5})?|\[[0-9a-f:.]+\](?::\d{1,5})?)$/i.exec(
     text,
@@ -32,15 +34,15 @@ function parsePattern(text: string): Pattern | 'any' {
 
 export class OriginPolicy {
   private readonly any: boolean;
-  private readonly patterns: Pattern[];
+  private readonly patterns: OriginPattern[];
 
   constructor(
     entries: readonly string[],
     private readonly allowMissing: boolean,
   ) {
-    const parsed = entries.map(parsePattern);
+    const parsed = entries.map(parseOriginPattern);
     this.any = parsed.includes('any');
-    this.patterns = parsed.filter((p): p is Pattern => p !== 'any');
+    this.patterns = parsed.filter((p): p is OriginPattern => p !== 'any');
   }
 
   check(origin: string | undefined, host: string | undefined): OriginDecision {

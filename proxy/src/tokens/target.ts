@@ -4,7 +4,7 @@
  * command-line target before the allow-list ever sees them.
  */
 import { isAbsolute, normalize } from 'node:path';
-import { formatHostPort, parseHostPort } from '../util/address.js';
+import { formatHostPort, parseHostPort } from '../../../lib/address.js';
 import type { Target } from './types.js';
 
 /** Hostname, IPv4, or IPv6 (optionally bracketed): no spaces, slashes or control characters. */

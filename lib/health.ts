@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { HostPort } from './util/address.js';
+import type { HostPort } from './address.js';
 
 /** What the endpoints report. */
 export interface HealthSources {
