@@ -18,8 +18,11 @@ import {
   isNewFailure,
   printOf,
   readConsistently,
+  WatchedFile,
   type FileIo,
+  type Reload,
   type SeenState,
+  type Source,
 } from '../../proxy/src/util/watched-file.js';
 
 const state = (s: Partial<SeenState>): SeenState => ({
@@ -205,5 +208,138 @@ describe('SettingError', () => {
     assert.equal(flagOf('jwtKey'), '--jwt-key');
     assert.equal(flagOf('ovirtCert'), '--ovirt-cert');
     assert.equal(flagOf('--tls-cert/--tls-key'), '--tls-cert/--tls-key');
+  });
+});
+
+/**
+ * A source played from a script: `content` is what the file holds (undefined: unreadable),
+ * `stamp` moves with every change. With `watch: false` nothing touches the disk.
+ */
+function scripted(initial: string | undefined) {
+  let content = initial;
+  let version = 0;
+  const source: Source<string> = {
+    paths: [],
+    stamp: () => `v${version}`,
+    read() {
+      if (content === undefined) {
+        throw Object.assign(new Error('ENOENT: gone'), { code: 'ENOENT', path: '/f' });
+      }
+      return { data: content, print: content };
+    },
+  };
+  const set = (next: string | undefined) => {
+    content = next;
+    version++;
+  };
+  return { source, set };
+}
+
+/** Values are the text, uppercased; text starting with "bad" is rejected; "warn" installs with problems. */
+function scriptedFile(initial: string | undefined) {
+  const { source, set } = scripted(initial);
+  const reloads: Reload<string>[] = [];
+  const file = new WatchedFile<string, string>({
+    setting: 'someKey',
+    source,
+    parse: (text) => {
+      if (text.startsWith('bad')) throw new RangeError(`cannot parse ${text.length} bytes`);
+      return text.toUpperCase();
+    },
+    judge: (value) => (value.startsWith('WARN') ? 'error' : 'ok'),
+    onReload: (r) => reloads.push(r),
+    watch: false,
+  });
+  return { file, set, reloads };
+}
+
+describe('WatchedFile.check (scripted source, no I/O)', () => {
+  test('an unchanged stamp is not read, and nothing is reported', () => {
+    const { file, reloads } = scriptedFile('a');
+    assert.equal(file.check(), 'unchanged');
+    assert.equal(file.value, 'A');
+    assert.deepEqual(reloads, []);
+  });
+
+  test('new content is installed and reported ok, once', () => {
+    const { file, set, reloads } = scriptedFile('a');
+    set('b');
+    assert.equal(file.check(), 'reloaded');
+    assert.equal(file.check(), 'unchanged');
+    assert.deepEqual(reloads, [{ result: 'ok', value: 'B' }]);
+  });
+
+  test('a rewrite with the same bytes (a new inode) is no reload', () => {
+    const { file, set, reloads } = scriptedFile('a');
+    set('a');
+    assert.equal(file.check(), 'unchanged');
+    assert.deepEqual(reloads, []);
+  });
+
+  test('rejected content keeps the last good value; the error carries the setting; reported once', () => {
+    const { file, set, reloads } = scriptedFile('a');
+    set('bad one');
+    assert.equal(file.check(), 'error');
+    assert.equal(file.check(), 'error', 'still rejected on the next poll');
+    assert.equal(file.value, 'A');
+    assert.equal(reloads.length, 1);
+    const [r] = reloads;
+    assert.equal(r!.result, 'error');
+    assert.equal(r!.value, 'A');
+    assert.ok(r!.error instanceof SettingError);
+    assert.equal(r!.error.setting, 'someKey');
+    assert.equal(r!.error.message, 'someKey: cannot parse 7 bytes');
+    assert.ok(r!.error.cause instanceof RangeError);
+  });
+
+  test('another bad version is reported again', () => {
+    const { file, set, reloads } = scriptedFile('a');
+    set('bad one');
+    file.check();
+    set('bad two');
+    assert.equal(file.check(), 'error');
+    assert.equal(reloads.length, 2);
+  });
+
+  test('back to the content in use after a rejection: no reload, no report', () => {
+    const { file, set, reloads } = scriptedFile('a');
+    set('bad');
+    file.check();
+    set('a');
+    assert.equal(file.check(), 'unchanged');
+    assert.equal(reloads.length, 1, 'only the rejection');
+  });
+
+  test('an unreadable file is reported once with "cannot read", and recovers', () => {
+    const { file, set, reloads } = scriptedFile('a');
+    set(undefined);
+    assert.equal(file.check(), 'error');
+    set(undefined);
+    assert.equal(file.check(), 'error', 'read again: the stamp of a missing file says little');
+    assert.equal(reloads.length, 1);
+    assert.equal(reloads[0]!.error?.message, 'someKey: cannot read /f: ENOENT');
+    set('c');
+    assert.equal(file.check(), 'reloaded');
+    assert.equal(file.value, 'C');
+  });
+
+  test('content installed with problems is reported as an error, yet in use', () => {
+    const { file, set, reloads } = scriptedFile('a');
+    set('warn: a line skipped');
+    assert.equal(file.check(), 'reloaded');
+    assert.equal(file.value, 'WARN: A LINE SKIPPED');
+    assert.deepEqual(reloads, [{ result: 'error', value: 'WARN: A LINE SKIPPED' }]);
+  });
+
+  test('at start, unreadable or rejected content throws a SettingError naming the setting', () => {
+    assert.throws(() => scriptedFile(undefined), {
+      name: 'SettingError',
+      setting: 'someKey',
+      message: 'someKey: cannot read /f: ENOENT',
+    });
+    assert.throws(() => scriptedFile('bad'), {
+      setting: 'someKey',
+      detail: 'cannot parse 3 bytes',
+    });
   });
 });
