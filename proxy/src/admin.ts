@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { ADMIN_ERRORS, type AdminError } from './errors.js';
 import type { SessionRegistry, SessionRelay, SessionView } from './sessions.js';
 import { TlsCredentials, type TlsSettings } from './tls.js';
-import { KeyFile } from './tokens/key-file.js';
+import { watchKeyFile } from './tokens/key-file.js';
 import type { HostPort } from '../../lib/address.js';
 
 /** Where the admin API's answers come from: this process, or every worker (cluster.ts). */
@@ -84,12 +84,13 @@ export interface AdminServer {
 
 /** Reads the token file (throwing, naming it, if unusable) and starts listening. */
 export async function startAdminServer(o: AdminOptions): Promise<AdminServer> {
-  const token = new KeyFile({
+  const token = watchKeyFile({
+    setting: '--admin-token-file',
     path: o.tokenFile,
     parse: parseAdminToken,
     onReload: (file) => o.logger.info({ file }, 'admin token reloaded'),
     onReloadError: (err, file) =>
-      o.logger.error({ file, err: err.message }, 'admin token reload failed; keeping the last'),
+      o.logger.error({ file, err: err.detail }, 'admin token reload failed; keeping the last'),
   });
   let tls: TlsCredentials | undefined;
   try {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from './config/types.js';
 import { ConfigError } from './config/load.js';
+import { flagOf, settingError, SettingError } from './config/setting-error.js';
 import { startHealthServer } from '../../lib/health.js';
 import { ProxyMetrics } from './metrics.js';
 import { ProxyServer } from './server.js';
@@ -83,27 +84,28 @@ export async function startAdmin(
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
       throw new ConfigError(`--admin-listen: cannot listen: ${err.code}`, { cause: e });
     }
-    // Unreadable or too short token file (bad TLS files fail the main listener first).
-    throw new ConfigError(`--admin-token-file: ${(e as Error).message}`, { cause: e });
+    // Unreadable or too short token file, or (cluster primary) bad TLS files.
+    throw configError(settingError('--admin-token-file', e));
   });
   logger.info({ listen: admin.address, tls: config.tlsCert !== undefined }, 'admin API listening');
   return admin;
 }
 
-/** Turns a constructor's exception into the CLI's exit-2 error naming the flag. */
-function named<T>(flag: string, make: () => T): T {
+/**
+ * Builds what a setting configures. Whatever it throws becomes the CLI's exit-2 error,
+ * named by the flag of the setting the error carries (a SettingError knows its own,
+ * which may be more precise than `flag`: `--tls-key` rather than `--tls-cert`).
+ */
+function fromSetting<T>(flag: string, make: () => T): T {
   try {
     return make();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    // Resolvers prefix their messages with the config key; the CLI names the flag.
-    const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const message =
-      err.code && err.path
-        ? `cannot read ${err.path}: ${err.code}`
-        : err.message.replace(`${key}: `, '');
-    throw new ConfigError(message.startsWith('--') ? message : `${flag}: ${message}`, { cause: e });
+    throw configError(settingError(flag, e));
   }
+}
+
+function configError(e: SettingError): ConfigError {
+  return new ConfigError(`${flagOf(e.setting)}: ${e.detail}`, { cause: e });
 }
 
 /** Resolvers in the order they are asked: file, JWT, oVirt ticket, HTTP lookup. */
@@ -117,13 +119,13 @@ function buildResolvers(
     metrics.configReloads.labels('ok').inc();
     logger.info({ file }, 'file reloaded');
   };
-  const failed = (error: Error, file: string) => {
+  const failed = (error: SettingError, file: string) => {
     metrics.configReloads.labels('error').inc();
-    logger.error({ file, err: error.message }, 'file reload failed; keeping the last good content');
+    logger.error({ file, err: error.detail }, 'file reload failed; keeping the last good content');
   };
   const resolvers: TokenResolver[] = [];
   if (config.tokenFile !== undefined) {
-    const file = named(
+    const file = fromSetting(
       '--token-file',
       () =>
         new TokenFileResolver(config.tokenFile!, {
@@ -142,7 +144,7 @@ function buildResolvers(
   }
   if (config.jwtKey !== undefined) {
     resolvers.push(
-      named('--jwt-key', () =>
+      fromSetting('--jwt-key', () =>
         createJwtResolver({
           keyFile: config.jwtKey!,
           algorithms: config.jwtAlgorithms,
@@ -160,7 +162,7 @@ function buildResolvers(
   }
   if (config.ovirtCert !== undefined) {
     resolvers.push(
-      named('--ovirt-cert', () =>
+      fromSetting('--ovirt-cert', () =>
         createOvirtResolver({
           certFile: config.ovirtCert!,
           onReload: reloaded,
@@ -171,7 +173,7 @@ function buildResolvers(
   }
   if (config.tokenUrl !== undefined) {
     resolvers.push(
-      named('--token-url', () =>
+      fromSetting('--token-url', () =>
         createHttpResolver({
           url: config.tokenUrl!,
           timeoutMs: config.tokenUrlTimeout * 1000,
@@ -189,7 +191,7 @@ function buildTls(
   logger: Logger,
 ): TlsCredentials | undefined {
   if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
-  return named(
+  return fromSetting(
     '--tls-cert',
     () =>
       new TlsCredentials(
@@ -221,14 +223,14 @@ export async function startProxy(
   const metrics = new ProxyMetrics(() => server.flushBytes());
   const ownStore =
     replayStore === undefined && config.jwtKey !== undefined
-      ? named('--replay-store', () => createReplayStore(config, logger))
+      ? fromSetting('--replay-store', () => createReplayStore(config, logger))
       : undefined;
   const store = replayStore ?? ownStore;
   const resolvers = buildResolvers(config, metrics, logger, store);
   const tls = buildTls(config, metrics, logger);
   const targetCa =
     config.targetCa !== undefined
-      ? named('--target-ca', () => readFileSync(config.targetCa!))
+      ? fromSetting('--target-ca', () => readFileSync(config.targetCa!))
       : undefined;
   const signed = resolvers.some((r) => r.name !== 'file');
   if (signed && config.allowTarget.length === 0) {
@@ -241,7 +243,7 @@ export async function startProxy(
   }
   const recordings =
     config.recordDir !== undefined
-      ? named(
+      ? fromSetting(
           '--record-dir',
           () =>
             new Recordings({
@@ -262,7 +264,7 @@ export async function startProxy(
     targetPolicy: new TargetPolicy(config.allowTarget),
     unixDirs:
       config.allowUnixDir.length > 0
-        ? named('--allow-unix-dir', () => new UnixDirPolicy(config.allowUnixDir))
+        ? fromSetting('--allow-unix-dir', () => new UnixDirPolicy(config.allowUnixDir))
         : undefined,
     trustedResolvers: new Set(['file']),
     enforceForTrusted: config.allowTarget.length > 0,

@@ -5,10 +5,10 @@
  * are already open keep the old one. An invalid new pair (key not matching, garbage)
  * keeps the old context and is reported.
  */
-import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
-import { watchPaths, type Watcher } from './util/watch.js';
+import { SettingError } from './config/setting-error.js';
+import { filesSource, WatchedFile } from './util/watched-file.js';
 
 export interface TlsSettings {
   certFile: string;
@@ -25,34 +25,67 @@ export interface TlsEvents {
   onExpiry?(unixSeconds: number): void;
 }
 
-export class TlsCredentials {
-  #options: SecureContextOptions;
-  #fingerprint: string;
-  #servers: TlsServer[] = [];
-  #watcher: Watcher | undefined;
+/** A validated pair: the context's options and the leaf's notAfter in Unix seconds. */
+interface Loaded {
+  options: SecureContextOptions;
+  notAfter: number;
+}
 
-  /** Loads and validates the files once; throws with a message naming the bad file. */
+export class TlsCredentials {
+  readonly #files: WatchedFile<Buffer[], Loaded>;
+  #servers: TlsServer[] = [];
+
+  /**
+   * Loads and validates the files once; throws a SettingError naming the bad file's flag.
+   * The certificate, key and client CA are read as one consistent set (see
+   * util/watched-file.ts), so a Secret swap never pairs a new certificate with an old key.
+   */
   constructor(
     readonly settings: TlsSettings,
     private readonly events: TlsEvents = {},
     watch = true,
   ) {
-    const loaded = this.load();
-    this.#options = loaded.options;
-    this.#fingerprint = loaded.fingerprint;
-    events.onExpiry?.(loaded.notAfter);
-    if (watch) {
-      const files = [settings.certFile, settings.keyFile, settings.clientCaFile].filter(
-        (f): f is string => !!f,
-      );
-      this.#watcher = watchPaths(files, () => this.reload());
-    }
+    const { certFile, keyFile, clientCaFile } = settings;
+    const flags = new Map([
+      [certFile, '--tls-cert'],
+      [keyFile, '--tls-key'],
+    ]);
+    if (clientCaFile) flags.set(clientCaFile, '--tls-client-ca');
+    const files = clientCaFile ? [certFile, keyFile, clientCaFile] : [certFile, keyFile];
+    this.#files = new WatchedFile<Buffer[], Loaded>({
+      setting: '--tls-cert',
+      source: filesSource(
+        files,
+        (file, e) =>
+          new SettingError(
+            flags.get(file) ?? '--tls-cert',
+            `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+            { cause: e },
+          ),
+      ),
+      parse: ([cert, key, ca]) => load(settings, cert!, key!, ca),
+      watch,
+      onReload: (r) => {
+        if (r.error) {
+          events.onReload?.('error', { error: r.error.message });
+          return;
+        }
+        for (const s of this.#servers) s.setSecureContext(r.value.options);
+        events.onExpiry?.(r.value.notAfter);
+        events.onReload?.('ok', { notAfter: new Date(r.value.notAfter * 1000).toISOString() });
+      },
+    });
+    events.onExpiry?.(this.#files.value.notAfter);
   }
 
   /** Options for `https.createServer`, including client-certificate settings. */
   serverOptions(): SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean } {
     const verifyClients = this.settings.clientCaFile !== undefined;
-    return { ...this.#options, requestCert: verifyClients, rejectUnauthorized: verifyClients };
+    return {
+      ...this.#files.value.options,
+      requestCert: verifyClients,
+      rejectUnauthorized: verifyClients,
+    };
   }
 
   /** Servers whose context follows reloads. */
@@ -60,68 +93,43 @@ export class TlsCredentials {
     this.#servers.push(server);
   }
 
+  /** Re-checks the files now (the watcher does this on its own). */
   reload(): void {
-    let loaded;
-    try {
-      loaded = this.load();
-    } catch (e) {
-      this.events.onReload?.('error', { error: (e as Error).message });
-      return;
-    }
-    if (loaded.fingerprint === this.#fingerprint) return;
-    this.#options = loaded.options;
-    this.#fingerprint = loaded.fingerprint;
-    for (const s of this.#servers) s.setSecureContext(loaded.options);
-    this.events.onExpiry?.(loaded.notAfter);
-    this.events.onReload?.('ok', { notAfter: new Date(loaded.notAfter * 1000).toISOString() });
+    this.#files.check();
   }
 
   close(): void {
-    this.#watcher?.close();
+    this.#files.close();
   }
+}
 
-  private load() {
-    const { certFile, keyFile, clientCaFile, minVersion, ciphers } = this.settings;
-    const read = (flag: string, file: string) => {
-      try {
-        return readFileSync(file);
-      } catch (e) {
-        throw new Error(`${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-          cause: e,
-        });
-      }
-    };
-    const cert = read('--tls-cert', certFile);
-    const key = read('--tls-key', keyFile);
-    const ca = clientCaFile ? read('--tls-client-ca', clientCaFile) : undefined;
-    let leaf: X509Certificate;
-    try {
-      leaf = new X509Certificate(cert);
-    } catch (e) {
-      throw new Error(`--tls-cert: ${certFile} holds no PEM certificate: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    const options: SecureContextOptions = {
-      cert,
-      key,
-      minVersion,
-      ...(ca ? { ca } : {}),
-      ...(ciphers ? { ciphers } : {}),
-    };
-    try {
-      // Throws for a key that does not match the certificate, bad PEM, bad ciphers.
-      createSecureContext(options);
-    } catch (e) {
-      throw new Error(`--tls-cert/--tls-key: ${(e as Error).message}`, { cause: e });
-    }
-    return {
-      options,
-      notAfter: Math.floor(Date.parse(leaf.validTo) / 1000),
-      fingerprint:
-        cert.toString('base64') + key.toString('base64') + (ca?.toString('base64') ?? ''),
-    };
+/** Validates a pair (and client CA); throws a SettingError naming the flag at fault. */
+function load(settings: TlsSettings, cert: Buffer, key: Buffer, ca: Buffer | undefined): Loaded {
+  const { certFile, minVersion, ciphers } = settings;
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(cert);
+  } catch (e) {
+    throw new SettingError(
+      '--tls-cert',
+      `${certFile} holds no PEM certificate: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
+  const options: SecureContextOptions = {
+    cert,
+    key,
+    minVersion,
+    ...(ca ? { ca } : {}),
+    ...(ciphers ? { ciphers } : {}),
+  };
+  try {
+    // Throws for a key that does not match the certificate, bad PEM, bad ciphers.
+    createSecureContext(options);
+  } catch (e) {
+    throw new SettingError('--tls-cert/--tls-key', (e as Error).message, { cause: e });
+  }
+  return { options, notAfter: Math.floor(Date.parse(leaf.validTo) / 1000) };
 }
 
 /**

@@ -208,22 +208,6 @@ describe('token file reload', () => {
     }
   });
 
-  test('a broken rewrite keeps the last good table and reports an error', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wsgate-broken-'));
-    const file = join(dir, 'tokens');
-    writeFileSync(file, 'a: h:1\n');
-    const reloads: string[] = [];
-    const resolver = new TokenFileResolver(file, { onReload: (r) => reloads.push(r) });
-    try {
-      rmSync(file);
-      resolver.reload();
-      assert.deepEqual(reloads, ['error']);
-      assert.equal(resolver.resolve('a').kind, 'target', 'last good table kept');
-    } finally {
-      resolver.close();
-    }
-  });
-
   test('a Kubernetes Secret symlink swap is picked up by a running proxy', async () => {
     const echo = await startEchoServer();
     const root = mkdtempSync(join(tmpdir(), 'wsgate-secret-'));
@@ -299,6 +283,42 @@ describe('token file rewrites on a running proxy', () => {
     );
   const problemLog = (proxy: TestProxy, msg: string) =>
     eventually(() => proxy.logs.find((l) => l.msg === msg), 2000, `log "${msg}"`);
+
+  test('a broken rewrite keeps the last good table and reports an error', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wsgate-broken-')), 'tokens');
+    writeFileSync(file, line('old'));
+    const proxy = await startTestProxy(['--token-file', file]);
+    try {
+      await works(proxy, 'old');
+      // A copy cut short by a NUL run: it names a new token, but the file is not text.
+      writeFileSync(file, `${line('old')}${line('new')}\0\0\0\0`);
+      await reloaded(proxy, 'error', 1);
+      const log = await problemLog(proxy, 'token file rejected; keeping the last good entries');
+      assert.deepEqual(log.kept, [file]);
+      assert.equal(log.level, 50, 'at error level');
+      await works(proxy, 'old');
+      await refused(proxy, 'new');
+      assert.equal(await reloads(proxy, 'ok'), 0, 'nothing of the broken file was installed');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a deleted token file keeps the last good table and reports the read error', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'wsgate-deleted-')), 'tokens');
+    writeFileSync(file, line('old'));
+    const proxy = await startTestProxy(['--token-file', file]);
+    try {
+      rmSync(file);
+      await reloaded(proxy, 'error', 1);
+      const log = await problemLog(proxy, 'token file rejected; keeping the last good entries');
+      assert.deepEqual(log.problems, [{ file, message: 'ENOENT' }]);
+      assert.deepEqual(log.kept, [file]);
+      await works(proxy, 'old');
+    } finally {
+      await proxy.close();
+    }
+  });
 
   test('overwritten with random bytes: known tokens keep working, then a valid file is installed', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'wsgate-garbage-')), 'tokens');

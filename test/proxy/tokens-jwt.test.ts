@@ -9,6 +9,7 @@ import {
   jwsHeader,
   type JwtResolverOptions,
 } from '../../proxy/src/tokens/jwt.js';
+import { parseSigningKey } from '../../proxy/src/tokens/keys.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
 import { REFUSALS } from '../../proxy/src/errors.js';
 import { ReplayStoreUnavailable, type ReplayStore } from '../../proxy/src/replay/store.js';
@@ -20,6 +21,15 @@ import {
   tempDir,
   writeSecretMount,
 } from './tokens-fixtures.js';
+import {
+  eventually as until,
+  metricValue,
+  openClient,
+  receive,
+  startTestProxy,
+} from '../helpers/proxy.js';
+import { refusedWith } from '../helpers/proxy-session.js';
+import { startEchoServer } from '../helpers/servers.js';
 
 const NOW = Date.UTC(2026, 4, 17, 12, 0, 0);
 const NOW_S = NOW / 1000;
@@ -619,7 +629,7 @@ describe('jwt resolver', () => {
   });
 
   describe('key reload', () => {
-    test('follows a Kubernetes Secret swap; a bad or unfitting key keeps the old one', async () => {
+    test('reloadKeys() takes a Kubernetes Secret swap; a bad or unfitting key keeps the old one', async () => {
       const mount = tempDir();
       try {
         writeSecretMount(mount, { 'jwt.pem': pem(rsa.publicKey) });
@@ -652,6 +662,61 @@ describe('jwt resolver', () => {
         r.close();
       } finally {
         rmSync(mount, { recursive: true, force: true });
+      }
+    });
+
+    test('a running proxy: a broken key rewrite keeps the old key, is logged and counted', async () => {
+      const echo = await startEchoServer();
+      const path = file('running.pem', pem(rsa.publicKey));
+      const proxy = await startTestProxy([
+        '--jwt-key',
+        path,
+        '--allow-target',
+        `127.0.0.1/32:${echo.port}`,
+      ]);
+      const ticket = (privateKey: KeyObject) =>
+        mintTicket({
+          key: parseSigningKey(Buffer.from(pem(privateKey))),
+          target: { host: '127.0.0.1', port: echo.port },
+          ttlSeconds: 60,
+        });
+      const works = async (token: string) => {
+        const ws = await openClient(proxy.url(`/?token=${token}`));
+        const got = receive(ws, 2);
+        ws.send(Buffer.from('hi'));
+        assert.equal((await got).toString(), 'hi');
+        ws.close();
+      };
+      try {
+        await works(await ticket(rsa.privateKey));
+        // The other key's PEM, cut short: its tickets must not start working.
+        writeFileSync(path, pem(rsa2.publicKey).slice(0, 100));
+        await until(
+          async () =>
+            (await metricValue(
+              proxy.metricsUrl('/metrics'),
+              'wsgate_config_reloads_total',
+              'result="error"',
+            )) === 1,
+          5000,
+          'the failed reload to be counted',
+        );
+        const line = await until(
+          () =>
+            proxy.logs.find((l) => l.msg === 'file reload failed; keeping the last good content'),
+          2000,
+          'the failure to be logged',
+        );
+        assert.equal(line.file, path);
+        assert.match(String(line.err), new RegExp(`^${path}: `), 'the file, not the setting');
+        await works(await ticket(rsa.privateKey));
+        await assert.rejects(
+          openClient(proxy.url(`/?token=${await ticket(rsa2.privateKey)}`)),
+          refusedWith(401),
+        );
+      } finally {
+        await proxy.close();
+        await echo.close();
       }
     });
 

@@ -360,7 +360,7 @@ describe('ovirt ticket resolver', () => {
       });
     }
 
-    test('follows a Kubernetes Secret symlink swap; a bad update keeps the old certificate', () => {
+    test('reloadCertificates() takes a Kubernetes Secret symlink swap; a bad update keeps the old certificate', () => {
       const mount = tempDir();
       try {
         const next = newEngine('next');

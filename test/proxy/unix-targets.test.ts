@@ -116,7 +116,7 @@ describe('unix socket targets: parsing', () => {
     );
   });
 
-  test('a token file reload that only moves a socket path is noticed', () => {
+  test('a token file reload() that only moves a socket path installs it', () => {
     const file = join(root, 'reload-tokens');
     writeFileSync(file, 'vm: unix_socket:/run/a.sock\n');
     const r = new TokenFileResolver(file, {}, false);

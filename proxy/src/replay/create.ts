@@ -1,6 +1,7 @@
 /** Builds the replay store `--jwt-single-use` needs from the config, logging its health. */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { SettingError } from '../config/setting-error.js';
 import type { ProxyConfig } from '../config/types.js';
 import { describeRedis, parseRedisUrl } from './redis.js';
 import { RedisReplayStore } from './redis-store.js';
@@ -19,8 +20,9 @@ export function createReplayStore(config: ProxyConfig, logger: Logger): ReplaySt
     try {
       ca = readFileSync(config.replayStoreCa);
     } catch (e) {
-      throw new TypeError(
-        `--replay-store-ca: cannot read ${config.replayStoreCa}: ${(e as NodeJS.ErrnoException).code}`,
+      throw new SettingError(
+        '--replay-store-ca',
+        `cannot read ${config.replayStoreCa}: ${(e as NodeJS.ErrnoException).code}`,
         { cause: e },
       );
     }

@@ -19,7 +19,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { watchPaths, type Watcher } from '../util/watch.js';
+import { SettingError } from '../config/setting-error.js';
+import { WatchedFile, type Source } from '../util/watched-file.js';
 import { parseTokenTarget } from './target.js';
 import type { Resolution, Target, TokenResolver } from './types.js';
 
@@ -178,84 +179,96 @@ export interface TokenFileEvents {
   onReload?(result: 'ok' | 'error', detail: TokenFileReload): void;
 }
 
+/** The path as a source for the watcher: no stamp (a directory's files each have their own), always read. */
+function tokenSource(path: string): Source<FileReading[]> {
+  return {
+    paths: [path],
+    read() {
+      let readings: FileReading[];
+      try {
+        readings = readTokenFiles(path);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? String(e);
+        throw new SettingError('--token-file', `cannot read ${path}: ${code}`, { cause: e });
+      }
+      return { data: readings, print: printOf(readings) };
+    },
+  };
+}
+
+/** The errno code of a failed read, as the reload report's problem says it. */
+function codeOf(e: SettingError): string {
+  const cause = e.cause as NodeJS.ErrnoException | undefined;
+  return cause?.code ?? (cause === undefined ? e.detail : String(cause));
+}
+
 export class TokenFileResolver implements TokenResolver {
   readonly name = 'file';
-  #table: TokenTable;
-  #print: string;
-  #watcher: Watcher | undefined;
+  readonly #file: WatchedFile<FileReading[], TokenTable>;
 
   /**
-   * Reads the source once and starts watching it. Throws if the path cannot be read,
-   * or if it holds problems and not one valid entry: there is no last good table to
-   * keep at start, and starting with none would hide the mistake. (An empty file, or
-   * one of comments only, starts with an empty table.)
+   * Reads the source once and starts watching it. Throws a SettingError (`--token-file`)
+   * if the path cannot be read, or if it holds problems and not one valid entry: there is
+   * no last good table to keep at start, and starting with none would hide the mistake.
+   * (An empty file, or one of comments only, starts with an empty table.)
    */
   constructor(
     readonly path: string,
     private readonly events: TokenFileEvents = {},
     watch = true,
   ) {
-    const readings = readTokenFiles(path);
-    this.#table = mergeReadings(readings);
-    this.#print = printOf(readings);
-    const { tokens, problems } = this.#table;
-    if (tokens.size === 0 && problems.length > 0) {
-      const first = problems[0]!;
-      const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
-      throw new Error(
-        `${path}: no valid "token: host:port" entry; ` +
-          `${first.file ?? path}${first.line ? ` line ${first.line}` : ''}: ${first.message}${more}`,
-      );
-    }
-    if (problems.length) events.onReload?.('error', this.#report());
-    if (watch) this.#watcher = watchPaths([path], () => this.reload());
+    this.#file = new WatchedFile<FileReading[], TokenTable>({
+      setting: '--token-file',
+      source: tokenSource(path),
+      parse: (readings, previous) => {
+        const table = mergeReadings(readings, previous?.byFile);
+        if (previous === undefined) refuseUnusable(path, table);
+        return table;
+      },
+      judge: (table) => (table.problems.length ? 'error' : 'ok'),
+      watch,
+      onReload: (r) => {
+        if (!r.error) {
+          events.onReload?.(r.result, this.#report());
+          return;
+        }
+        // Mid-swap or deleted: keep serving the last good table.
+        events.onReload?.('error', {
+          count: this.size,
+          problems: [{ file: path, message: codeOf(r.error) }],
+          problemCount: 1,
+          kept: [path],
+        });
+      },
+    });
+    if (this.#file.value.problems.length) events.onReload?.('error', this.#report());
   }
 
   /** The targets the file names: the default target allow-list for file-based setups. */
   targets(): Target[] {
-    return [...this.#table.tokens.values()];
+    return [...this.#file.value.tokens.values()];
   }
 
   get size(): number {
-    return this.#table.tokens.size;
+    return this.#file.value.tokens.size;
   }
 
   resolve(token: string): Resolution {
-    const target = this.#table.tokens.get(token);
+    const target = this.#file.value.tokens.get(token);
     return target ? { kind: 'target', target } : { kind: 'unknown' };
   }
 
+  /** Re-reads the source now (the watcher does this on its own). */
   reload(): void {
-    let readings: FileReading[];
-    try {
-      readings = readTokenFiles(this.path);
-    } catch (e) {
-      // Mid-swap or deleted: keep serving the last good table.
-      const code = (e as NodeJS.ErrnoException).code ?? String(e);
-      if (this.#print === `error ${code}`) return;
-      this.#print = `error ${code}`;
-      const problems = [{ file: this.path, message: code }];
-      this.events.onReload?.('error', {
-        count: this.size,
-        problems,
-        problemCount: 1,
-        kept: [this.path],
-      });
-      return;
-    }
-    const print = printOf(readings);
-    if (print === this.#print) return;
-    this.#print = print;
-    this.#table = mergeReadings(readings, this.#table.byFile);
-    this.events.onReload?.(this.#table.problems.length ? 'error' : 'ok', this.#report());
+    this.#file.check();
   }
 
   close(): void {
-    this.#watcher?.close();
+    this.#file.close();
   }
 
   #report(): TokenFileReload {
-    const { tokens, problems, kept } = this.#table;
+    const { tokens, problems, kept } = this.#file.value;
     return {
       count: tokens.size,
       problems: problems.slice(0, REPORTED_PROBLEMS),
@@ -263,6 +276,18 @@ export class TokenFileResolver implements TokenResolver {
       kept,
     };
   }
+}
+
+/** At start: problems and not one valid entry is an error, not an empty table. */
+function refuseUnusable(path: string, { tokens, problems }: TokenTable): void {
+  if (tokens.size > 0 || problems.length === 0) return;
+  const first = problems[0]!;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : '';
+  throw new SettingError(
+    '--token-file',
+    `${path}: no valid "token: host:port" entry; ` +
+      `${first.file ?? path}${first.line ? ` line ${first.line}` : ''}: ${first.message}${more}`,
+  );
 }
 
 function printOf(readings: readonly FileReading[]): string {

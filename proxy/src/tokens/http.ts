@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { targetFrom } from './target.js';
 import type { Resolution, TokenResolver } from './types.js';
+import { SettingError } from '../config/setting-error.js';
 
 export interface HttpResolverOptions {
   /**
@@ -95,10 +96,10 @@ export class HttpResolver implements TokenResolver {
       url = new URL(options.url.replace('{token}', PLACEHOLDER));
     } catch {
       // Not echoed: the URL may carry credentials.
-      throw new TypeError('tokenUrl: not a valid URL');
+      throw new SettingError('tokenUrl', 'not a valid URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new TypeError('tokenUrl: must be an http or https URL');
+      throw new SettingError('tokenUrl', 'must be an http or https URL');
     }
     this.#url = url;
     this.#templated = options.url.includes('{token}');

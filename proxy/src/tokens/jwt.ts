@@ -8,7 +8,8 @@
  * every failure is a refusal so a forged ticket can never fall through to a token file.
  */
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import { KeyFile, type KeyFileEvents } from './key-file.js';
+import { watchKeyFile, type KeyFileEvents } from './key-file.js';
+import type { WatchedFile } from '../util/watched-file.js';
 import {
   DEFAULT_ALGORITHMS,
   DEFAULT_SECRET_ALGORITHMS,
@@ -113,7 +114,7 @@ export class JwtResolver implements TokenResolver {
   readonly name = 'jwt';
   /** The effective allow-list. */
   readonly algorithms: readonly string[];
-  readonly #keys: KeyFile<KeyEntry[]>;
+  readonly #keys: WatchedFile<Buffer[], KeyEntry[]>;
   readonly #opts: JwtResolverOptions & typeof DEFAULTS;
   readonly #now: () => number;
   readonly #replay: ReplayStore;
@@ -143,17 +144,14 @@ export class JwtResolver implements TokenResolver {
       checkKeysFit(keys, algorithms);
       return keys;
     };
-    try {
-      this.#keys = new KeyFile({
-        path: opts.keyFile,
-        parse,
-        watch: opts.watch,
-        onReload: opts.onReload,
-        onReloadError: opts.onReloadError,
-      });
-    } catch (e) {
-      throw new TypeError(`jwtKey: ${(e as Error).message}`, { cause: e });
-    }
+    this.#keys = watchKeyFile({
+      setting: 'jwtKey',
+      path: opts.keyFile,
+      parse,
+      watch: opts.watch,
+      onReload: opts.onReload,
+      onReloadError: opts.onReloadError,
+    });
     this.algorithms = Object.freeze([...algorithms!]);
   }
 

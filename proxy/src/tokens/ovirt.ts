@@ -15,7 +15,8 @@
  * - the legacy SHA-1 `signature` is never accepted; engines since 4.2 add `v2_signature`.
  */
 import { X509Certificate, constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { KeyFile, type KeyFileEvents } from './key-file.js';
+import { watchKeyFile, type KeyFileEvents } from './key-file.js';
+import type { WatchedFile } from '../util/watched-file.js';
 import { pemBlocks } from './keys.js';
 import { targetFrom } from './target.js';
 import type { Resolution, TokenResolver } from './types.js';
@@ -169,7 +170,7 @@ export function verifyTicket(
 /** Resolves oVirt engine tickets; see {@link createOvirtResolver}. */
 export class OvirtResolver implements TokenResolver {
   readonly name = 'ovirt';
-  readonly #certs: KeyFile<KeyObject[]>;
+  readonly #certs: WatchedFile<Buffer[], KeyObject[]>;
   readonly #now: () => number;
   readonly #leeway: number;
 
@@ -181,17 +182,14 @@ export class OvirtResolver implements TokenResolver {
     }
     this.#leeway = opts.leewaySeconds;
     this.#now = opts.now ?? Date.now;
-    try {
-      this.#certs = new KeyFile({
-        path: opts.certFile,
-        parse: parseEngineCertificates,
-        watch: opts.watch ?? true,
-        onReload: opts.onReload,
-        onReloadError: opts.onReloadError,
-      });
-    } catch (e) {
-      throw new TypeError(`ovirtCert: ${(e as Error).message}`, { cause: e });
-    }
+    this.#certs = watchKeyFile({
+      setting: 'ovirtCert',
+      path: opts.certFile,
+      parse: parseEngineCertificates,
+      watch: opts.watch ?? true,
+      onReload: opts.onReload,
+      onReloadError: opts.onReloadError,
+    });
   }
 
   resolve(token: string): Resolution {

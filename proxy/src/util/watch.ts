@@ -4,7 +4,7 @@
  * ConfigMaps by swapping the `..data` symlink, which replaces the file's inode and
  * would silently end a watch on the file itself. A slow poll backs up inotify, which
  * can miss events on some filesystems; callers compare content, so spurious calls
- * are harmless.
+ * are harmless. The waking half of util/watched-file.ts, which every reloaded file uses.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
