@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { parseSigningKey, type KeyEntry } from '../proxy/src/tokens/keys.js';
 import { mintTicket, newJti } from '../proxy/src/tokens/mint.js';
 import type { Target } from '../proxy/src/tokens/types.js';
-import { parseTokenTarget } from '../proxy/src/tokens/target.js';
+import { parseTokenTarget } from '../proxy/src/tokens/target-claims.js';
 import { parseDuration } from '../proxy/src/util/duration.js';
 
 const USAGE = `Usage: wsgate token --key FILE --target HOST:PORT [--ttl 60s] [options]

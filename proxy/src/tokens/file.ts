@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { watchPaths, type Watcher } from '../util/watch.js';
-import { parseTokenTarget } from './target.js';
+import { parseTokenTarget } from './target-claims.js';
 import type { Resolution, Target, TokenResolver } from './types.js';
 
 /** What is wrong, and where; never the offending text, which may be a secret. */

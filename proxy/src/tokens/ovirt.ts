@@ -17,7 +17,7 @@
 import { X509Certificate, constants, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { KeyFile, type KeyFileEvents } from './key-file.js';
 import { pemBlocks } from './keys.js';
-import { targetFrom } from './target.js';
+import { targetFrom } from './target-claims.js';
 import type { Resolution, TokenResolver } from './types.js';
 
 export interface OvirtResolverOptions extends KeyFileEvents {

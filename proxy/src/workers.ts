@@ -11,7 +11,7 @@ import type { ProxyConfig } from './config/types.js';
 import { startHealthServer } from './health.js';
 import { ConfigError } from './config/load.js';
 import { replayStoreProblem, startAdmin, startProxy } from './proxy.js';
-import { ClusterReplayStore, serveReplayClaims } from './replay/cluster.js';
+import { ClusterReplayStore, serveReplayClaims } from './replay/workers.js';
 import { createReplayStore } from './replay/create.js';
 import { clusterControl, serveAdminRequests } from './admin-ipc.js';
 import { parseListen } from './util/address.js';
