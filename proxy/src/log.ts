@@ -1,4 +1,4 @@
-/** JSON logs on stdout (pino). Tokens never reach a log; see tokenHash in server.ts. */
+/** JSON logs on stdout (pino). Tokens never reach a log; see tokenHash in admission.ts. */
 import { pino, type Logger } from 'pino';
 
 /** Batched stdout: lines are written once this much is buffered, or after FLUSH_MS. */
