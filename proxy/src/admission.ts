@@ -24,7 +24,7 @@ import type { SessionRegistry, SessionRelay } from './sessions.js';
 import { clientSubjectAllowed } from './tls.js';
 import { extractToken } from './tokens/extract.js';
 import { targetName as nameOf } from './tokens/target-claims.js';
-import type { Target, TokenResolver } from './tokens/types.js';
+import type { Resolution, Target, TokenResolver } from './tokens/types.js';
 
 export interface AdmissionOptions {
   /** Every session goes here, no token needed (websockify positional mode). */
@@ -35,7 +35,7 @@ export interface AdmissionOptions {
   origins: OriginPolicy;
   limits: Limits;
   trustedProxies?: BlockList;
-  /** `--client-subject`: allowed client certificate CNs; empty = any (or no) certificate. */
+  /** `--tls-client-subject`: allowed client certificate CNs; empty = any (or no) certificate. */
   clientSubjects: readonly string[];
   metrics: Pick<ProxyMetrics, 'tokenResolutions'>;
   /** Where the per-target limit is reserved. */
@@ -119,12 +119,37 @@ export class Admission {
       const found = extractToken(req);
       if (!found) return this.#refuseHolding({ refusal: REFUSALS.noToken, client });
       token = tokenHash(found.token);
-      const resolved = await this.#resolve(found.token, client);
-      if ('refusal' in resolved) {
-        return this.#refuseHolding({ ...resolved, client, token });
+      // Inline, not an async helper: that would add a promise and a tick to every upgrade.
+      let resolved: Resolution | undefined;
+      let by = '';
+      for (const resolver of o.resolvers) {
+        try {
+          resolved = await resolver.resolve(found.token, { client });
+        } catch (e) {
+          // A resolver that throws fails closed: treat as refused, never fall through.
+          resolved = {
+            kind: 'refused',
+            reason: `${resolver.name} resolver failed: ${(e as Error).message}`,
+          };
+        }
+        o.metrics.tokenResolutions.labels(resolver.name, resolved.kind).inc();
+        by = resolver.name;
+        if (resolved.kind !== 'unknown') break;
+      }
+      if (resolved?.kind !== 'target') {
+        return this.#refuseHolding(
+          resolved?.kind === 'refused'
+            ? {
+                refusal: resolved.refusal ?? REFUSALS.tokenRefused,
+                detail: resolved.reason,
+                client,
+                token,
+              }
+            : { refusal: REFUSALS.unknownToken, client, token },
+        );
       }
       target = resolved.target;
-      trusted = o.trustedResolvers.has(resolved.resolver);
+      trusted = o.trustedResolvers.has(by);
       ticket = resolved;
     }
     const targetName = nameOf(target);
@@ -151,33 +176,5 @@ export class Admission {
   #refuseHolding(refused: Refused): Refused {
     this.options.limits.release(refused.client);
     return refused;
-  }
-
-  async #resolve(
-    token: string,
-    client: string,
-  ): Promise<
-    (SessionTicket & { target: Target; resolver: string }) | { refusal: Refusal; detail?: string }
-  > {
-    for (const resolver of this.options.resolvers) {
-      let result;
-      try {
-        result = await resolver.resolve(token, { client });
-      } catch (e) {
-        // A resolver that throws fails closed: treat as refused, never fall through.
-        result = {
-          kind: 'refused' as const,
-          reason: `${resolver.name} resolver failed: ${(e as Error).message}`,
-        };
-      }
-      this.options.metrics.tokenResolutions.labels(resolver.name, result.kind).inc();
-      if (result.kind === 'target') {
-        const { target, expiresAt, subject, record } = result;
-        return { target, resolver: resolver.name, expiresAt, subject, record };
-      }
-      if (result.kind === 'refused')
-        return { refusal: result.refusal ?? REFUSALS.tokenRefused, detail: result.reason };
-    }
-    return { refusal: REFUSALS.unknownToken };
   }
 }
