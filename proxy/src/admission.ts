@@ -77,6 +77,7 @@ export function tokenHash(token: string): string {
   return 'sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 12);
 }
 
+/** The admission rules of one proxy, over its limits, policies, resolvers and registry. */
 export class Admission {
   constructor(private readonly options: AdmissionOptions) {}
 

@@ -50,6 +50,7 @@ function onSocketClose(this: Socket & { [kListener]: Listener }): void {
   this[kListener].socketClosed(this);
 }
 
+/** One proxy's listening socket(s) and the handshake state of each accepted connection. */
 export class Listener {
   readonly http: Server;
   private readonly front: NetServer | undefined;

@@ -57,6 +57,7 @@ export interface SessionStart {
   consoleKey: string;
 }
 
+/** The sessions of one ProxyServer, from the 101 until the relay ends. */
 export class LiveSessions {
   /** Every relay from its start until it ended (a Set keeps start order). */
   readonly relays = new Set<Relay>();

@@ -61,6 +61,7 @@ export function startSweeps(sessions: ReadonlySet<Relay>, o: SweepOptions): Node
   return timers;
 }
 
+/** Stops the timers `startSweeps` returned. */
 export function stopSweeps(timers: readonly NodeJS.Timeout[]): void {
   for (const t of timers) clearInterval(t);
 }
