@@ -1,4 +1,4 @@
-/** JSON logs on stdout (pino). Tokens never reach a log: callers log tokenHash(), not tokens. */
+/** JSON logs on stdout (pino). Tokens never reach a log: callers log tokenHash() (admission.ts), not tokens. */
 import { pino, type Logger } from 'pino';
 
 /** Batched stdout: lines are written once this much is buffered, or after FLUSH_MS. */

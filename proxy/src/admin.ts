@@ -22,7 +22,7 @@ import { TlsCredentials, type TlsSettings } from './tls.js';
 import { watchKeyFile } from './tokens/key-file.js';
 import type { HostPort } from '../../lib/address.js';
 
-/** Where the admin API's answers come from: this process, or every worker (cluster.ts). */
+/** Where the admin API's answers come from: this process, or every worker (workers.ts). */
 export interface SessionControl {
   list(): Promise<SessionView[]>;
   closeById(id: string): Promise<SessionView | undefined>;

@@ -1,7 +1,7 @@
 /** `wsgate proxy`: parse settings, run the proxy (or its workers), drain on SIGTERM. */
 import { helpText, loadConfig, ConfigError } from './config/load.js';
 import { createLogger } from '../../lib/log.js';
-import { isWorker, runPrimary, runWorker } from './cluster.js';
+import { isWorker, runPrimary, runWorker } from './workers.js';
 import { startProxy } from './proxy.js';
 
 export async function proxyCommand(argv: readonly string[]): Promise<number> {

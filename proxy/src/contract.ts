@@ -14,7 +14,7 @@ import { parseTargetRule } from './policy/targets.js';
 
 export type { ProxyConfig } from './config/types.js';
 export type { Target } from './tokens/types.js';
-export { parseTokenTarget } from './tokens/target.js';
+export { parseTokenTarget } from './tokens/target-claims.js';
 export { parseSigningKey, type KeyEntry } from './tokens/keys.js';
 export { mintTicket, newJti, type MintOptions } from './tokens/mint.js';
 export {

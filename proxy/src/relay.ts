@@ -115,7 +115,7 @@ function endSocket(socket: Duplex): void {
 let lastRead: Relay | null = null;
 
 /**
- * `onread` options for plain TCP target sockets (see upstream.ts). Node asks for the first
+ * `onread` options for plain TCP target sockets (see target-dial.ts). Node asks for the first
  * buffer when the socket is created, before any relay exists.
  */
 export const TARGET_READS = {

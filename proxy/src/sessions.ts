@@ -2,7 +2,8 @@
  * The live sessions of one proxy process, by id, by relay and by target: what the audit
  * log, the per-target limit (`--max-sessions-per-target`), ticket expiry
  * (`--end-at-ticket-expiry`) and the admin API need to know about each session. Pure
- * bookkeeping plus one timer per expiring session; the relay itself is opaque here.
+ * bookkeeping plus one timer per expiring session; the relay itself is opaque here
+ * (live-sessions.ts starts and ends relays and keeps their metrics and log lines).
  */
 import { CLOSES } from './errors.js';
 

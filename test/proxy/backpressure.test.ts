@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { HIGH_WATER_MARK } from '../../proxy/src/server.js';
+import { HIGH_WATER_MARK } from '../../proxy/src/live-sessions.js';
 import {
   eventually,
   openClient,

@@ -470,8 +470,9 @@ describe('hostile clients', () => {
   test('memory comes back and nothing is left behind', async (t) => {
     // Let sockets from the attacks finish closing.
     await eventually(() => proxy.server.sessions.size === 1, 10_000, 'only the canary left');
-    const connections = (proxy.server as unknown as { connections: Map<string, unknown> })
-      .connections;
+    const { connections } = (
+      proxy.server as unknown as { listener: { connections: Map<string, unknown> } }
+    ).listener;
     await eventually(() => connections.size <= 1, 10_000, 'connection table back to the canary');
     assert.equal(await metricValue(proxy.metricsUrl('/metrics'), 'wsgate_connections_active'), 1);
     proxy.logs.splice(0);

@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import { createJwtResolver } from '../../proxy/src/tokens/jwt.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
 import { createOvirtResolver } from '../../proxy/src/tokens/ovirt.js';
-import { auditSubject } from '../../proxy/src/tokens/target.js';
+import { auditSubject } from '../../proxy/src/tokens/target-claims.js';
 import { engineTicket, newEngine } from '../helpers/ovirt.js';
 import { tempDir } from './tokens-fixtures.js';
 

@@ -12,7 +12,11 @@ import { after, before, describe, test } from 'node:test';
 import { UnixDirPolicy, inside } from '../../proxy/src/policy/unix-dirs.js';
 import { parseTokenFile, TokenFileResolver } from '../../proxy/src/tokens/file.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
-import { parseTokenTarget, targetName, unixTargetFrom } from '../../proxy/src/tokens/target.js';
+import {
+  parseTokenTarget,
+  targetName,
+  unixTargetFrom,
+} from '../../proxy/src/tokens/target-claims.js';
 import { openClient, receive, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { tempDir } from './tokens-fixtures.js';
 

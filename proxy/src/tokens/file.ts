@@ -21,7 +21,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SettingError } from '../config/setting-error.js';
 import { WatchedFile, type Source } from '../util/watched-file.js';
-import { parseTokenTarget } from './target.js';
+import { parseTokenTarget } from './target-claims.js';
 import type { Resolution, Target, TokenResolver } from './types.js';
 
 /** What is wrong, and where; never the offending text, which may be a secret. */

@@ -9,7 +9,7 @@
  * holds no usable tokens, and concurrent lookups of one token share a request.
  */
 import { createHash } from 'node:crypto';
-import { targetFrom } from './target.js';
+import { targetFrom } from './target-claims.js';
 import type { Resolution, TokenResolver } from './types.js';
 import { SettingError } from '../config/setting-error.js';
 

@@ -20,7 +20,7 @@ import {
   parseVerificationKeys,
   type KeyEntry,
 } from './keys.js';
-import { auditSubject, targetFrom, unixTargetFrom } from './target.js';
+import { auditSubject, targetFrom, unixTargetFrom } from './target-claims.js';
 import type { ResolveContext, Resolution, TokenResolver } from './types.js';
 import { REFUSALS } from '../errors.js';
 import { MemoryReplayStore, ReplayStoreUnavailable, type ReplayStore } from '../replay/store.js';

@@ -18,7 +18,7 @@ import { X509Certificate, constants, createPublicKey, verify, type KeyObject } f
 import { watchKeyFile, type KeyFileEvents } from './key-file.js';
 import type { WatchedFile } from '../util/watched-file.js';
 import { pemBlocks } from './keys.js';
-import { targetFrom } from './target.js';
+import { targetFrom } from './target-claims.js';
 import type { Resolution, TokenResolver } from './types.js';
 
 export interface OvirtResolverOptions extends KeyFileEvents {

@@ -16,7 +16,7 @@ export interface Target {
   tls?: boolean;
   /**
    * A Unix socket path instead of host and port (then `''` and 0): websockify's
-   * `unix_socket:/path` in token files, a JWT's `unix` claim. See tokens/target.ts.
+   * `unix_socket:/path` in token files, a JWT's `unix` claim. See tokens/target-claims.ts.
    */
   unix?: string;
 }

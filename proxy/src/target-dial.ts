@@ -16,7 +16,7 @@ import type { Target } from './tokens/types.js';
 /** Shared, so the listener does not keep the dial's closure scope (timer, promise) alive. */
 const ignoreError = () => {};
 
-export class UpstreamError extends Error {
+export class DialError extends Error {
   constructor(
     readonly refusal: Refusal,
     readonly detail: string,
@@ -42,7 +42,7 @@ async function addressesOf(host: string): Promise<string[]> {
   try {
     return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
   } catch (e) {
-    throw new UpstreamError(
+    throw new DialError(
       REFUSALS.targetUnreachable,
       `${host}: ${(e as NodeJS.ErrnoException).code ?? e}`,
     );
@@ -60,7 +60,7 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
   if (options.policy) {
     addresses = addresses.filter((a) => options.policy!.allows(a, target.port));
     if (addresses.length === 0) {
-      throw new UpstreamError(
+      throw new DialError(
         REFUSALS.targetForbidden,
         `${target.host}:${target.port} is not in --allow-target`,
       );
@@ -83,8 +83,7 @@ export async function dialTarget(target: Target, options: DialOptions): Promise<
   }
   if (!socket) {
     throw (
-      failure ??
-      new UpstreamError(REFUSALS.targetTimeout, `no answer within ${options.timeoutMs} ms`)
+      failure ?? new DialError(REFUSALS.targetTimeout, `no answer within ${options.timeoutMs} ms`)
     );
   }
   if (!tls) return socket;
@@ -102,7 +101,7 @@ async function dialUnix(path: string, options: DialOptions): Promise<Socket> {
   if (!check.ok) {
     // Allowed by name but not there (ENOENT, EACCES on the way): the target is unreachable.
     const refusal = check.code === undefined ? REFUSALS.unixForbidden : REFUSALS.targetUnreachable;
-    throw new UpstreamError(refusal, check.reason);
+    throw new DialError(refusal, check.reason);
   }
   return connectTcp({ path: check.path }, options.timeoutMs, true);
 }
@@ -126,13 +125,13 @@ function connectTcp(
     socket.connect(where);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new UpstreamError(REFUSALS.targetTimeout, `no answer within ${timeoutMs} ms`));
+      reject(new DialError(REFUSALS.targetTimeout, `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     const onError = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       const refusal =
         err.code === 'ECONNREFUSED' ? REFUSALS.targetRefused : REFUSALS.targetUnreachable;
-      reject(new UpstreamError(refusal, err.code ?? err.message));
+      reject(new DialError(refusal, err.code ?? err.message));
     };
     socket.once('error', onError);
     socket.once('connect', () => {
@@ -163,13 +162,13 @@ function wrapTls(
     const timer = setTimeout(() => {
       secure.destroy();
       reject(
-        new UpstreamError(REFUSALS.targetTimeout, `TLS handshake not done within ${timeoutMs} ms`),
+        new DialError(REFUSALS.targetTimeout, `TLS handshake not done within ${timeoutMs} ms`),
       );
     }, timeoutMs);
     const onError = (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new UpstreamError(REFUSALS.targetTls, err.code ?? err.message));
+      reject(new DialError(REFUSALS.targetTls, err.code ?? err.message));
     };
     secure.once('error', onError);
     secure.once('secureConnect', () => {

@@ -25,7 +25,7 @@ export function serveReplayClaims(worker: Worker, store: ReplayStore): void {
 }
 
 /** Worker side: the primary's store, over IPC. */
-export class ClusterReplayStore implements ReplayStore {
+export class WorkerReplayStore implements ReplayStore {
   readonly kind = 'cluster';
   readonly #pending = new Map<
     number,

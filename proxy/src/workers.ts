@@ -11,7 +11,7 @@ import type { ProxyConfig } from './config/types.js';
 import { startHealthServer } from '../../lib/health.js';
 import { ConfigError } from './config/load.js';
 import { replayStoreProblem, startAdmin, startProxy } from './proxy.js';
-import { ClusterReplayStore, serveReplayClaims } from './replay/cluster.js';
+import { WorkerReplayStore, serveReplayClaims } from './replay/workers.js';
 import { createReplayStore } from './replay/create.js';
 import { clusterControl, serveAdminRequests } from './admin-ipc.js';
 import { parseListen } from '../../lib/address.js';
@@ -112,7 +112,7 @@ export async function runPrimary(config: ProxyConfig, logger: Logger): Promise<n
 }
 
 export async function runWorker(config: ProxyConfig, logger: Logger): Promise<number> {
-  const replayStore = config.jwtSingleUse ? new ClusterReplayStore() : undefined;
+  const replayStore = config.jwtSingleUse ? new WorkerReplayStore() : undefined;
   const proxy = await startProxy(config, {
     logger,
     serveMetrics: false,
