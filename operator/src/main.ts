@@ -11,9 +11,9 @@ import { createLogger } from '../../proxy/src/log.js';
 import { parseListen, type HostPort } from '../../proxy/src/util/address.js';
 import { parseDuration } from '../../proxy/src/util/duration.js';
 import { loadAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './kube/config.js';
-import { LEASE_NAME } from './leader.js';
+import { LEASE_NAME } from './kube/leader.js';
 import { startOperator, type LeaderElectionSettings } from './operator.js';
-import { readServingCert, selfSignedCert, type ServingCert } from './serving-cert.js';
+import { readServingCert, selfSignedCert, type ServingCert } from './serving/cert.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

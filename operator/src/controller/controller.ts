@@ -8,9 +8,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import type { OperatorMetrics, ReconcileResultLabel } from '../metrics.js';
+import type { OperatorMetrics, ReconcileResultLabel } from '../serving/metrics.js';
 import type { EventRecorder } from './events.js';
-import { ControllerInformers, type OptionalCrdNames } from './informers.js';
+import { ControllerInformers, type OptionalCrdNames } from './watches.js';
 import { WorkQueue, type WorkQueueOptions } from './queue.js';
 import { reconcile, type ReconcileContext } from './reconcile.js';
 

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND, type Condition, type WebSocketProxy } from '../api/index.js';
-import { ConditionType, Reason } from '../conditions.js';
+import { ConditionType, Reason } from '../status/conditions.js';
 import type { KubeClient } from '../kube/client.js';
 import { collectionPath, Resources } from '../kube/resources.js';
 

@@ -8,7 +8,7 @@
 import type { V1Service, V1ServiceSpec } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
-import { METRICS_PORT, objectMeta, objectNames, selectorLabels } from './common.js';
+import { METRICS_PORT, objectMeta, objectNames, selectorLabels } from '../objects/names.js';
 
 /** A rendered Service. */
 export type ServiceObject = V1Service & OwnedObject & { spec: V1ServiceSpec };

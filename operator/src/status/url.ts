@@ -1,7 +1,7 @@
 /** status.url: where browsers connect. */
 import type { V1Service } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { identity, objectNames } from '../render/common.js';
+import { identity, objectNames } from '../objects/names.js';
 import { servicePort } from '../render/service.js';
 
 /**

@@ -6,12 +6,12 @@
  * would otherwise fail later, on apply. Settings that are valid but probably not meant
  * become warnings. Pure; the result feeds the ConfigValid condition.
  */
-import { trustedProxies } from '../../proxy/src/client-ip.js';
-import { OriginPolicy } from '../../proxy/src/policy/origins.js';
-import { parseTargetRule } from '../../proxy/src/policy/targets.js';
-import type { WebSocketProxy } from './api/websocketproxy-types.js';
-import { Reason, type ReasonName } from './conditions.js';
-import { CONFIG_HASH_ANNOTATION, scalesOut, selectorLabels } from './render/common.js';
+import { trustedProxies } from '../../../proxy/src/client-ip.js';
+import { OriginPolicy } from '../../../proxy/src/policy/origins.js';
+import { parseTargetRule } from '../../../proxy/src/policy/targets.js';
+import type { WebSocketProxy } from './websocketproxy-types.js';
+import { Reason, type ReasonName } from '../status/conditions.js';
+import { CONFIG_HASH_ANNOTATION, scalesOut, selectorLabels } from '../objects/names.js';
 
 /** One thing wrong with the spec. */
 export interface Problem {
