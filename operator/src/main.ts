@@ -10,88 +10,16 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../../lib/log.js';
 import { parseListen, type HostPort } from '../../lib/address.js';
 import { parseDuration } from '../../lib/duration.js';
+import { packageVersion } from '../../lib/version.js';
 import { loadAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './kube/config.js';
-import { LEASE_NAME } from './leader.js';
+import { fallback, fromEnv, parseOptions, usage } from './config/flags.js';
 import { startOperator, type LeaderElectionSettings } from './operator.js';
-import { readServingCert, selfSignedCert, type ServingCert } from './serving-cert.js';
+import { readServingCert, selfSignedCert, type ServingCert } from './serving/cert.js';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function packageVersion(): string {
-  try {
-    const url = new URL('../../../package.json', import.meta.url);
-    return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 /** Proxy image when neither --image nor WSGATE_IMAGE is given: the chart's default. */
 export const DEFAULT_IMAGE = `wsgate:${packageVersion()}`;
-
-const USAGE = `Usage: wsgate operator [options]
-
-Runs the Kubernetes operator for WebSocketProxy resources (wsgate.dev/v1alpha1).
-
-  --kubeconfig FILE              kubeconfig (default: $KUBECONFIG, ~/.kube/config, or the
-                                 in-cluster service account)
-  --namespace NS                 watch only NS; repeat for several (also --watch-namespace;
-                                 default: every namespace)
-  --leader-elect                 elect one leader through a Lease before reconciling
-                                 (default off; needed with more than one replica)
-  --leader-election-namespace NS namespace of the Lease (default: $POD_NAMESPACE, else the
-                                 in-cluster service account's namespace)
-  --lease-name NAME              Lease name (default ${LEASE_NAME})
-  --lease-duration D             how long an unrenewed Lease holds (default 15s)
-  --renew-deadline D             the leader gives up after failing to renew this long (10s)
-  --retry-period D               pause between election attempts (default 2s)
-  --metrics-listen HOST:PORT     /metrics, and /healthz and /readyz (default 0.0.0.0:8080)
-  --health-listen HOST:PORT      serve /healthz and /readyz here instead
-  --metrics-secure               serve /metrics over HTTPS, only to bearer tokens the API
-                                 server authenticates (TokenReview) and allows get on
-                                 /metrics (SubjectAccessReview); needs --health-listen
-  --metrics-cert-dir DIR         tls.crt and tls.key for --metrics-secure (default: a
-                                 self-signed certificate made at start)
-  --image IMAGE                  proxy image when spec.image is unset (default $WSGATE_IMAGE,
-                                 else ${DEFAULT_IMAGE})
-  --secrets-namespace NS         watch Secrets (metadata only) in NS, so a Secret created or
-                                 changed there reaches the resources naming it in seconds;
-                                 repeatable (needs list and watch on Secrets in NS)
-  --poll-interval D              look again this often at a resource waiting on something
-                                 no watch reports: an issuer, or a Secret outside the
-                                 --secrets-namespace list (default 5s)
-  --resync D                     re-queue every resource this often (default 10m)
-  --workers N                    concurrent reconciles (default 4)
-  --log-level LEVEL              fatal, error, warn, info, debug, trace or silent (default
-                                 $WSGATE_LOG_LEVEL, else info)
-  -h, --help                     show this help
-
-Durations: 500ms, 10s, 15m, 2h. The identity in the Lease is $POD_NAME, else the host name
-plus a random suffix.
-`;
-
-const OPTIONS = {
-  kubeconfig: { type: 'string' },
-  namespace: { type: 'string', multiple: true },
-  'watch-namespace': { type: 'string', multiple: true },
-  'leader-elect': { type: 'boolean' },
-  'leader-election-namespace': { type: 'string' },
-  'lease-name': { type: 'string' },
-  'lease-duration': { type: 'string' },
-  'renew-deadline': { type: 'string' },
-  'retry-period': { type: 'string' },
-  'metrics-listen': { type: 'string' },
-  'health-listen': { type: 'string' },
-  'metrics-secure': { type: 'boolean' },
-  'metrics-cert-dir': { type: 'string' },
-  image: { type: 'string' },
-  'secrets-namespace': { type: 'string', multiple: true },
-  'poll-interval': { type: 'string' },
-  resync: { type: 'string' },
-  workers: { type: 'string' },
-  'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 /** A bad flag: exit 2 with a message naming it. */
 export class UsageError extends Error {}
@@ -114,9 +42,9 @@ export interface OperatorFlags {
   logLevel: string;
 }
 
-function durationMs(flag: string, value: string | undefined, fallback: string): number {
+function durationMs(flag: string, value: string | undefined): number {
   try {
-    const ms = parseDuration(value ?? fallback) * 1000;
+    const ms = parseDuration(value ?? fallback(flag)) * 1000;
     if (ms <= 0) throw new RangeError('must be above zero');
     return ms;
   } catch (e) {
@@ -146,6 +74,34 @@ function servingNames(): string[] {
   return [...new Set(names.filter((n): n is string => !!n && /^[a-z0-9.-]+$/i.test(n)))];
 }
 
+/** The parsed values, typed by kind (the table decides which flag is which). */
+interface FlagValues {
+  kubeconfig?: string;
+  namespace?: string[];
+  'watch-namespace'?: string[];
+  'leader-elect'?: boolean;
+  'leader-election-namespace'?: string;
+  'lease-name'?: string;
+  'lease-duration'?: string;
+  'renew-deadline'?: string;
+  'retry-period'?: string;
+  'metrics-listen'?: string;
+  'health-listen'?: string;
+  'metrics-secure'?: boolean;
+  'metrics-cert-dir'?: string;
+  image?: string;
+  'secrets-namespace'?: string[];
+  'poll-interval'?: string;
+  resync?: string;
+  workers?: string;
+  'log-level'?: string;
+  help?: boolean;
+}
+
+function flagValues(parsed: Record<string, unknown>): FlagValues {
+  return parsed as FlagValues;
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
@@ -156,17 +112,18 @@ export function parseFlags(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): OperatorFlags {
-  let values;
+  let parsed: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
-    ({ values } = parseArgs({
+    ({ values: parsed } = parseArgs({
       args: [...argv],
-      options: OPTIONS,
+      options: parseOptions(),
       strict: true,
       allowPositionals: false,
     }));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const values = flagValues(parsed);
   const namespaces = [...(values.namespace ?? []), ...(values['watch-namespace'] ?? [])];
   for (const ns of namespaces) {
     if (!DNS_LABEL.test(ns)) throw new UsageError(`--namespace: "${ns}" is not a namespace name`);
@@ -177,20 +134,22 @@ export function parseFlags(
       throw new UsageError(`--secrets-namespace: "${ns}" is not a namespace name`);
     }
   }
-  const workers = Number(values.workers ?? '4');
+  const workers = Number(values.workers ?? fallback('workers'));
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new UsageError(`--workers: "${values.workers}" is not a whole number from 1 to 64`);
   }
-  const logLevel = values['log-level'] ?? env['WSGATE_LOG_LEVEL'] ?? 'info';
+  const logLevel = values['log-level'] ?? fromEnv('log-level', env) ?? fallback('log-level');
   if (!LEVELS.includes(logLevel)) {
     throw new UsageError(`--log-level: "${logLevel}" is not one of ${LEVELS.join(', ')}`);
   }
-  const image = values.image ?? env['WSGATE_IMAGE'] ?? DEFAULT_IMAGE;
+  const image = values.image ?? fromEnv('image', env) ?? DEFAULT_IMAGE;
   if (image.trim() === '') throw new UsageError('--image: must not be empty');
   let leaderElection: LeaderElectionSettings | undefined;
   if (values['leader-elect']) {
     const namespace =
-      values['leader-election-namespace'] ?? env['POD_NAMESPACE'] ?? inClusterNamespace();
+      values['leader-election-namespace'] ??
+      fromEnv('leader-election-namespace', env) ??
+      inClusterNamespace();
     if (!namespace) {
       throw new UsageError(
         '--leader-election-namespace: required outside a cluster (or set POD_NAMESPACE)',
@@ -198,11 +157,11 @@ export function parseFlags(
     }
     leaderElection = {
       namespace,
-      name: values['lease-name'] ?? LEASE_NAME,
+      name: values['lease-name'] ?? fallback('lease-name'),
       identity: env['POD_NAME'] || `${hostname()}_${randomUUID()}`,
-      leaseDurationMs: durationMs('lease-duration', values['lease-duration'], '15s'),
-      renewDeadlineMs: durationMs('renew-deadline', values['renew-deadline'], '10s'),
-      retryPeriodMs: durationMs('retry-period', values['retry-period'], '2s'),
+      leaseDurationMs: durationMs('lease-duration', values['lease-duration']),
+      renewDeadlineMs: durationMs('renew-deadline', values['renew-deadline']),
+      retryPeriodMs: durationMs('retry-period', values['retry-period']),
     };
     const { leaseDurationMs: lease, renewDeadlineMs: renew, retryPeriodMs: retry } = leaderElection;
     if (!(lease > renew && renew > retry)) {
@@ -211,7 +170,10 @@ export function parseFlags(
       );
     }
   }
-  const metricsListen = listen('metrics-listen', values['metrics-listen'] ?? '0.0.0.0:8080');
+  const metricsListen = listen(
+    'metrics-listen',
+    values['metrics-listen'] ?? fallback('metrics-listen'),
+  );
   const health = values['health-listen'];
   if (values['metrics-secure'] && health === undefined) {
     throw new UsageError(
@@ -230,8 +192,8 @@ export function parseFlags(
     healthListen: health === undefined ? undefined : listen('health-listen', health),
     metricsSecure: values['metrics-secure'] ? { certDir: values['metrics-cert-dir'] } : undefined,
     image,
-    resyncMs: durationMs('resync', values.resync, '10m'),
-    pollMs: durationMs('poll-interval', values['poll-interval'], '5s'),
+    resyncMs: durationMs('resync', values.resync),
+    pollMs: durationMs('poll-interval', values['poll-interval']),
     secretsNamespaces,
     workers,
     logLevel,
@@ -248,7 +210,7 @@ export async function operatorCommand(argv: string[]): Promise<number> {
   try {
     flags = parseFlags(argv);
     if (flags.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(usage(DEFAULT_IMAGE));
       return 0;
     }
   } catch (e) {

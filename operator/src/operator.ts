@@ -13,10 +13,10 @@ import { EventRecorder } from './controller/events.js';
 import { closeServer, startHealthServer, type HealthSources } from '../../lib/health.js';
 import { KubeClient } from './kube/client.js';
 import type { ClusterAccess } from './kube/config.js';
-import { LeaderElector, type LeaderElectionOptions } from './leader.js';
-import { metricsGuard, type MetricsGuardOptions } from './metrics-auth.js';
-import { OperatorMetrics } from './metrics.js';
-import type { ServingCert } from './serving-cert.js';
+import { LeaderElector, type LeaderElectionOptions } from './kube/leader.js';
+import { metricsGuard, type MetricsGuardOptions } from './serving/metrics-auth.js';
+import { OperatorMetrics } from './serving/metrics.js';
+import type { ServingCert } from './serving/cert.js';
 
 /** Leader election settings, every one given (see {@link LeaderElectionOptions}). */
 export type LeaderElectionSettings = Required<

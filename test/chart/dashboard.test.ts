@@ -36,7 +36,7 @@ import {
   until,
 } from '../operator/integration.js';
 import type { RunningOperator } from '../../operator/src/operator.js';
-import { selfSignedCert } from '../../operator/src/serving-cert.js';
+import { selfSignedCert } from '../../operator/src/serving/cert.js';
 import { CHART, ROOT, find, parseObjects, template } from './helpers.js';
 
 interface Target {

@@ -26,7 +26,7 @@ import {
   type TestCluster,
 } from '../cluster/harness.js';
 import { get } from '../cluster/probe.js';
-import { PATHS } from '../../operator/src/render/mounts.js';
+import { PATHS } from '../../operator/src/objects/mounts.js';
 import type { KubeClient } from '../../operator/src/kube/client.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';

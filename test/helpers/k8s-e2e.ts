@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { V1Secret } from '@kubernetes/client-node';
-import { CONFIG_KEY, PATHS } from '../../operator/src/render/mounts.js';
+import { CONFIG_KEY, PATHS } from '../../operator/src/objects/mounts.js';
 import { writeSecretMount } from '../proxy/tokens-fixtures.js';
 
 /** A SelfSigned Issuer, a CA Certificate it signs (Secret `<name>`), and a CA Issuer `<name>`. */

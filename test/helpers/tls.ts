@@ -12,7 +12,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { der, oid, seq, utcTime } from '../../operator/src/der.js';
+import { der, oid, seq, utcTime } from '../../operator/src/serving/der.js';
 
 export interface Issued {
   /** PEM certificate. */
@@ -47,7 +47,7 @@ export interface CertOptions {
   days?: number;
 }
 
-export { der, oid, utcTime } from '../../operator/src/der.js';
+export { der, oid, utcTime } from '../../operator/src/serving/der.js';
 
 function ipBytes(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));

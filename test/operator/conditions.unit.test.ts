@@ -9,7 +9,7 @@ import {
   setCondition,
   transitions,
   type ConditionUpdate,
-} from '../../operator/src/conditions.js';
+} from '../../operator/src/status/conditions.js';
 
 const t0 = new Date('2026-01-01T00:00:00.123Z');
 const t1 = new Date('2026-01-01T00:05:00Z');

@@ -4,10 +4,10 @@ import { describe, test } from 'node:test';
 import type { Condition } from '../../operator/src/api/websocketproxy-types.js';
 import {
   eventName,
-  microTime,
   transitionEvents,
   warningEvents,
 } from '../../operator/src/controller/events.js';
+import { microTime } from '../../operator/src/kube/time.js';
 
 const c = (type: string, status: Condition['status'], reason: string): Condition => ({
   type,

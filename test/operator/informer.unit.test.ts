@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { KubeError, type KubeClient, type WatchEvent } from '../../operator/src/kube/client.js';
-import { Informer, type KubeObject } from '../../operator/src/kube/informer.js';
+import { Informer, type KubeObject } from '../../operator/src/kube/list-watch-cache.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 
 const obj = (name: string, rv: string): KubeObject => ({

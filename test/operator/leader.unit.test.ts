@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { KubeError, type KubeClient } from '../../operator/src/kube/client.js';
-import { LeaderElector, type LeaderElectionOptions } from '../../operator/src/leader.js';
+import { LeaderElector, type LeaderElectionOptions } from '../../operator/src/kube/leader.js';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };

@@ -1,7 +1,7 @@
 /** The bearer token of an Authorization header, as the metrics guard reads it. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bearerToken } from '../../operator/src/metrics-auth.js';
+import { bearerToken } from '../../operator/src/serving/metrics-auth.js';
 
 describe('bearerToken', () => {
   const cases: Array<[string | undefined, string | null]> = [

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkQueue } from '../../operator/src/controller/queue.js';
-import type { QueueMetrics } from '../../operator/src/metrics.js';
+import type { QueueMetrics } from '../../operator/src/serving/metrics.js';
 
 function counting(): { metrics: QueueMetrics; depth: () => number; adds: () => number } {
   let depth = 0;

@@ -18,7 +18,7 @@ import {
 import type { Certificate } from '../../operator/src/api/external-types.js';
 import type { WebSocketProxy } from '../../operator/src/api/websocketproxy-types.js';
 import type { KubeClient } from '../../operator/src/kube/client.js';
-import { CONFIG_HASH_ANNOTATION } from '../../operator/src/render/common.js';
+import { CONFIG_HASH_ANNOTATION } from '../../operator/src/objects/names.js';
 import {
   TEST_IMAGE,
   adminClient,

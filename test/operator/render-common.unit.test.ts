@@ -8,8 +8,8 @@ import {
   objectNames,
   ownerReference,
   selectorString,
-} from '../../operator/src/render/common.js';
-import { secretMounts } from '../../operator/src/render/mounts.js';
+} from '../../operator/src/objects/names.js';
+import { secretMounts } from '../../operator/src/objects/mounts.js';
 import { fixture } from './helpers.js';
 
 describe('identity', () => {

@@ -8,7 +8,7 @@ import {
   renderProxyConfig,
   type ProxyConfigFile,
 } from '../../operator/src/render/configmap.js';
-import { secretMounts } from '../../operator/src/render/mounts.js';
+import { secretMounts } from '../../operator/src/objects/mounts.js';
 import { loadConfig } from '../../proxy/src/config/load.js';
 import { example, fixture } from './helpers.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../proxy/src/config/load.js';
-import { CONFIG_KEY } from '../../operator/src/render/mounts.js';
+import { CONFIG_KEY } from '../../operator/src/objects/mounts.js';
 import { renderConfigMap, renderProxyConfig } from '../../operator/src/render/configmap.js';
 import { renderDeployment } from '../../operator/src/render/deployment.js';
 import { fixture } from './helpers.js';

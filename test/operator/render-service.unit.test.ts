@@ -1,11 +1,8 @@
 /** The client Service and the metrics Service. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  renderMetricsService,
-  renderService,
-  servicePort,
-} from '../../operator/src/render/service.js';
+import { servicePort } from '../../operator/src/objects/names.js';
+import { renderMetricsService, renderService } from '../../operator/src/render/service.js';
 import { fixture } from './helpers.js';
 
 describe('servicePort', () => {

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { readServingCert, selfSignedCert } from '../../operator/src/serving-cert.js';
+import { readServingCert, selfSignedCert } from '../../operator/src/serving/cert.js';
 
 function get(port: number, ca: string, servername: string): Promise<number> {
   return new Promise((resolve, reject) => {

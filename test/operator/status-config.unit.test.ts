@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { configValidCondition } from '../../operator/src/status/config.js';
 import { secretsToCheck } from '../../operator/src/status/secrets.js';
 import type { Observed } from '../../operator/src/status/types.js';
-import { validate } from '../../operator/src/validate.js';
+import { validate } from '../../operator/src/api/validate.js';
 import { fixture } from './helpers.js';
 
 const base: Observed = { certManagerInstalled: true, serviceMonitorInstalled: true };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { computeStatus, readyCondition, statusEqual } from '../../operator/src/status/index.js';
 import type { Observed } from '../../operator/src/status/types.js';
-import { validate } from '../../operator/src/validate.js';
+import { validate } from '../../operator/src/api/validate.js';
 import { example, fixture } from './helpers.js';
 
 const t0 = new Date('2026-02-01T10:00:00Z');

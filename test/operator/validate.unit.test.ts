@@ -1,7 +1,7 @@
 /** Semantic validation beyond the CRD schema. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isLabelValue, isQualifiedName, validate } from '../../operator/src/validate.js';
+import { isLabelValue, isQualifiedName, validate } from '../../operator/src/api/validate.js';
 import { withDefaults } from '../../operator/src/api/defaults.js';
 import { example, fixture } from './helpers.js';
 

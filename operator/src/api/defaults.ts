@@ -55,7 +55,7 @@ export function applyDefaults<T>(value: T, node: DefaultsNode = SCHEMA_DEFAULTS)
 /**
  * Checks that `object` is a WebSocketProxy (apiVersion, kind, a spec object) and returns
  * it defaulted. Throws a TypeError naming what is wrong. Field values are not validated
- * here: the CRD schema did that on admission, and operator/src/validate.ts does the rest.
+ * here: the CRD schema did that on admission, and operator/src/api/validate.ts does the rest.
  */
 export function toWebSocketProxy(object: unknown): WebSocketProxy {
   if (object === null || typeof object !== 'object') {

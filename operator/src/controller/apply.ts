@@ -9,8 +9,8 @@ import { FIELD_MANAGER } from '../api/index.js';
 import type { OwnedObject } from '../api/external-types.js';
 import { isStatus, KubeError, type KubeClient } from '../kube/client.js';
 import { objectPath, resourceFor } from '../kube/resources.js';
-import type { ObjectRef } from '../render/common.js';
-import type { ClusterView } from './informers.js';
+import type { ObjectRef } from '../objects/names.js';
+import type { ClusterView } from './watches.js';
 
 /** The API server refused a rendered object as invalid (400/422): the spec is at fault. */
 export class ApplyRejected extends Error {

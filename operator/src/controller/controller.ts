@@ -8,11 +8,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.js';
-import type { OperatorMetrics, ReconcileResultLabel } from '../metrics.js';
+import type { OperatorMetrics, ReconcileResultLabel } from '../serving/metrics.js';
 import type { EventRecorder } from './events.js';
-import { ControllerInformers, type OptionalCrdNames } from './informers.js';
+import { ControllerInformers, type OptionalCrdNames } from './watches.js';
 import { WorkQueue, type WorkQueueOptions } from './queue.js';
 import { reconcile, type ReconcileContext } from './reconcile.js';
+import { DEFAULT_POLL_MS, requeueAction } from './requeue.js';
 
 /** The controller's name in metrics and logs (controller-runtime uses the lower-case kind). */
 export const CONTROLLER_NAME = 'websocketproxy';
@@ -33,7 +34,7 @@ export interface ControllerOptions extends Pick<WorkQueueOptions, 'baseDelayMs' 
   resyncMs?: number;
   /**
    * Delay before a resource waiting on something unwatched (an issuer, a Secret outside
-   * secretsNamespaces) is looked at again, in ms: fixed, not the error back-off. Default 5 s.
+   * secretsNamespaces) is looked at again, in ms: fixed, not the error back-off. Default DEFAULT_POLL_MS (5 s).
    */
   pollMs?: number;
   /** Namespaces whose Secrets are watched (metadata only); see ControllerInformersOptions. */
@@ -163,17 +164,18 @@ export class Controller {
     const end = metrics.reconcileTime.startTimer({ controller });
     let result: ReconcileResultLabel = 'success';
     try {
-      const outcome = await reconcile(this.context, key);
-      if (outcome.requeue) {
-        result = 'requeue';
+      const action = requeueAction(
+        await reconcile(this.context, key),
+        this.options.pollMs ?? DEFAULT_POLL_MS,
+      );
+      result = action.result;
+      if (action.kind === 'backoff') {
         this.queue.addRateLimited(key);
       } else {
         this.queue.forget(key);
-        if (outcome.poll) {
-          result = 'requeue_after';
-          const inMs = this.options.pollMs ?? 5000;
-          this.queue.addAfter(key, inMs);
-          log.debug({ controller, key, inMs }, 'polling');
+        if (action.kind === 'poll') {
+          this.queue.addAfter(key, action.afterMs);
+          log.debug({ controller, key, inMs: action.afterMs }, 'polling');
         }
       }
     } catch (err) {

@@ -9,9 +9,10 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND, type Condition, type WebSocketProxy } from '../api/index.js';
-import { ConditionType, Reason } from '../conditions.js';
+import { ConditionType, Reason } from '../status/conditions.js';
 import type { KubeClient } from '../kube/client.js';
 import { collectionPath, Resources } from '../kube/resources.js';
+import { microTime } from '../kube/time.js';
 
 /** reportingController of every Event. */
 const REPORTING_CONTROLLER = 'wsgate.dev/operator';
@@ -62,11 +63,6 @@ export function warningEvents(warnings: readonly string[]): EventSpec[] {
     note,
     action: 'Validate',
   }));
-}
-
-/** Microseconds since the epoch in the API's MicroTime format (6 fractional digits). */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 let sequence = 0;

@@ -9,12 +9,12 @@ import type { Certificate, Issuer, OwnedObject } from '../api/external-types.js'
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import { isStatus, type KubeClient } from '../kube/client.js';
 import { objectPath, Resources } from '../kube/resources.js';
-import { objectNames } from '../render/common.js';
+import { objectNames } from '../objects/names.js';
 import { issuerToCheck } from '../status/certificate.js';
 import { secretsToCheck } from '../status/secrets.js';
 import type { Observed, SecretObservation } from '../status/types.js';
 import { objectKey } from './apply.js';
-import type { ClusterView } from './informers.js';
+import type { ClusterView } from './watches.js';
 
 /**
  * GETs each Secret the spec names (once per name). Missing is 404; a 403 (no

@@ -5,7 +5,7 @@
  * more after done(); delayed adds keep the earliest deadline; failures back off
  * exponentially per key until forget().
  */
-import type { QueueMetrics } from '../metrics.js';
+import type { QueueMetrics } from '../serving/metrics.js';
 
 /** Options of {@link WorkQueue}. */
 export interface WorkQueueOptions {

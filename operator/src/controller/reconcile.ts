@@ -8,15 +8,15 @@ import type { Logger } from 'pino';
 import { API_VERSION, KIND, FIELD_MANAGER, toWebSocketProxy } from '../api/index.js';
 import type { OwnedObject } from '../api/external-types.js';
 import type { WebSocketProxy, WebSocketProxyStatus } from '../api/websocketproxy-types.js';
-import { Reason, transitions } from '../conditions.js';
+import { Reason, transitions } from '../status/conditions.js';
 import { isStatus, type KubeClient } from '../kube/client.js';
 import { objectPath, Resources } from '../kube/resources.js';
 import { renderAll } from '../render/index.js';
 import { computeStatus, statusEqual } from '../status/index.js';
-import { validate, type ValidationResult } from '../validate.js';
+import { validate, type ValidationResult } from '../api/validate.js';
 import { ApplyRejected, applyAll, deleteUnwanted, type AppliedMemo } from './apply.js';
 import { transitionEvents, warningEvents, type EventRecorder } from './events.js';
-import type { ClusterView } from './informers.js';
+import type { ClusterView } from './watches.js';
 import { observe } from './observe.js';
 import { handOverReplicas } from './replicas.js';
 

@@ -14,10 +14,10 @@ import { FIELD_MANAGER } from '../api/index.js';
 import type { OwnedObject } from '../api/external-types.js';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { KubeClient } from '../kube/client.js';
-import type { KubeObject } from '../kube/informer.js';
+import type { KubeObject } from '../kube/list-watch-cache.js';
 import { objectPath, Resources } from '../kube/resources.js';
 import type { DeploymentObject } from '../render/deployment.js';
-import type { ClusterView } from './informers.js';
+import type { ClusterView } from './watches.js';
 
 /** The field manager that holds `replicas` while the operator hands it to an autoscaler. */
 export const HANDOVER_MANAGER = 'wsgate-operator-handover';

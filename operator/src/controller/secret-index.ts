@@ -6,7 +6,7 @@
  */
 import { toWebSocketProxy } from '../api/defaults.js';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { keyOf } from '../kube/informer.js';
+import { keyOf } from '../kube/list-watch-cache.js';
 import { secretsToCheck } from '../status/secrets.js';
 
 /** Secret key (`namespace/name`) to the keys of the resources that name it. */

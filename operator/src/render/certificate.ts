@@ -5,7 +5,7 @@
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import { CERT_MANAGER_GROUP, type Certificate } from '../api/external-types.js';
-import { labels, objectMeta, objectNames } from './common.js';
+import { labels, objectMeta, objectNames } from '../objects/names.js';
 
 /** Returns the Certificate, or null when the resource brings its own Secret or has no TLS. */
 export function renderCertificate(wsp: WebSocketProxy): Certificate | null {

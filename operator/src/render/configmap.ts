@@ -9,8 +9,8 @@ import { stringify } from 'yaml';
 import type { ProxyConfig } from '../../../proxy/src/contract.js';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
-import { METRICS_PORT, objectMeta, objectNames } from './common.js';
-import { CONFIG_KEY, PATHS, findMount, mountedFile } from './mounts.js';
+import { METRICS_PORT, objectMeta, objectNames } from '../objects/names.js';
+import { CONFIG_KEY, PATHS, findMount, mountedFile } from '../objects/mounts.js';
 
 /** A config file: any subset of the proxy's settings. */
 export type ProxyConfigFile = Partial<ProxyConfig>;

@@ -24,9 +24,9 @@ import {
   objectNames,
   scalesOut,
   selectorLabels,
-} from './common.js';
+} from '../objects/names.js';
 import { configHash, renderConfigMap } from './configmap.js';
-import { CONFIG_FILE, PATHS, secretMounts } from './mounts.js';
+import { CONFIG_FILE, PATHS, secretMounts } from '../objects/mounts.js';
 
 /** A rendered Deployment. */
 export type DeploymentObject = V1Deployment & OwnedObject & { spec: V1DeploymentSpec };

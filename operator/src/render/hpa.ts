@@ -12,7 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
-import { objectMeta, objectNames } from './common.js';
+import { objectMeta, objectNames } from '../objects/names.js';
 import { terminationGracePeriodSeconds } from './deployment.js';
 
 /** A rendered HorizontalPodAutoscaler. */

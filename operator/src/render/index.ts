@@ -5,7 +5,7 @@
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
-import { objectNames, refOf, type ObjectRef } from './common.js';
+import { objectNames, refOf, type ObjectRef } from '../objects/names.js';
 import { configHash, renderConfigMap } from './configmap.js';
 import { renderCertificate } from './certificate.js';
 import { renderDeployment } from './deployment.js';
@@ -15,8 +15,8 @@ import { renderServiceMonitor } from './servicemonitor.js';
 import { renderNetworkPolicy } from './networkpolicy.js';
 import { renderHorizontalPodAutoscaler } from './hpa.js';
 
-export * from './common.js';
-export * from './mounts.js';
+export * from '../objects/names.js';
+export * from '../objects/mounts.js';
 export * from './configmap.js';
 export * from './certificate.js';
 export * from './deployment.js';

@@ -16,7 +16,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
-import { METRICS_PORT, objectMeta, objectNames, selectorLabels } from './common.js';
+import { METRICS_PORT, objectMeta, objectNames, selectorLabels } from '../objects/names.js';
 
 /**
  * An ingress rule as the API has it (`from`; @kubernetes/client-node's model renames the

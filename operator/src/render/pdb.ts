@@ -2,7 +2,7 @@
 import type { V1PodDisruptionBudget, V1PodDisruptionBudgetSpec } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
-import { objectMeta, objectNames, scalesOut, selectorLabels } from './common.js';
+import { objectMeta, objectNames, scalesOut, selectorLabels } from '../objects/names.js';
 
 /** A rendered PodDisruptionBudget. */
 export type PodDisruptionBudgetObject = V1PodDisruptionBudget &

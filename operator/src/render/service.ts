@@ -8,18 +8,19 @@
 import type { V1Service, V1ServiceSpec } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import type { OwnedObject } from '../api/external-types.js';
-import { METRICS_PORT, objectMeta, objectNames, selectorLabels } from './common.js';
+import {
+  METRICS_PORT,
+  objectMeta,
+  objectNames,
+  selectorLabels,
+  servicePort,
+} from '../objects/names.js';
 
 /** A rendered Service. */
 export type ServiceObject = V1Service & OwnedObject & { spec: V1ServiceSpec };
 
 /** Label that tells the metrics Service apart (the ServiceMonitor selects on it). */
 export const METRICS_SERVICE_LABEL = 'wsgate.dev/service';
-
-/** spec.service.port, else 443 with TLS and 80 without. */
-export function servicePort(wsp: WebSocketProxy): number {
-  return wsp.spec.service.port ?? (wsp.spec.tls ? 443 : 80);
-}
 
 /** The client-facing Service; its port targets the container port named `websocket`. */
 export function renderService(wsp: WebSocketProxy): ServiceObject {

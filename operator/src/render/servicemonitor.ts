@@ -1,7 +1,7 @@
 /** The prometheus-operator ServiceMonitor for the metrics Service, when asked for. */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import { MONITORING_GROUP, type ServiceMonitor } from '../api/external-types.js';
-import { objectMeta, objectNames } from './common.js';
+import { objectMeta, objectNames } from '../objects/names.js';
 import { metricsServiceLabels } from './service.js';
 
 /**

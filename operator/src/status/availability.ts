@@ -5,8 +5,8 @@
  * `kubectl describe pod`; ProgressDeadlineExceeded says when a rollout stopped.
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { ConditionType, getCondition, Reason, type ConditionUpdate } from '../conditions.js';
-import { objectNames } from '../render/common.js';
+import { ConditionType, getCondition, Reason, type ConditionUpdate } from './conditions.js';
+import { objectNames } from '../objects/names.js';
 import type { Observed } from './types.js';
 
 /** Computes Available for `wsp` from what was observed. */

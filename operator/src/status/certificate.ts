@@ -5,9 +5,9 @@
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
 import { CERT_MANAGER_GROUP, type ExternalCondition } from '../api/external-types.js';
-import { ConditionType, getCondition, Reason, type ConditionUpdate } from '../conditions.js';
-import { objectNames } from '../render/common.js';
-import { findMount } from '../render/mounts.js';
+import { ConditionType, getCondition, Reason, type ConditionUpdate } from './conditions.js';
+import { objectNames } from '../objects/names.js';
+import { findMount } from '../objects/mounts.js';
 import { checkSecret } from './secrets.js';
 import { firstFailure, type Observed, type Policy } from './types.js';
 

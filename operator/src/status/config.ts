@@ -1,7 +1,7 @@
 /** The ConfigValid condition: the spec's own validity, then the Secrets it names. */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { ConditionType, Reason, type ConditionUpdate } from '../conditions.js';
-import type { ValidationResult } from '../validate.js';
+import { ConditionType, Reason, type ConditionUpdate } from './conditions.js';
+import type { ValidationResult } from '../api/validate.js';
 import { checkSecret, secretsToCheck, unverified } from './secrets.js';
 import type { Observed } from './types.js';
 

@@ -8,9 +8,9 @@ import type {
   WebSocketProxy,
   WebSocketProxyStatus,
 } from '../api/websocketproxy-types.js';
-import { ConditionType, Reason, setCondition, type ConditionUpdate } from '../conditions.js';
-import { objectNames, selectorString } from '../render/common.js';
-import type { ValidationResult } from '../validate.js';
+import { ConditionType, Reason, setCondition, type ConditionUpdate } from './conditions.js';
+import { objectNames, selectorString } from '../objects/names.js';
+import type { ValidationResult } from '../api/validate.js';
 import { availableCondition } from './availability.js';
 import { certificateReadyCondition } from './certificate.js';
 import { configValidCondition } from './config.js';

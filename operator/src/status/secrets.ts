@@ -3,8 +3,8 @@
  * of a cert-manager Certificate is left out: the Certificate's status speaks for it.
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { Reason } from '../conditions.js';
-import { secretMounts, type SecretMount } from '../render/mounts.js';
+import { Reason } from './conditions.js';
+import { secretMounts, type SecretMount } from '../objects/mounts.js';
 import type { PolicyFailure, SecretObservation } from './types.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Certificate, Issuer } from '../api/external-types.js';
-import type { ReasonName } from '../conditions.js';
+import type { ReasonName } from './conditions.js';
 
 /** What a check of one Secret found. */
 export type SecretObservation =

@@ -1,8 +1,7 @@
 /** status.url: where browsers connect. */
 import type { V1Service } from '@kubernetes/client-node';
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { identity, objectNames } from '../render/common.js';
-import { servicePort } from '../render/service.js';
+import { identity, objectNames, servicePort } from '../objects/names.js';
 
 /**
  * spec.publicURL when set. Otherwise wss:// with TLS (ws:// without) to, in order: the

@@ -1,6 +1,6 @@
 /**
- * What every renderer shares: the resource's identity, object names, labels and the
- * controller owner reference. Names are fixed per kind, so the reconcile loop can find
+ * What render/ (which makes the objects) and status/ (which reads them back) share: the
+ * resource's identity, object names, labels, ports and the controller owner reference. Names are fixed per kind, so the reconcile loop can find
  * (and delete) an object it no longer wants without listing.
  */
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
@@ -63,6 +63,11 @@ export function objectNames(wsp: WebSocketProxy): ObjectNames {
     horizontalPodAutoscaler: name,
     tlsSecret: tls === undefined ? undefined : (tls.secretName ?? `${name}-tls`),
   };
+}
+
+/** spec.service.port, else 443 with TLS and 80 without. */
+export function servicePort(wsp: WebSocketProxy): number {
+  return wsp.spec.service.port ?? (wsp.spec.tls ? 443 : 80);
 }
 
 /**

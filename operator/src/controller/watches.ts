@@ -9,11 +9,11 @@
 import type { Logger } from 'pino';
 import { CERTIFICATE_CRD, SERVICE_MONITOR_CRD, type OwnedObject } from '../api/external-types.js';
 import { GROUP, KIND, type WebSocketProxy } from '../api/websocketproxy-types.js';
-import { isTrue } from '../conditions.js';
+import { isTrue } from '../status/conditions.js';
 import type { KubeClient } from '../kube/client.js';
-import { Informer, keyOf, type KubeObject } from '../kube/informer.js';
+import { Informer, keyOf, type KubeObject } from '../kube/list-watch-cache.js';
 import { Resources, type ResourceType } from '../kube/resources.js';
-import { MANAGED_BY } from '../render/common.js';
+import { MANAGED_BY } from '../objects/names.js';
 import { slimDeployment } from './replicas.js';
 import { SecretIndex } from './secret-index.js';
 

@@ -10,10 +10,10 @@ import {
   checkOriginPattern,
   checkTargetRule,
   checkTrustedProxy,
-} from '../../proxy/src/contract.js';
-import type { WebSocketProxy } from './api/websocketproxy-types.js';
-import { Reason, type ReasonName } from './conditions.js';
-import { CONFIG_HASH_ANNOTATION, scalesOut, selectorLabels } from './render/common.js';
+} from '../../../proxy/src/contract.js';
+import type { WebSocketProxy } from './websocketproxy-types.js';
+import { Reason, type ReasonName } from '../status/conditions.js';
+import { CONFIG_HASH_ANNOTATION, scalesOut, selectorLabels } from '../objects/names.js';
 
 /** One thing wrong with the spec. */
 export interface Problem {

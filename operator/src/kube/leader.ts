@@ -9,9 +9,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { isStatus, type KubeClient } from './kube/client.js';
-import { collectionPath, objectPath, Resources } from './kube/resources.js';
-import { microTime } from './controller/events.js';
+import { isStatus, type KubeClient } from './client.js';
+import { collectionPath, objectPath, Resources } from './resources.js';
+import { microTime } from './time.js';
 
 /** The Lease fields used here. */
 interface Lease {

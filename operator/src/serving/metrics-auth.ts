@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { KubeClient } from './kube/client.js';
+import type { KubeClient } from '../kube/client.js';
 
 /** Why a request was refused; `status` is the HTTP answer. */
 export interface Refusal {

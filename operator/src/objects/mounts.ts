@@ -7,7 +7,7 @@
  * renewed certificates and edited token files, and the proxy reloads them in place.
  */
 import type { WebSocketProxy } from '../api/websocketproxy-types.js';
-import { objectNames } from './common.js';
+import { objectNames } from './names.js';
 
 /** Mount directories inside the proxy container. */
 export const PATHS = {

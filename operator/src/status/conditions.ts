@@ -2,7 +2,7 @@
  * Condition types and reasons of WebSocketProxy status, and the one way to set them.
  * Reasons are stable API: tools and alerts match on them, so add, never rename.
  */
-import type { Condition } from './api/websocketproxy-types.js';
+import type { Condition } from '../api/websocketproxy-types.js';
 
 /** The condition types, in the order status lists them. */
 export const ConditionType = {
