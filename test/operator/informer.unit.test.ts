@@ -177,17 +177,47 @@ describe('Informer', () => {
   });
 
   test('a failing list is retried; sync waits for the first good one', async () => {
-    const { client } = scripted([{ listFails: true }, { list: [obj('a', '1')], rv: '2' }]);
-    const informer = new Informer<KubeObject>(client, { resource: Resources.Deployment, log });
+    const { client, calls, reached } = scripted([
+      { listFails: true },
+      { list: [obj('a', '1')], rv: '2' },
+    ]);
+    const restarts: unknown[] = [];
+    const informer = new Informer<KubeObject>(client, {
+      resource: Resources.Deployment,
+      log,
+      onRestart: (err) => restarts.push(err),
+    });
     informer.start();
-    assert.equal(informer.hasSynced(), false);
+    await reached(1);
+    // A macrotask runs after the failed list's promise callbacks: it has been handled.
+    await new Promise(setImmediate);
+    assert.equal(restarts.length, 1, 'the failed list was not reported');
+    assert.equal(informer.hasSynced(), false, 'synced on a failed list');
     await informer.waitForSync();
     assert.equal(informer.hasSynced(), true);
+    assert.deepEqual(
+      informer.list().map((o) => o.metadata?.name),
+      ['a'],
+    );
     await informer.stop();
+    assert.deepEqual(calls.slice(0, 2), [
+      'list /apis/apps/v1/deployments',
+      'list /apis/apps/v1/deployments',
+    ]);
   });
 
   test('a throwing handler does not stop the others or the watch', async () => {
-    const { client } = scripted([{ list: [obj('a', '1')], rv: '1' }]);
+    const { client, calls, reached } = scripted([
+      { list: [obj('a', '1')], rv: '1' },
+      // Had the throw at b escaped into the watch, c would never arrive.
+      {
+        events: [
+          { type: 'ADDED', object: obj('b', '2') },
+          { type: 'ADDED', object: obj('c', '3') },
+        ],
+        then: 'hang',
+      },
+    ]);
     const informer = new Informer<KubeObject>(client, { resource: Resources.ConfigMap, log });
     informer.on({
       add: () => {
@@ -196,9 +226,10 @@ describe('Informer', () => {
     });
     const seen = recorder(informer);
     informer.start();
-    await informer.waitForSync();
+    await reached(2); // the watch, whose events are handled before the test resumes
     await informer.stop();
-    assert.deepEqual(seen, ['add a']);
+    assert.deepEqual(seen, ['add a', 'add b', 'add c']);
+    assert.deepEqual(calls, ['list /api/v1/configmaps', 'watch rv=1'], 'the watch restarted');
   });
 
   test('metadataOnly asks for PartialObjectMetadata on both list and watch', async () => {

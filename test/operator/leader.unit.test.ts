@@ -149,8 +149,12 @@ describe('LeaderElector', () => {
     await api.client.request('PUT', '', {
       body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } },
     });
+    const started = performance.now();
     assert.equal(await a.hold(signal), false);
+    const took = performance.now() - started;
     assert.equal(a.isLeader(), false);
+    // Not before the renew deadline (300 ms), and well before the Lease (1 s) runs out.
+    assert.ok(took >= 300 && took < 800, `stepped down after ${took} ms`);
   });
 
   test('timings must be ordered', () => {
