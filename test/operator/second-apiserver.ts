@@ -26,6 +26,10 @@ export class SecondApiServer {
   private child: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'wsgate-apiserver-'));
   private out = '';
+  /** Kills the child if this process exits without close() (a crashed test run). */
+  private readonly orphanGuard = () => {
+    if (this.child?.pid && this.child.exitCode === null) process.kill(this.child.pid, 'SIGKILL');
+  };
 
   private constructor(port: number) {
     this.port = port;
@@ -77,6 +81,7 @@ export class SecondApiServer {
     child.stdout!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-8000)));
     child.stderr!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-8000)));
     this.child = child;
+    process.once('exit', this.orphanGuard);
     const client = await this.client(cluster);
     try {
       await until(
@@ -108,6 +113,7 @@ export class SecondApiServer {
   async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
+    process.removeListener('exit', this.orphanGuard);
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     process.kill(child.pid!, 'SIGKILL');
