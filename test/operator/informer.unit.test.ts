@@ -1,7 +1,6 @@
 /** Informer: list then watch, restart after errors, relist after 410, events to handlers. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { KubeError, type KubeClient, type WatchEvent } from '../../operator/src/kube/client.js';
 import { Informer, type KubeObject } from '../../operator/src/kube/list-watch-cache.js';
@@ -22,13 +21,35 @@ const aborted = (signal: AbortSignal) =>
     ? Promise.resolve()
     : new Promise((r) => signal.addEventListener('abort', r, { once: true }));
 
-/** A client that plays `steps` in order: each list or watch call takes the next one. */
+/**
+ * A client that plays `steps` in order: each list or watch call takes the next one.
+ * `reached(n)` resolves once `n` calls were made (failing after 5 s), so a test waits
+ * for the informer's next move instead of sleeping.
+ */
 function scripted(steps: Step[]) {
   const calls: string[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const record = (call: string) => {
+    calls.push(call);
+    for (const w of waiters.filter((w) => calls.length >= w.n)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  };
+  const reached = (n: number) =>
+    calls.length >= n
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`${n} calls expected within 5 s, got ${calls.join(', ')}`)),
+            5000,
+          );
+          waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+        });
   const client = {
     request: async (_method: string, path: string) => {
       const step = steps.shift();
-      calls.push(`list ${path}`);
+      record(`list ${path}`);
       if (!step || 'listFails' in step) throw new KubeError(500, 'InternalError', 'list failed');
       if (!('list' in step)) throw new Error(`expected a list step, got ${JSON.stringify(step)}`);
       return { metadata: { resourceVersion: step.rv }, items: step.list };
@@ -39,7 +60,7 @@ function scripted(steps: Step[]) {
       onEvent: (e: WatchEvent<KubeObject>) => void,
       signal: AbortSignal,
     ) => {
-      calls.push(`watch rv=${String(query['resourceVersion'])}`);
+      record(`watch rv=${String(query['resourceVersion'])}`);
       const step = steps.shift();
       if (!step || !('events' in step)) {
         // Nothing scripted: wait until stopped.
@@ -51,7 +72,7 @@ function scripted(steps: Step[]) {
       if (step.then === 'hang') await aborted(signal);
     },
   };
-  return { client: client as unknown as KubeClient, calls };
+  return { client: client as unknown as KubeClient, calls, reached };
 }
 
 function recorder(informer: Informer<KubeObject>): string[] {
@@ -71,7 +92,7 @@ const log = pino({ level: 'silent' });
 
 describe('Informer', () => {
   test('lists, watches from the list version, and follows events', async () => {
-    const { client, calls } = scripted([
+    const { client, calls, reached } = scripted([
       { list: [obj('a', '1')], rv: '10' },
       {
         events: [
@@ -91,7 +112,7 @@ describe('Informer', () => {
     const seen = recorder(informer);
     informer.start();
     await informer.waitForSync();
-    await sleep(20);
+    await reached(3); // the watch after the scripted one: every event was handled
     await informer.stop();
     assert.deepEqual(seen, ['add a', 'add b', 'update a 1->12', 'delete b']);
     assert.deepEqual(calls, [
@@ -107,7 +128,7 @@ describe('Informer', () => {
   });
 
   test('restarts after a failed watch, resuming from the last version seen', async () => {
-    const { client, calls } = scripted([
+    const { client, calls, reached } = scripted([
       { list: [], rv: '1' },
       { events: [{ type: 'ADDED', object: obj('a', '2') }], then: 'fail' },
       { events: [{ type: 'ADDED', object: obj('b', '3') }], then: 'hang' },
@@ -119,7 +140,7 @@ describe('Informer', () => {
       onRestart: (err) => restarts.push(err),
     });
     informer.start();
-    await sleep(1300); // the first back-off is one second
+    await reached(3); // after the first back-off (one second)
     await informer.stop();
     assert.equal(restarts.length, 1);
     assert.deepEqual(calls, ['list /api/v1/configmaps', 'watch rv=1', 'watch rv=2']);
@@ -133,7 +154,7 @@ describe('Informer', () => {
   });
 
   test('410 Gone: lists afresh and reports the differences as events', async () => {
-    const { client, calls } = scripted([
+    const { client, calls, reached } = scripted([
       { list: [obj('a', '1'), obj('b', '1')], rv: '5' },
       {
         events: [{ type: 'ERROR', object: { code: 410, reason: 'Expired' } as KubeObject }],
@@ -144,7 +165,7 @@ describe('Informer', () => {
     const informer = new Informer<KubeObject>(client, { resource: Resources.Service, log });
     const seen = recorder(informer);
     informer.start();
-    await sleep(50);
+    await reached(4); // the watch from the fresh list's version
     await informer.stop();
     assert.deepEqual(calls, [
       'list /api/v1/services',
@@ -156,17 +177,47 @@ describe('Informer', () => {
   });
 
   test('a failing list is retried; sync waits for the first good one', async () => {
-    const { client } = scripted([{ listFails: true }, { list: [obj('a', '1')], rv: '2' }]);
-    const informer = new Informer<KubeObject>(client, { resource: Resources.Deployment, log });
+    const { client, calls, reached } = scripted([
+      { listFails: true },
+      { list: [obj('a', '1')], rv: '2' },
+    ]);
+    const restarts: unknown[] = [];
+    const informer = new Informer<KubeObject>(client, {
+      resource: Resources.Deployment,
+      log,
+      onRestart: (err) => restarts.push(err),
+    });
     informer.start();
-    assert.equal(informer.hasSynced(), false);
+    await reached(1);
+    // A macrotask runs after the failed list's promise callbacks: it has been handled.
+    await new Promise(setImmediate);
+    assert.equal(restarts.length, 1, 'the failed list was not reported');
+    assert.equal(informer.hasSynced(), false, 'synced on a failed list');
     await informer.waitForSync();
     assert.equal(informer.hasSynced(), true);
+    assert.deepEqual(
+      informer.list().map((o) => o.metadata?.name),
+      ['a'],
+    );
     await informer.stop();
+    assert.deepEqual(calls.slice(0, 2), [
+      'list /apis/apps/v1/deployments',
+      'list /apis/apps/v1/deployments',
+    ]);
   });
 
   test('a throwing handler does not stop the others or the watch', async () => {
-    const { client } = scripted([{ list: [obj('a', '1')], rv: '1' }]);
+    const { client, calls, reached } = scripted([
+      { list: [obj('a', '1')], rv: '1' },
+      // Had the throw at b escaped into the watch, c would never arrive.
+      {
+        events: [
+          { type: 'ADDED', object: obj('b', '2') },
+          { type: 'ADDED', object: obj('c', '3') },
+        ],
+        then: 'hang',
+      },
+    ]);
     const informer = new Informer<KubeObject>(client, { resource: Resources.ConfigMap, log });
     informer.on({
       add: () => {
@@ -175,9 +226,10 @@ describe('Informer', () => {
     });
     const seen = recorder(informer);
     informer.start();
-    await informer.waitForSync();
+    await reached(2); // the watch, whose events are handled before the test resumes
     await informer.stop();
-    assert.deepEqual(seen, ['add a']);
+    assert.deepEqual(seen, ['add a', 'add b', 'add c']);
+    assert.deepEqual(calls, ['list /api/v1/configmaps', 'watch rv=1'], 'the watch restarted');
   });
 
   test('metadataOnly asks for PartialObjectMetadata on both list and watch', async () => {

@@ -92,6 +92,17 @@ describe('leader election', { skip: skipCluster, timeout: 240_000 }, () => {
       `/apis/coordination.k8s.io/v1/namespaces/${account.namespace}/leases/wsgate-operator`,
     );
   const holder = async () => (await lease())?.spec?.holderIdentity;
+  /** Successful GETs: a standby's only requests are its reads of the Lease, one per attempt. */
+  const reads = async (p: OperatorProcess) =>
+    (await p.metric('rest_client_requests_total', { method: 'GET', code: '200' })) ?? 0;
+  /** Waits until `p` made `n` more attempts than `since`. */
+  const attempts = (p: OperatorProcess, since: number, n: number) =>
+    until(
+      `${n} more Lease reads by a standby`,
+      async () => ((await reads(p)) >= since + n ? true : undefined),
+      15_000,
+      100,
+    );
 
   let a: OperatorProcess;
   let b: OperatorProcess;
@@ -100,8 +111,8 @@ describe('leader election', { skip: skipCluster, timeout: 240_000 }, () => {
     a = await start('op-a');
     await until('op-a to lead', async () => ((await leading(a)) ? true : undefined));
     b = await start('op-b');
-    // Several retry periods: op-b must keep waiting.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Several attempts (retry period 0.5 s): op-b must keep waiting.
+    await attempts(b, await reads(b), 4);
     assert.equal(await leading(b), false, 'two leaders');
     assert.equal(await holder(), 'op-a');
     for (const p of [a, b]) {
@@ -131,7 +142,7 @@ describe('leader election', { skip: skipCluster, timeout: 240_000 }, () => {
 
   it('releases the Lease on SIGTERM, so the next leader need not wait', async () => {
     const c = await start('op-c');
-    await new Promise((r) => setTimeout(r, 1000));
+    await attempts(c, await reads(c), 2);
     assert.equal(await leading(c), false);
     const stopped = Date.now();
     assert.equal(await b.stop('SIGTERM'), 0, b.logs().slice(-2000));

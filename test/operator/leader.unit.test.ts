@@ -37,6 +37,37 @@ function fakeApi() {
   return { client: api as unknown as KubeClient, lease: () => lease };
 }
 
+/**
+ * `api`'s client, counting the Lease reads (one per attempt) made through it; `attempts(n)`
+ * resolves once `n` were made, failing after 5 s.
+ */
+function counted(api: ReturnType<typeof fakeApi>) {
+  let reads = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const client = {
+    get: (...args: Parameters<KubeClient['get']>) => {
+      reads++;
+      for (const w of waiters.filter((w) => reads >= w.n)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+      return api.client.get(...args);
+    },
+    request: (...args: Parameters<KubeClient['request']>) => api.client.request(...args),
+  } as unknown as KubeClient;
+  const attempts = (n: number) =>
+    reads >= n
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`${n} attempts expected within 5 s, got ${reads}`)),
+            5000,
+          );
+          waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+        });
+  return { ...api, client, attempts };
+}
+
 const log = pino({ level: 'silent' });
 // Leases count whole seconds, so one second is the shortest lease.
 const timings = { leaseDurationMs: 1000, renewDeadlineMs: 300, retryPeriodMs: 50 };
@@ -87,13 +118,15 @@ describe('LeaderElector', () => {
     const elector = (id: string) =>
       candidate(api, id, { onChange: (leading) => changes.push(`${id}:${leading}`) });
     const a = elector('a');
-    const b = elector('b');
+    const bApi = counted(api);
+    const b = candidate(bApi, 'b', { onChange: (leading) => changes.push(`b:${leading}`) });
     const stopA = new AbortController();
     const stopB = new AbortController();
     assert.equal(await a.acquire(stopA.signal), true);
     const holding = a.hold(stopA.signal);
     const bLeads = b.acquire(stopB.signal);
-    await sleep(120);
+    // b's third read of the Lease: two attempts ended, each finding it held.
+    await bApi.attempts(3);
     assert.equal(b.isLeader(), false);
     stopA.abort();
     assert.equal(await holding, true, 'hold ends normally on abort');
@@ -116,8 +149,12 @@ describe('LeaderElector', () => {
     await api.client.request('PUT', '', {
       body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } },
     });
+    const started = performance.now();
     assert.equal(await a.hold(signal), false);
+    const took = performance.now() - started;
     assert.equal(a.isLeader(), false);
+    // Not before the renew deadline (300 ms), and well before the Lease (1 s) runs out.
+    assert.ok(took >= 300 && took < 800, `stepped down after ${took} ms`);
   });
 
   test('timings must be ordered', () => {

@@ -294,12 +294,18 @@ describe(
       for (const c of cases) {
         await waitCondition(admin, c.namespace, c.name, 'ConfigValid', 'False', 'SecretNotFound');
       }
-      // Long enough for the former error back-off (500 ms doubling) to be past 10 s, and
-      // for several polls of the unwatched namespace.
-      await new Promise((resolve) => setTimeout(resolve, 20_000));
       const polls = (key: string) =>
         op.records().filter((r) => r['msg'] === 'polling' && r['key'] === key).length;
-      assert.ok(polls(`${polled}/late-polled`) >= 3, 'the unwatched namespace is polled');
+      // Long enough for the former error back-off (500 ms doubling) to be past 10 s; and
+      // three polls of the unwatched namespace, each a chance to poll the watched one too.
+      const waiting = Date.now();
+      await until(
+        '20 s and three polls of the unwatched namespace',
+        async () =>
+          Date.now() - waiting >= 20_000 && polls(`${polled}/late-polled`) >= 3 ? true : undefined,
+        60_000,
+        250,
+      );
       assert.equal(polls(`${ns}/late-watched`), 0, 'a watched namespace is not polled');
       for (const c of cases) {
         const wsp = await admin.get<WebSocketProxy>(paths(c.namespace, c.name).proxy);

@@ -1,7 +1,6 @@
 /** WorkQueue: de-duplication, one reconcile per key at a time, delays and back-off. */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, mock, test } from 'node:test';
 import { WorkQueue } from '../../operator/src/controller/queue.js';
 import type { QueueMetrics } from '../../operator/src/serving/metrics.js';
 
@@ -43,13 +42,15 @@ describe('WorkQueue', () => {
     q.add('a');
     q.add('a');
     assert.equal(q.len(), 0, 'queued while processing');
-    let second: string | undefined;
-    void q.get().then((k) => (second = k));
-    await sleep(5);
-    assert.equal(second, undefined);
+    // A key added later is handed out first: 'a' was passed over, not merely slow.
+    q.add('b');
+    assert.equal(await q.get(), 'b');
+    assert.equal(q.len(), 0, "'a' queued while processing");
+    q.done('b');
+    const second = q.get();
     q.done(key!);
-    await sleep(0);
-    assert.equal(second, 'a');
+    assert.equal(await second, 'a');
+    assert.equal(q.len(), 0, "'a' queued twice");
     q.done('a');
     assert.equal(q.len(), 0);
   });
@@ -61,14 +62,22 @@ describe('WorkQueue', () => {
     assert.equal(await got, 'x');
   });
 
-  test('addAfter keeps the earliest deadline', async () => {
+  test('addAfter keeps the earliest deadline: the key comes at it, and only then', async (t) => {
+    t.after(() => mock.timers.reset());
+    mock.timers.enable({ apis: ['setTimeout', 'Date'] });
     const q = new WorkQueue();
     q.addAfter('a', 200);
     q.addAfter('a', 10);
     q.addAfter('a', 500);
-    await sleep(40);
-    assert.equal(q.len(), 1);
+    mock.timers.tick(9);
+    assert.equal(q.len(), 0, 'queued before its earliest deadline');
+    mock.timers.tick(1);
+    assert.equal(q.len(), 1, 'not queued at its earliest deadline');
     assert.equal(await q.get(), 'a');
+    q.done('a');
+    // The later deadlines were dropped, not kept as extra deliveries.
+    mock.timers.tick(1000);
+    assert.equal(q.len(), 0, 'queued again at a later deadline');
   });
 
   test('back-off doubles per failure up to the cap; forget() resets it', () => {
@@ -94,12 +103,13 @@ describe('WorkQueue', () => {
     assert.equal(await waiting, undefined);
     q.add('late');
     assert.equal(q.len(), 0);
-    let idle = false;
-    void q.idle().then(() => (idle = true));
-    await sleep(0);
-    assert.equal(idle, false);
+    const order: string[] = [];
+    const idle = q.idle().then(() => order.push('idle'));
+    // A macrotask runs after every settled promise's callbacks: idle() had its chance.
+    await new Promise(setImmediate);
+    order.push('done');
     q.done(key!);
-    await sleep(0);
-    assert.equal(idle, true);
+    await idle;
+    assert.deepEqual(order, ['done', 'idle'], 'idle() resolved while a key was processing');
   });
 });

@@ -80,6 +80,40 @@ describe(
           r.uid === owner.metadata?.uid && r.controller === true && r.blockOwnerDeletion === true,
       ) ?? false;
 
+    /** Finished reconciles (every result), from the operator's metrics. */
+    const reconciles = async () => {
+      let sum = 0;
+      for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
+        sum += (await op.metric('controller_runtime_reconcile_total', { result })) ?? 0;
+      }
+      return sum;
+    };
+    /**
+     * Waits until every WebSocketProxy the operator watches had a reconcile that began
+     * after this call, judged by the count of finished ones (the metrics do not name keys):
+     * up to 4 (the workers) may have been in flight at the call; after them, --resync 2s
+     * queues each proxy once per round (the queue de-duplicates), so two rounds' worth
+     * more includes every proxy's turn, on what the caches held at the call.
+     */
+    const everyProxyReconciled = async (what: string) => {
+      const from = await reconciles();
+      let proxies = 0;
+      for (const n of [ns, other]) {
+        const list = await admin.request<{ items: unknown[] }>(
+          'GET',
+          `/apis/wsgate.dev/v1alpha1/namespaces/${n}/websocketproxies`,
+        );
+        proxies += list.items.length;
+      }
+      const n = 4 + 2 * proxies;
+      await until(
+        what,
+        async () => ((await reconciles()) >= from + n ? true : undefined),
+        60_000,
+        250,
+      );
+    };
+
     before(async () => {
       cluster = await startCluster();
       await installCrd(cluster);
@@ -321,8 +355,10 @@ describe(
         60_000,
       );
       await waitCondition(admin, ns, 'console', 'CertificateReady', 'True', 'CertificateIssued');
-      // The Certificate's updates were reconciled (resync is 2 s); give them time to act.
-      await new Promise((r) => setTimeout(r, 3000));
+      // A reconcile of this proxy that began with the renewed Secret and Certificate in the
+      // operator's caches (their watch events arrive within milliseconds) had its chance
+      // to touch the Deployment.
+      await everyProxyReconciled('a reconcile of every proxy after the renewal');
       const afterRenewal = (await admin.get<V1Deployment & Owned>(p.deployment))!;
       assert.equal(
         afterRenewal.metadata.generation,
