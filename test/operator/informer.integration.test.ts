@@ -16,7 +16,7 @@ import {
   type TestCluster,
 } from '../cluster/harness.js';
 import type { KubeClient } from '../../operator/src/kube/client.js';
-import { Informer } from '../../operator/src/kube/informer.js';
+import { Informer } from '../../operator/src/kube/list-watch-cache.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import { adminClient, until } from './integration.js';
 import { SecondApiServer, compactEtcd } from './second-apiserver.js';
