@@ -38,6 +38,7 @@ import {
 import type { RunningOperator } from '../../operator/src/operator.js';
 import { selfSignedCert } from '../../operator/src/serving-cert.js';
 import { CHART, ROOT, find, parseObjects, template } from './helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 interface Target {
   refId: string;
@@ -220,7 +221,7 @@ describe('Grafana dashboard', { skip: skipCluster, timeout: 300_000 }, () => {
         await receive(ws, 16 * 1024);
         ws.close();
         if (i % 3 === 0) await openClient(`${url}unknown`, undefined, tls).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     })();
   });

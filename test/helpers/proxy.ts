@@ -4,6 +4,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { loadConfig } from '../../proxy/src/config/load.js';
 import { createLogger } from '../../proxy/src/log.js';
 import { startProxy, type RunningProxy } from '../../proxy/src/proxy.js';
+import { sleep, within } from './wait.js';
 
 export interface TestProxy extends RunningProxy {
   logs: Record<string, unknown>[];
@@ -47,40 +48,52 @@ export async function startTestProxy(flags: string[]): Promise<TestProxy> {
 
 export type Opened = { ws: WebSocket; protocol: string };
 
-/** Opens a client; resolves when open, rejects with the HTTP status on refusal. */
+/**
+ * Opens a client; resolves when open, rejects with the HTTP status on refusal, or after
+ * `options.handshakeTimeout` (default 10 s) without an answer.
+ */
 export function openClient(
   url: string,
   protocols?: string | string[],
   options: ClientOptions = {},
 ): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
-    // Messages can arrive in the same tick as 'open' (a VNC greeting): queue them.
-    const queue: Buffer[] = [];
-    inbox.set(ws, queue);
-    ws.on('message', (data: Buffer) => queue.push(data));
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d));
-      res.on('end', () =>
-        reject(
-          Object.assign(new Error(`HTTP ${res.statusCode}`), {
-            status: res.statusCode,
-            body,
-            headers: res.headers,
-          }),
-        ),
-      );
-    });
-    ws.once('error', reject);
-  });
+  const timeoutMs = options.handshakeTimeout ?? 10_000;
+  return within(
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
+      // Messages can arrive in the same tick as 'open' (a VNC greeting): queue them.
+      const queue: Buffer[] = [];
+      inbox.set(ws, queue);
+      ws.on('message', (data: Buffer) => queue.push(data));
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () =>
+          reject(
+            Object.assign(new Error(`HTTP ${res.statusCode}`), {
+              status: res.statusCode,
+              body,
+              headers: res.headers,
+            }),
+          ),
+        );
+      });
+      ws.once('error', reject);
+    }),
+    timeoutMs + 1000,
+    `the WebSocket handshake with ${url}`,
+  );
 }
 
-/** Resolves with [code, reason] when the client sees the close. */
-export function closed(ws: WebSocket): Promise<[number, string]> {
-  return new Promise((resolve) =>
-    ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+/** Resolves with [code, reason] when the client sees the close (within `timeoutMs`). */
+export function closed(ws: WebSocket, timeoutMs = 10_000): Promise<[number, string]> {
+  return within(
+    new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+    ),
+    timeoutMs,
+    'the WebSocket to close',
   );
 }
 
@@ -128,7 +141,7 @@ export async function eventually<T>(
     const value = await fn();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 

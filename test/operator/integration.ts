@@ -20,7 +20,8 @@ import {
   type TestCluster,
 } from '../cluster/harness.js';
 import { freePorts } from '../cluster/ports.js';
-import { get, waitFor } from '../cluster/probe.js';
+import { get } from '../cluster/probe.js';
+import { waitFor } from '../helpers/wait.js';
 import { KubeClient, isStatus } from '../../operator/src/kube/client.js';
 import { accessFromKubeConfig } from '../../operator/src/kube/config.js';
 import {

@@ -29,6 +29,7 @@ import {
   type OperatorAccount,
   type OperatorProcess,
 } from './integration.js';
+import { sleep } from '../helpers/wait.js';
 
 interface Lease {
   spec?: { holderIdentity?: string; leaseTransitions?: number };
@@ -101,7 +102,7 @@ describe('leader election', { skip: skipCluster, timeout: 240_000 }, () => {
     await until('op-a to lead', async () => ((await leading(a)) ? true : undefined));
     b = await start('op-b');
     // Several retry periods: op-b must keep waiting.
-    await new Promise((r) => setTimeout(r, 2500));
+    await sleep(2500);
     assert.equal(await leading(b), false, 'two leaders');
     assert.equal(await holder(), 'op-a');
     for (const p of [a, b]) {
@@ -131,7 +132,7 @@ describe('leader election', { skip: skipCluster, timeout: 240_000 }, () => {
 
   it('releases the Lease on SIGTERM, so the next leader need not wait', async () => {
     const c = await start('op-c');
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     assert.equal(await leading(c), false);
     const stopped = Date.now();
     assert.equal(await b.stop('SIGTERM'), 0, b.logs().slice(-2000));

@@ -39,6 +39,7 @@ import {
   type OperatorAccount,
   type OperatorProcess,
 } from './integration.js';
+import { sleep } from '../helpers/wait.js';
 
 interface Managed {
   metadata: {
@@ -296,7 +297,7 @@ describe(
       }
       // Long enough for the former error back-off (500 ms doubling) to be past 10 s, and
       // for several polls of the unwatched namespace.
-      await new Promise((resolve) => setTimeout(resolve, 20_000));
+      await sleep(20_000);
       const polls = (key: string) =>
         op.records().filter((r) => r['msg'] === 'polling' && r['key'] === key).length;
       assert.ok(polls(`${polled}/late-polled`) >= 3, 'the unwatched namespace is polled');

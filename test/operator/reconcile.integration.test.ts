@@ -38,6 +38,7 @@ import {
   type OperatorAccount,
   type OperatorProcess,
 } from './integration.js';
+import { sleep } from '../helpers/wait.js';
 
 interface Owned {
   metadata: {
@@ -233,7 +234,7 @@ describe(
       await until(
         'the objects to settle',
         async () => {
-          await new Promise((r) => setTimeout(r, 1500));
+          await sleep(1500);
           const now = await versions();
           const same = JSON.stringify(now) === JSON.stringify(before);
           before = now;
@@ -322,7 +323,7 @@ describe(
       );
       await waitCondition(admin, ns, 'console', 'CertificateReady', 'True', 'CertificateIssued');
       // The Certificate's updates were reconciled (resync is 2 s); give them time to act.
-      await new Promise((r) => setTimeout(r, 3000));
+      await sleep(3000);
       const afterRenewal = (await admin.get<V1Deployment & Owned>(p.deployment))!;
       assert.equal(
         afterRenewal.metadata.generation,
