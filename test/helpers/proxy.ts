@@ -6,6 +6,8 @@ import { createLogger } from '../../proxy/src/log.js';
 import { startProxy, type RunningProxy } from '../../proxy/src/proxy.js';
 import { sleep, within } from './wait.js';
 
+export { metricValue } from './metrics.js';
+
 export interface TestProxy extends RunningProxy {
   logs: Record<string, unknown>[];
   url(path?: string): string;
@@ -86,13 +88,19 @@ export function openClient(
   );
 }
 
-/** Resolves with [code, reason] when the client sees the close (within `timeoutMs`). */
-export function closed(ws: WebSocket, timeoutMs = 10_000): Promise<[number, string]> {
+/** How long `closed()` waits for the close. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves with [code, reason] when the client sees the close; rejects after 10 s. One
+ * argument only: tests pass it to Array#map.
+ */
+export function closed(ws: WebSocket): Promise<[number, string]> {
   return within(
     new Promise((resolve) =>
       ws.once('close', (code, reason) => resolve([code, reason.toString()])),
     ),
-    timeoutMs,
+    CLOSE_TIMEOUT_MS,
     'the WebSocket to close',
   );
 }
@@ -143,19 +151,4 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
-}
-
-/** Reads one sample from the Prometheus text exposition. */
-export async function metricValue(
-  url: string,
-  name: string,
-  labels = '',
-): Promise<number | undefined> {
-  const text = await (await fetch(url)).text();
-  const re = new RegExp(
-    `^${name}${labels ? `\\{${labels.replace(/[{}]/g, '')}\\}` : ''} (\\S+)$`,
-    'm',
-  );
-  const m = re.exec(text);
-  return m ? Number(m[1]) : undefined;
 }

@@ -21,6 +21,7 @@ import {
 } from '../cluster/harness.js';
 import { freePorts } from '../cluster/ports.js';
 import { get } from '../cluster/probe.js';
+import { sampleValue } from '../helpers/metrics.js';
 import { waitFor } from '../helpers/wait.js';
 import { KubeClient, isStatus } from '../../operator/src/kube/client.js';
 import { accessFromKubeConfig } from '../../operator/src/kube/config.js';
@@ -272,27 +273,10 @@ export async function spawnOperator(
     records,
     metric: async (name, labels = {}) => {
       const res = await get(`${url}/metrics`);
-      return metricValue(res.body, name, labels);
+      return sampleValue(res.body, name, labels);
     },
     stop,
   };
-}
-
-/** The value of the first sample of `name` whose labels include `labels`. */
-export function metricValue(
-  text: string,
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined {
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries(
-      [...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
 }
 
 /** A pino logger that keeps JSON lines in memory (printed if a test fails). */
