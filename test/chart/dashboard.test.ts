@@ -26,15 +26,10 @@ import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
 import { openClient, receive, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { issue } from '../helpers/tls.js';
-import {
-  adminClient,
-  applyDocs,
-  inProcessOperator,
-  installCrd,
-  proxy,
-  tokenSecret,
-  until,
-} from '../operator/integration.js';
+import { adminClient, applyDocs, installCrd } from '../operator/kube.js';
+import { inProcessOperator } from '../operator/operator-process.js';
+import { proxy, tokenSecret } from '../operator/resources.js';
+import { until } from '../operator/waits.js';
 import type { RunningOperator } from '../../operator/src/operator.js';
 import { selfSignedCert } from '../../operator/src/serving-cert.js';
 import { CHART, ROOT, find, parseObjects, template } from './helpers.js';

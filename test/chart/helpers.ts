@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runTool, type TestCluster } from '../cluster/harness.js';
-import { installCrd } from '../operator/integration.js';
+import { installCrd } from '../operator/kube.js';
 import { ROOT } from '../helpers/repo.js';
 import { matchYamlSnapshot } from '../helpers/snapshot.js';
 

@@ -47,15 +47,10 @@ import {
   type NoVncView,
 } from '../helpers/novnc-page.js';
 import { startVncServer, type VncServer } from '../helpers/vnc.js';
-import {
-  adminClient,
-  applyDocs,
-  inProcessOperator,
-  installCrd,
-  paths,
-  until,
-  waitCondition,
-} from '../operator/integration.js';
+import { adminClient, applyDocs, installCrd } from '../operator/kube.js';
+import { inProcessOperator } from '../operator/operator-process.js';
+import { paths } from '../operator/resources.js';
+import { until, waitCondition } from '../operator/waits.js';
 import { sampleValue } from '../helpers/metrics.js';
 
 const NAME = 'console';

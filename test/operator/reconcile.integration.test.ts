@@ -24,20 +24,13 @@ import {
   adminClient,
   applyDocs,
   canI,
-  condition,
   installCrd,
   operatorAccount,
-  paths,
-  proxy,
-  selfSignedIssuer,
-  spawnOperator,
-  tokenSecret,
-  until,
-  waitCondition,
-  waitGone,
   type OperatorAccount,
-  type OperatorProcess,
-} from './integration.js';
+} from './kube.js';
+import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { condition, paths, proxy, selfSignedIssuer, tokenSecret } from './resources.js';
+import { until, waitCondition, waitGone } from './waits.js';
 import { sleep } from '../helpers/wait.js';
 
 interface Owned {
