@@ -25,12 +25,10 @@ import {
   applyDocs,
   installCrd,
   operatorAccount,
-  proxy,
-  selfSignedIssuer,
-  spawnOperator,
-  tokenSecret,
-  until,
-} from '../../test/operator/integration.js';
+} from '../../test/operator/kube.js';
+import { spawnOperator } from '../../test/operator/operator-process.js';
+import { proxy, selfSignedIssuer, tokenSecret } from '../../test/operator/resources.js';
+import { until } from '../../test/operator/waits.js';
 import { ROOT } from '../../test/operator/helpers.js';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { OwnedObject } from '../../operator/src/api/external-types.js';

@@ -18,7 +18,7 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
-import { createCrd, ensureServiceMonitorCrd, openCrd, suffix } from '../operator/integration.js';
+import { createCrd, ensureServiceMonitorCrd, openCrd, suffix } from '../operator/kube.js';
 import {
   CHART,
   CI_VALUES,

@@ -26,18 +26,14 @@ import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
 import { openClient, receive, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { issue } from '../helpers/tls.js';
-import {
-  adminClient,
-  applyDocs,
-  inProcessOperator,
-  installCrd,
-  proxy,
-  tokenSecret,
-  until,
-} from '../operator/integration.js';
+import { adminClient, applyDocs, installCrd } from '../operator/kube.js';
+import { inProcessOperator } from '../operator/operator-process.js';
+import { proxy, tokenSecret } from '../operator/resources.js';
+import { until } from '../operator/waits.js';
 import type { RunningOperator } from '../../operator/src/operator.js';
 import { selfSignedCert } from '../../operator/src/serving/cert.js';
 import { CHART, ROOT, find, parseObjects, template } from './helpers.js';
+import { sleep } from '../helpers/wait.js';
 
 interface Target {
   refId: string;
@@ -220,7 +216,7 @@ describe('Grafana dashboard', { skip: skipCluster, timeout: 300_000 }, () => {
         await receive(ws, 16 * 1024);
         ws.close();
         if (i % 3 === 0) await openClient(`${url}unknown`, undefined, tls).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     })();
   });

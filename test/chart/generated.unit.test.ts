@@ -1,5 +1,6 @@
 /** The chart's generated templates stay in step with crds/ and operator/rbac/role.yaml. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
@@ -15,8 +16,8 @@ interface GeneratorModule {
   generateRules(text: string): string;
 }
 
-const load = async () => (await import(`${ROOT}scripts/gen-chart.mjs`)) as GeneratorModule;
-const read = (path: string) => readFileSync(ROOT + path, 'utf8');
+const load = async () => (await import(join(ROOT, 'scripts/gen-chart.mjs'))) as GeneratorModule;
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 /** The body of `{{- define "name" }}…{{- end }}` in a generated template. */
 function defineBody(text: string, name: string): string {
@@ -29,7 +30,7 @@ function defineBody(text: string, name: string): string {
 describe('gen-chart', () => {
   test('the committed templates are what the sources generate (run node scripts/gen-chart.mjs)', async () => {
     const { generateAll } = await load();
-    const outputs = generateAll(ROOT);
+    const outputs = generateAll(`${ROOT}/`);
     assert.equal(outputs.size, 2);
     for (const [path, content] of outputs) {
       assert.equal(read(path), content, `${path} is stale: run node scripts/gen-chart.mjs`);

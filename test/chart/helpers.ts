@@ -1,16 +1,16 @@
 /** Shared helpers for the chart tests: paths, rendering, and objects of rendered manifests. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runTool, type TestCluster } from '../cluster/harness.js';
-import { installCrd } from '../operator/integration.js';
+import { installCrd } from '../operator/kube.js';
+import { ROOT } from '../helpers/repo.js';
+import { matchYamlSnapshot } from '../helpers/snapshot.js';
 
-/** The repository root (tests run from dist/test/chart). */
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export { ROOT };
 /** The chart directory. */
 export const CHART = join(ROOT, 'charts', 'wsgate');
 /** Values files under charts/wsgate/ci, each rendered and dry-run by the tests. */
@@ -123,18 +123,5 @@ export async function adoptCrd(
  * UPDATE_SNAPSHOTS=1 to (re)write the file; review the diff before committing it.
  */
 export function matchSnapshot(name: string, objects: K8sObject[]): void {
-  const dir = join(ROOT, 'test', 'chart', 'snapshots');
-  const path = join(dir, `${name}.yaml`);
-  const text = objects.map((o) => stringify(o, { lineWidth: 0, singleQuote: true })).join('---\n');
-  if (process.env['UPDATE_SNAPSHOTS'] === '1' || !existsSync(path)) {
-    if (process.env['CI']) assert.fail(`snapshot ${name} is missing; run with UPDATE_SNAPSHOTS=1`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path, text);
-    return;
-  }
-  assert.equal(
-    text,
-    readFileSync(path, 'utf8'),
-    `snapshot ${name} differs (UPDATE_SNAPSHOTS=1 rewrites it)`,
-  );
+  matchYamlSnapshot('test/chart/snapshots', name, objects, { singleQuote: true });
 }

@@ -15,13 +15,9 @@ import {
   type TestCluster,
 } from '../cluster/harness.js';
 import { runWsgate } from '../helpers/cli.js';
-import {
-  installCrd,
-  spawnOperator,
-  suffix,
-  until,
-  type OperatorProcess,
-} from '../operator/integration.js';
+import { installCrd, suffix } from '../operator/kube.js';
+import { spawnOperator, type OperatorProcess } from '../operator/operator-process.js';
+import { until } from '../operator/waits.js';
 import { ok, operatorName } from './helpers.js';
 import { installWithoutCrd, uninstallWithNamespaces } from './rbac.js';
 

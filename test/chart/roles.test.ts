@@ -14,7 +14,8 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
-import { applyDocs, installCrd, suffix, until } from '../operator/integration.js';
+import { applyDocs, installCrd, suffix } from '../operator/kube.js';
+import { until } from '../operator/waits.js';
 import { find, parseObjects, template } from './helpers.js';
 import { installWithoutCrd, uninstallWithNamespaces } from './rbac.js';
 

@@ -26,7 +26,7 @@ import {
   startCluster,
   type TestCluster,
 } from './harness.js';
-import { waitFor } from './probe.js';
+import { waitFor } from '../helpers/wait.js';
 import { KWOK_NODE_ANNOTATION } from './processes.js';
 
 /** Resolves to the API error's HTTP status, or fails if the call succeeded. */

@@ -7,7 +7,8 @@ import { withLock } from './lock.js';
 import { ADMIN_KUBECONFIG, CLUSTER_LOCK, LOG_DIR, STATE_DIR } from './paths.js';
 import { createPki, type Pki } from './pki.js';
 import { freePorts } from './ports.js';
-import { isHealthy, waitFor, type ProbeTls } from './probe.js';
+import { waitFor } from '../helpers/wait.js';
+import { isHealthy, type ProbeTls } from './probe.js';
 import { isRunning, runOk, spawnDetached, terminate, type ProcRecord } from './proc.js';
 import * as procs from './processes.js';
 import {

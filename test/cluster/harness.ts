@@ -18,7 +18,7 @@ import type { Assets } from './assets.js';
 import { up } from './control-plane.js';
 import { STATE_DIR } from './paths.js';
 import { run, startTimeOf, type ProcRecord, type RunResult } from './proc.js';
-import { waitFor } from './probe.js';
+import { waitFor } from '../helpers/wait.js';
 
 export interface TestCluster {
   /** Admin (system:masters) kubeconfig: .cache/cluster/admin.kubeconfig. */

@@ -1,30 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/repo.js';
 
-/**
- * Finds the repository root by walking up from this file to the package.json
- * named "wsgate". The code runs from dist/test/cluster/, so a fixed "../../.."
- * would break if the output layout changed; walking is cheap and bounded.
- */
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 10; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      const { name } = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string };
-      if (name === 'wsgate') return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  throw new Error(`cannot find the wsgate repository root above ${import.meta.url}`);
-}
-
-/** Repository root (the directory holding wsgate's package.json). */
-export const ROOT = findRoot();
+export { ROOT };
 
 /** Go wrapper modules, one directory per built component. */
 export const GO_DIR = join(ROOT, 'test', 'cluster', 'go');

@@ -1,6 +1,5 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProbeResult {
   readonly status: number;
@@ -47,31 +46,4 @@ export async function isHealthy(url: string, tls: ProbeTls = {}): Promise<boolea
   } catch {
     return false;
   }
-}
-
-/**
- * Polls `check` until it returns a non-undefined value, for at most
- * `timeoutMs`. `check` may throw; the last error is reported on timeout, with
- * `what` saying what was awaited.
- */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, intervalMs = 200 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  const maxTries = Math.ceil(timeoutMs / intervalMs) + 1;
-  for (let i = 0; i < maxTries; i++) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() >= deadline) break;
-    await sleep(intervalMs);
-  }
-  const why = last instanceof Error ? `: ${last.message}` : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
 }

@@ -47,16 +47,11 @@ import {
   type NoVncView,
 } from '../helpers/novnc-page.js';
 import { startVncServer, type VncServer } from '../helpers/vnc.js';
-import {
-  adminClient,
-  applyDocs,
-  inProcessOperator,
-  installCrd,
-  metricValue,
-  paths,
-  until,
-  waitCondition,
-} from '../operator/integration.js';
+import { adminClient, applyDocs, installCrd } from '../operator/kube.js';
+import { inProcessOperator } from '../operator/operator-process.js';
+import { paths } from '../operator/resources.js';
+import { until, waitCondition } from '../operator/waits.js';
+import { sampleValue } from '../helpers/metrics.js';
 
 const NAME = 'console';
 const HOST = 'console.e2e.test';
@@ -312,9 +307,9 @@ describe(
         assert.equal(served.serialNumber, next.serialNumber);
         const metrics = (await get(`http://127.0.0.1:${metricsPort}/metrics`)).body;
         assert.ok(
-          (metricValue(metrics, 'wsgate_config_reloads_total', { result: 'ok' }) ?? 0) >= 1,
+          (sampleValue(metrics, 'wsgate_config_reloads_total', { result: 'ok' }) ?? 0) >= 1,
         );
-        const expiry = metricValue(metrics, 'wsgate_tls_certificate_expiry_timestamp_seconds');
+        const expiry = sampleValue(metrics, 'wsgate_tls_certificate_expiry_timestamp_seconds');
         assert.ok(
           Math.abs((expiry ?? 0) - new Date(next.validTo).getTime() / 1000) <= 1,
           `expiry metric ${expiry} vs notAfter ${next.validTo}`,

@@ -30,7 +30,7 @@ import {
   screenshot,
   settleAll,
   since,
-  startProxy,
+  spawnProxyProcess,
   stopDaemon,
   valueOf,
   withPage,
@@ -98,7 +98,7 @@ before(async () => {
 
   tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `# x11vnc on Xvfb :${vnc!.display}\nvm1: 127.0.0.1:${vnc!.port}\n`);
-  proxy = startProxy({ tokenFile, allowOrigin: site!.origin });
+  proxy = spawnProxyProcess({ tokenFile, allowOrigin: site!.origin });
   proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
   process.stdout.write(`# e2e setup (Xvfb, x11vnc, Chromium, wsgate) took ${since(start)}\n`);
 }, SETUP);
@@ -254,7 +254,7 @@ describe('wss:// with a certificate from a private CA (the Kubernetes setup)', (
 
   before(async () => {
     const certs = issueCertificate(dir, `DNS:${NAME},IP:127.0.0.1`);
-    tls = startProxy({
+    tls = spawnProxyProcess({
       tokenFile,
       allowOrigin: site!.origin,
       tls: { cert: certs.crt, key: certs.key },
@@ -334,7 +334,7 @@ describe('noVNC with a single-use ticket (--jwt-single-use, minted by `wsgate to
 
   before(async () => {
     keys = writeTicketKeys(dir);
-    single = startProxy({
+    single = spawnProxyProcess({
       allowOrigin: site!.origin,
       args: ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],
     });

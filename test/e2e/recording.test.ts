@@ -24,14 +24,15 @@ import {
   rethrowFirst,
   screenshot,
   settleAll,
-  startProxy,
+  spawnProxyProcess,
   since,
   stopDaemon,
   valueOf,
   withPage,
 } from '../helpers/e2e.js';
 import { openNoVnc, startNoVncSite, type NoVncSite } from '../helpers/novnc-page.js';
-import { pollUntil, sleep } from '../helpers/poll.js';
+import { pollUntil } from '../helpers/poll.js';
+import { sleep } from '../helpers/wait.js';
 import { startVncServer, type VncServer } from '../helpers/vnc.js';
 
 let dir: string;
@@ -170,7 +171,11 @@ before(async () => {
   rethrowFirst([v, s, b]);
   const tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `vm1: 127.0.0.1:${vnc!.port}\n`);
-  proxy = startProxy({ allowOrigin: site!.origin, tokenFile, args: ['--record-dir', recordDir] });
+  proxy = spawnProxyProcess({
+    allowOrigin: site!.origin,
+    tokenFile,
+    args: ['--record-dir', recordDir],
+  });
   proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
 }, SETUP);
 

@@ -30,12 +30,13 @@ import {
   rethrowFirst,
   screenshot,
   settleAll,
-  startProxy,
+  spawnProxyProcess,
   stopDaemon,
   valueOf,
   withPage,
 } from '../helpers/e2e.js';
-import { pollUntil, sleep } from '../helpers/poll.js';
+import { pollUntil } from '../helpers/poll.js';
+import { sleep } from '../helpers/wait.js';
 import {
   VGA,
   countColour,
@@ -145,7 +146,11 @@ before(async () => {
   rethrowFirst([v, s, b]);
   const tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `vm1: 127.0.0.1:${vm!.port}\n`);
-  proxy = startProxy({ allowOrigin: site!.origin, tokenFile, args: ['--record-dir', recordDir] });
+  proxy = spawnProxyProcess({
+    allowOrigin: site!.origin,
+    tokenFile,
+    args: ['--record-dir', recordDir],
+  });
   proxyPort = portOf(await proxy.waitFor((l) => l.msg === 'proxy listening'));
 }, SETUP);
 

@@ -34,7 +34,7 @@ import {
   screenshot,
   settleAll,
   since,
-  startProxy,
+  spawnProxyProcess,
   stopDaemon,
   valueOf,
   withPage,
@@ -57,6 +57,7 @@ import {
   type SpiceView,
 } from '../helpers/spice-page.js';
 import { issue } from '../helpers/tls.js';
+import { sleep } from '../helpers/wait.js';
 
 /** The channels QEMU offers for this machine (no sound card, no USB redirection). */
 const CHANNELS = ['main', 'display', 'inputs', 'cursor'];
@@ -196,7 +197,7 @@ before(async () => {
 
   tokenFile = join(dir, 'tokens.txt');
   writeFileSync(tokenFile, `# QEMU's SPICE server (pid ${vm!.pid})\nvm1: 127.0.0.1:${vm!.port}\n`);
-  proxy = startProxy({ tokenFile, allowOrigin: site!.origin, metricsListen: '127.0.0.1:0' });
+  proxy = spawnProxyProcess({ tokenFile, allowOrigin: site!.origin, metricsListen: '127.0.0.1:0' });
   const [listening, metrics] = await Promise.all([
     proxy.waitFor((l) => l.msg === 'proxy listening'),
     proxy.waitFor((l) => l.msg === 'metrics listening'),
@@ -273,8 +274,7 @@ describe('spice-html5 in Chromium through the wsgate CLI to QEMU', () => {
         await view.disconnect();
         const closed = () => logged('connection closed').length - closedBefore.length;
         const deadline = Date.now() + 10_000;
-        while (closed() < CHANNELS.length && Date.now() < deadline)
-          await new Promise((r) => setTimeout(r, 50));
+        while (closed() < CHANNELS.length && Date.now() < deadline) await sleep(50);
         assert.equal(closed(), CHANNELS.length, 'every channel session closed');
       });
       assert.equal(await metric('wsgate_connections_total', 'result="ok"'), ok + CHANNELS.length);
@@ -340,7 +340,7 @@ describe('--max-sessions-per-target 1 --target-limit-policy replace with SPICE',
     const tokens = join(dir, 'limit-tokens.txt');
     // Two tickets for the one VM: two consoles.
     writeFileSync(tokens, `first: 127.0.0.1:${vm!.port}\nsecond: 127.0.0.1:${vm!.port}\n`);
-    limited = startProxy({
+    limited = spawnProxyProcess({
       tokenFile: tokens,
       allowOrigin: site!.origin,
       args: ['--max-sessions-per-target', '1', '--target-limit-policy', 'replace'],
@@ -370,7 +370,7 @@ describe('--max-sessions-per-target 1 --target-limit-policy replace with SPICE',
           await canvasMatchesQemu(second, 'the second console');
           const deadline = Date.now() + 10_000;
           while (logged('connection closed').length < CHANNELS.length && Date.now() < deadline)
-            await new Promise((r) => setTimeout(r, 50));
+            await sleep(50);
           const ended = logged('connection closed');
           assert.deepEqual(
             ended.map((l) => l.conn).sort(),
@@ -403,7 +403,7 @@ describe('spice-html5 over wss:// (a certificate from a private CA)', () => {
     const leaf = issue({ cn: NAME, issuer: ca, dns: [NAME], ips: ['127.0.0.1'], days: 1 });
     writeFileSync(join(dir, 'tls.crt'), leaf.cert);
     writeFileSync(join(dir, 'tls.key'), leaf.key);
-    tls = startProxy({
+    tls = spawnProxyProcess({
       tokenFile,
       allowOrigin: site!.origin,
       tls: { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') },
@@ -454,7 +454,7 @@ describe('spice-html5 with a single-use ticket (--jwt-single-use, minted by `wsg
 
   before(async () => {
     keys = writeTicketKeys(dir);
-    single = startProxy({
+    single = spawnProxyProcess({
       allowOrigin: site!.origin,
       metricsListen: '127.0.0.1:0',
       args: ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],

@@ -1,6 +1,7 @@
 /** Runs the real `wsgate` executable (bin/wsgate.js under this Node) as a subprocess. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './wait.js';
 
 export const WSGATE = fileURLToPath(new URL('../../../bin/wsgate.js', import.meta.url));
 
@@ -96,7 +97,7 @@ export function startWsgate(args: string[], via: string[] = []): Daemon {
         if (found.length >= n) return found;
         if (Date.now() > deadline)
           throw new Error(`${found.length} of ${n} matching log lines after ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     },
     waitFor(pred, timeoutMs = 10_000) {

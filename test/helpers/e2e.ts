@@ -16,6 +16,7 @@ import type { Page } from 'playwright-core';
 import type { TestBrowser } from './browser.js';
 import { runWsgate, startWsgate, type Daemon } from './cli.js';
 import { stopProcess } from './processes.js';
+import { sleep } from './wait.js';
 
 export const ARTIFACTS = process.env.WSGATE_E2E_ARTIFACTS || join(tmpdir(), 'wsgate-e2e');
 
@@ -40,7 +41,7 @@ export interface ProxyOptions {
 }
 
 /** `wsgate proxy` (the CLI, a subprocess) on a free port of 127.0.0.1. */
-export function startProxy(o: ProxyOptions): Daemon {
+export function spawnProxyProcess(o: ProxyOptions): Daemon {
   return startWsgate([
     'proxy',
     '--listen',
@@ -90,7 +91,7 @@ export function writeTicketKeys(dir: string): { priv: string; pub: string } {
 export async function afterWindow(line: Record<string, unknown>, windowMs: number): Promise<void> {
   const until = Number(line.time) + windowMs + 250;
   const wait = until - Date.now();
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  if (wait > 0) await sleep(wait);
 }
 
 /** Stops a wsgate daemon we started (SIGTERM, then SIGKILL after 5 s). */

@@ -4,7 +4,7 @@
  * wait reads at least once, stops at its deadline and fails with what it saw last.
  */
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from './wait.js';
 
 export interface PollOptions<T> {
   timeoutMs: number;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePorts } from '../cluster/ports.js';
-import { waitFor } from '../cluster/probe.js';
+import { waitFor } from './wait.js';
 import { stopProcess, track, type TrackedProcess } from './processes.js';
 
 /** One scrape job: its name becomes the `job` label, `labels` are added to every series. */

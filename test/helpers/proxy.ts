@@ -4,6 +4,9 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { loadConfig } from '../../proxy/src/config/load.js';
 import { createLogger } from '../../lib/log.js';
 import { startProxy, type RunningProxy } from '../../proxy/src/proxy.js';
+import { sleep, within } from './wait.js';
+
+export { metricValue } from './metrics.js';
 
 export interface TestProxy extends RunningProxy {
   logs: Record<string, unknown>[];
@@ -47,40 +50,58 @@ export async function startTestProxy(flags: string[]): Promise<TestProxy> {
 
 export type Opened = { ws: WebSocket; protocol: string };
 
-/** Opens a client; resolves when open, rejects with the HTTP status on refusal. */
+/**
+ * Opens a client; resolves when open, rejects with the HTTP status on refusal, or after
+ * `options.handshakeTimeout` (default 10 s) without an answer.
+ */
 export function openClient(
   url: string,
   protocols?: string | string[],
   options: ClientOptions = {},
 ): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
-    // Messages can arrive in the same tick as 'open' (a VNC greeting): queue them.
-    const queue: Buffer[] = [];
-    inbox.set(ws, queue);
-    ws.on('message', (data: Buffer) => queue.push(data));
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d));
-      res.on('end', () =>
-        reject(
-          Object.assign(new Error(`HTTP ${res.statusCode}`), {
-            status: res.statusCode,
-            body,
-            headers: res.headers,
-          }),
-        ),
-      );
-    });
-    ws.once('error', reject);
-  });
+  const timeoutMs = options.handshakeTimeout ?? 10_000;
+  return within(
+    new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
+      // Messages can arrive in the same tick as 'open' (a VNC greeting): queue them.
+      const queue: Buffer[] = [];
+      inbox.set(ws, queue);
+      ws.on('message', (data: Buffer) => queue.push(data));
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () =>
+          reject(
+            Object.assign(new Error(`HTTP ${res.statusCode}`), {
+              status: res.statusCode,
+              body,
+              headers: res.headers,
+            }),
+          ),
+        );
+      });
+      ws.once('error', reject);
+    }),
+    timeoutMs + 1000,
+    `the WebSocket handshake with ${url}`,
+  );
 }
 
-/** Resolves with [code, reason] when the client sees the close. */
+/** How long `closed()` waits for the close. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Resolves with [code, reason] when the client sees the close; rejects after 10 s. One
+ * argument only: tests pass it to Array#map.
+ */
 export function closed(ws: WebSocket): Promise<[number, string]> {
-  return new Promise((resolve) =>
-    ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+  return within(
+    new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve([code, reason.toString()])),
+    ),
+    CLOSE_TIMEOUT_MS,
+    'the WebSocket to close',
   );
 }
 
@@ -128,21 +149,6 @@ export async function eventually<T>(
     const value = await fn();
     if (value) return value as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
-}
-
-/** Reads one sample from the Prometheus text exposition. */
-export async function metricValue(
-  url: string,
-  name: string,
-  labels = '',
-): Promise<number | undefined> {
-  const text = await (await fetch(url)).text();
-  const re = new RegExp(
-    `^${name}${labels ? `\\{${labels.replace(/[{}]/g, '')}\\}` : ''} (\\S+)$`,
-    'm',
-  );
-  const m = re.exec(text);
-  return m ? Number(m[1]) : undefined;
 }

@@ -23,7 +23,8 @@ import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pollUntil, sleep } from './poll.js';
+import { pollUntil } from './poll.js';
+import { sleep } from './wait.js';
 import { hasExited, stopProcess, track } from './processes.js';
 import { freePort } from './vnc.js';
 

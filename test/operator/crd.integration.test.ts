@@ -12,7 +12,8 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
-import { installCrd, proxy } from './integration.js';
+import { installCrd } from './kube.js';
+import { proxy } from './resources.js';
 
 const issuer = { issuerRef: { name: 'ca' }, dnsNames: ['console.example.com'] };
 

@@ -1,5 +1,6 @@
 /** The generated API types stay in step with the CRD, and the generator's rules hold. */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT, readRepoFile } from './helpers.js';
 
@@ -9,7 +10,7 @@ interface GeneratorModule {
   generate(crdText: string): string;
 }
 
-const load = async () => (await import(`${ROOT}scripts/gen-crd-types.mjs`)) as GeneratorModule;
+const load = async () => (await import(join(ROOT, 'scripts/gen-crd-types.mjs'))) as GeneratorModule;
 
 const crd = (schema: unknown) =>
   JSON.stringify({

@@ -1,21 +1,14 @@
 /** Shared fixtures for the operator's unit tests: resources, the example, snapshots. */
-import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import type {
   WebSocketProxy,
   WebSocketProxySpec,
 } from '../../operator/src/api/websocketproxy-types.js';
 import { withDefaults, type DeepPartial } from '../../operator/src/api/defaults.js';
+import { readRepoFile } from '../helpers/repo.js';
+import { matchYamlSnapshot } from '../helpers/snapshot.js';
 
-/** The repository root (tests run from dist/test/operator). */
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Reads a file relative to the repository root. */
-export function readRepoFile(path: string): string {
-  return readFileSync(ROOT + path, 'utf8');
-}
+export { ROOT, readRepoFile } from '../helpers/repo.js';
 
 /**
  * A defaulted WebSocketProxy `consoles/console` with a token file, with `spec` merged
@@ -39,18 +32,5 @@ export function example(): WebSocketProxy {
  * UPDATE_SNAPSHOTS=1 to (re)write the file; review the diff before committing it.
  */
 export function matchSnapshot(name: string, value: unknown): void {
-  const path = `${ROOT}test/operator/snapshots/${name}.yaml`;
-  const docs = Array.isArray(value) ? value : [value];
-  const text = docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n');
-  if (process.env.UPDATE_SNAPSHOTS === '1' || !existsSync(path)) {
-    if (process.env.CI) assert.fail(`snapshot ${name} is missing; run with UPDATE_SNAPSHOTS=1`);
-    mkdirSync(`${ROOT}test/operator/snapshots`, { recursive: true });
-    writeFileSync(path, text);
-    return;
-  }
-  assert.equal(
-    text,
-    readFileSync(path, 'utf8'),
-    `snapshot ${name} differs (UPDATE_SNAPSHOTS=1 rewrites it)`,
-  );
+  matchYamlSnapshot('test/operator/snapshots', name, Array.isArray(value) ? value : [value]);
 }

@@ -18,7 +18,8 @@ import {
 import type { KubeClient } from '../../operator/src/kube/client.js';
 import { Informer } from '../../operator/src/kube/list-watch-cache.js';
 import { Resources } from '../../operator/src/kube/resources.js';
-import { adminClient, until } from './integration.js';
+import { adminClient } from './kube.js';
+import { until } from './waits.js';
 import { SecondApiServer, compactEtcd } from './second-apiserver.js';
 
 const log = pino({ level: 'silent' });

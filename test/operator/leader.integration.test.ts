@@ -21,14 +21,11 @@ import {
   applyDocs,
   installCrd,
   operatorAccount,
-  proxy,
-  spawnOperator,
-  tokenSecret,
-  until,
-  waitCondition,
   type OperatorAccount,
-  type OperatorProcess,
-} from './integration.js';
+} from './kube.js';
+import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { proxy, tokenSecret } from './resources.js';
+import { until, waitCondition } from './waits.js';
 
 interface Lease {
   spec?: { holderIdentity?: string; leaseTransitions?: number };

@@ -23,11 +23,10 @@ import {
   installCrd,
   operatorAccount,
   OPERATOR_SA,
-  spawnOperator,
-  until,
   type OperatorAccount,
-  type OperatorProcess,
-} from './integration.js';
+} from './kube.js';
+import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { until } from './waits.js';
 
 interface Answer {
   status: number;

@@ -25,22 +25,17 @@ import type { KubeClient } from '../../operator/src/kube/client.js';
 import {
   adminClient,
   applyDocs,
-  condition,
   createCrd,
   ensureServiceMonitorCrd,
-  inProcessOperator,
   installCrd,
   openCrd,
   operatorAccount,
-  paths,
-  proxy,
-  selfSignedIssuer,
   suffix,
-  tokenSecret,
-  until,
-  waitCondition,
   type OperatorAccount,
-} from './integration.js';
+} from './kube.js';
+import { inProcessOperator } from './operator-process.js';
+import { condition, paths, proxy, selfSignedIssuer, tokenSecret } from './resources.js';
+import { until, waitCondition } from './waits.js';
 
 describe(
   'optional CRDs (cert-manager, ServiceMonitor)',

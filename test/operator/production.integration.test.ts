@@ -26,19 +26,13 @@ import {
   TEST_IMAGE,
   adminClient,
   applyDocs,
-  condition,
   installCrd,
   operatorAccount,
-  paths,
-  proxy,
-  spawnOperator,
-  tokenSecret,
-  until,
-  waitCondition,
-  waitGone,
   type OperatorAccount,
-  type OperatorProcess,
-} from './integration.js';
+} from './kube.js';
+import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { condition, paths, proxy, tokenSecret } from './resources.js';
+import { until, waitCondition, waitGone } from './waits.js';
 
 interface Managed {
   metadata: {

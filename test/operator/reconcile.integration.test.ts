@@ -24,20 +24,14 @@ import {
   adminClient,
   applyDocs,
   canI,
-  condition,
   installCrd,
   operatorAccount,
-  paths,
-  proxy,
-  selfSignedIssuer,
-  spawnOperator,
-  tokenSecret,
-  until,
-  waitCondition,
-  waitGone,
   type OperatorAccount,
-  type OperatorProcess,
-} from './integration.js';
+} from './kube.js';
+import { spawnOperator, type OperatorProcess } from './operator-process.js';
+import { condition, paths, proxy, selfSignedIssuer, tokenSecret } from './resources.js';
+import { until, waitCondition, waitGone } from './waits.js';
+import { sleep } from '../helpers/wait.js';
 
 interface Owned {
   metadata: {
@@ -267,7 +261,7 @@ describe(
       await until(
         'the objects to settle',
         async () => {
-          await new Promise((r) => setTimeout(r, 1500));
+          await sleep(1500);
           const now = await versions();
           const same = JSON.stringify(now) === JSON.stringify(before);
           before = now;

@@ -15,7 +15,8 @@ import {
 } from '../cluster/harness.js';
 import { renderDeployment } from '../../operator/src/render/deployment.js';
 import { fixture } from './helpers.js';
-import { installCrd, kubectl, proxy } from './integration.js';
+import { installCrd, kubectl } from './kube.js';
+import { proxy } from './resources.js';
 
 /** The operator's field manager (operator/src/kube: server-side apply, forced). */
 const OPERATOR_MANAGER = 'wsgate-operator';

@@ -16,7 +16,7 @@ import { freePorts } from '../cluster/ports.js';
 import { apiserver, type Ports } from '../cluster/processes.js';
 import { readState } from '../cluster/state.js';
 import { STATE_DIR } from '../cluster/paths.js';
-import { until } from './integration.js';
+import { until } from './waits.js';
 
 const PKI = join(STATE_DIR, 'pki');
 

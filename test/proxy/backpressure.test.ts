@@ -18,10 +18,10 @@ import {
   type TestProxy,
 } from '../helpers/proxy.js';
 import { startTcpServer, type TestServer } from '../helpers/servers.js';
+import { sleep } from '../helpers/wait.js';
 
 const CHUNK = 64 * 1024;
 const LIMIT = 256 * 1024 * 1024; // bound on what the source may ever write
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Byte i of the stream is i mod 251, so order and completeness can be checked. */
 function pattern(offset: number, length: number): Buffer {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
-import { sleep } from '../helpers/poll.js';
+import { sleep } from '../helpers/wait.js';
 import { eventually, metricValue, openClient } from '../helpers/proxy.js';
 import { frame, rawUpgrade, type FrameReader } from '../helpers/raw.js';
 import { startTcpServer, type TestServer } from '../helpers/servers.js';

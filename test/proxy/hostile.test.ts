@@ -38,6 +38,7 @@ import {
 } from '../helpers/raw.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { tempDir } from './tokens-fixtures.js';
+import { sleep } from '../helpers/wait.js';
 
 const SEED = 0x5eed_2026;
 const MAX_MESSAGE = 64 * 1024;
@@ -111,7 +112,7 @@ async function underAttack<T>(canary: Canary, label: string, attack: () => Promi
     do {
       await canary.roundTrip(`${label} (during)`);
       during++;
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
     } while (attacking);
   })();
   const [result] = await Promise.all([done, probe]);

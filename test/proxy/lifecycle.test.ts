@@ -14,8 +14,8 @@ import {
   startTestProxy,
 } from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
+import { sleep } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let echo: TestServer;
 let tokens: string;
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SessionRegistry, type SessionRelay } from '../../proxy/src/sessions.js';
+import { sleep } from '../helpers/wait.js';
 
 class FakeRelay implements SessionRelay {
   bytesClientToTarget = 3;
@@ -138,7 +139,7 @@ describe('SessionRegistry', () => {
     now += 30;
     const deadline = Date.now() + 2000;
     while (soon.closes.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
     assert.deepEqual(soon.closes, [{ code: 1008, reason: 'ticket expired' }]);
     assert.deepEqual(notWatched.closes, [], 'endAtExpiry false: no timer');

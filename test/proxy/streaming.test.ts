@@ -22,6 +22,7 @@ import {
 import { openClient, receive, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { FrameReader, frame, prng, rawUpgrade, upgradeRequest } from '../helpers/raw.js';
 import { makePki } from '../helpers/tls.js';
+import { sleep } from '../helpers/wait.js';
 
 /** A target that records what each connection sends, or sends `sendBytes` to it. */
 interface Target {
@@ -48,7 +49,7 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 
@@ -105,7 +106,7 @@ describe('streaming relay', () => {
         if (!s.write(sourceBytes.subarray(at, at + n)))
           await new Promise((r) => s.once('drain', r));
         at += n;
-        if (rng.int(8) === 0) await new Promise((r) => setTimeout(r, 1));
+        if (rng.int(8) === 0) await sleep(1);
       }
     });
     echo = await startTarget((s) => s.pipe(s));

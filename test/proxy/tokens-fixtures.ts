@@ -16,6 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certificatePem, der, oid, utcTime } from '../helpers/tls.js';
+import { sleep } from '../helpers/wait.js';
 
 /** A fresh directory under the OS temp dir; remove it with `rmSync(dir, {recursive: true})`. */
 export function tempDir(prefix = 'wsgate-tokens-'): string {
@@ -88,7 +89,7 @@ export async function eventually(fn: () => boolean, timeoutMs = 3000): Promise<v
   const start = Date.now();
   while (!fn()) {
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 
