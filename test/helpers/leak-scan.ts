@@ -140,17 +140,19 @@ function strings(value: unknown, path: string, out: { field: string; text: strin
   }
 }
 
+/** The leaks in one line (`index` is reported as its line number). */
+export type LineScanner = (line: unknown, index: number) => Leak[];
+
 /**
- * Every occurrence of any form of any of `secrets` in `lines` (parsed JSON log records or
- * plain text lines). Secrets shorter than 4 characters are refused: they would match
- * ordinary words, so a test must use a longer one.
+ * A scanner for `secrets`, their forms computed once. Secrets shorter than 4 characters
+ * are refused: they would match ordinary words, so a test must use a longer one.
  */
-export function findLeaks(lines: readonly unknown[], secrets: readonly string[]): Leak[] {
+export function leakScanner(secrets: readonly string[]): LineScanner {
   for (const s of secrets)
     if (s.length < 4) throw new Error(`secret ${JSON.stringify(s)} is too short to scan for`);
   const needles = secrets.flatMap(needlesFor);
-  const leaks: Leak[] = [];
-  lines.forEach((line, index) => {
+  return (line, index) => {
+    const leaks: Leak[] = [];
     const fields: { field: string; text: string }[] = [];
     strings(line, '', fields);
     for (const { field, text } of fields) {
@@ -158,24 +160,31 @@ export function findLeaks(lines: readonly unknown[], secrets: readonly string[])
         const lower = view.text.toLowerCase();
         for (const n of needles) {
           const hit = n.fold ? lower.includes(n.text.toLowerCase()) : view.text.includes(n.text);
-          if (
-            hit &&
-            !leaks.some((l) => l.line === index && l.field === field && l.secret === n.secret)
-          )
+          if (hit && !leaks.some((l) => l.field === field && l.secret === n.secret))
             leaks.push({ line: index, field, form: view.how + n.form, secret: n.secret });
         }
       }
     }
-  });
-  return leaks;
+    return leaks;
+  };
 }
+
+/** Every occurrence of any form of any of `secrets` in `lines` (JSON log records or text). */
+export function findLeaks(lines: readonly unknown[], secrets: readonly string[]): Leak[] {
+  const scan = leakScanner(secrets);
+  return lines.flatMap((line, index) => scan(line, index));
+}
+
+/** One message per leak, naming line, field, form and secret. */
+export const describeLeaks = (leaks: readonly Leak[]) =>
+  leaks.map((l) => `line ${l.line} ${l.field}: ${l.form} of ${JSON.stringify(l.secret)}`);
 
 /** Fails, naming line, field and form, if any form of any secret is in any of `lines`. */
 export function assertNoLeaks(lines: readonly unknown[], secrets: readonly string[]): void {
   assert.ok(lines.length > 0, 'no log lines were captured: the scan would prove nothing');
   const leaks = findLeaks(lines, secrets);
   assert.deepEqual(
-    leaks.map((l) => `line ${l.line} ${l.field}: ${l.form} of ${JSON.stringify(l.secret)}`),
+    describeLeaks(leaks),
     [],
     `secrets in the log:\n${leaks.map((l) => JSON.stringify(lines[l.line])).join('\n')}`,
   );
