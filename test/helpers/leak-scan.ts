@@ -4,7 +4,7 @@
  * case hex, double-encoded), inside a logged URL or header (`?token=…`, `Cookie: token=…`,
  * `Sec-WebSocket-Protocol: token.…`), hex, base64 and base64url (also as part of a longer
  * encoded blob, such as an `Authorization: Basic` value), and the parts of a ticket that are
- * secret on their own (a JWT's payload and signature, an oVirt ticket's signature).
+ * secret on their own (a JWT's payload and signature, an oVirt ticket's signatures).
  *
  * Every string in a line is looked at (values and keys, nested objects and arrays), and
  * each string is also looked at percent-decoded, so the scan does not depend on how the
@@ -44,10 +44,11 @@ function secretParts(secret: string): { text: string; form: string }[] {
     const inner: unknown = JSON.parse(
       Buffer.from(secret.replace(/ /g, '+'), 'base64').toString('utf8'),
     );
-    if (inner && typeof inner === 'object' && 'signature' in inner) {
-      const sig = (inner as { signature: unknown }).signature;
-      if (typeof sig === 'string' && sig.length >= 8)
-        parts.push({ text: sig, form: 'oVirt signature' });
+    if (inner && typeof inner === 'object') {
+      for (const field of ['signature', 'v2_signature']) {
+        const sig = (inner as Record<string, unknown>)[field];
+        if (typeof sig === 'string') parts.push({ text: sig, form: `oVirt ${field}` });
+      }
     }
   } catch {
     // not an oVirt ticket
