@@ -17,7 +17,7 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
-import { startTcpServer, type TestServer } from '../helpers/servers.js';
+import { startEchoServer, startTcpServer, type TestServer } from '../helpers/servers.js';
 import { sleep } from '../helpers/wait.js';
 
 const CHUNK = 64 * 1024;
@@ -36,10 +36,30 @@ describe('backpressure', () => {
   let sourceWritten = 0;
   let sourceStop = false;
   let sinkSocket: Socket | undefined;
+  let sourceSocket: Socket | undefined;
+  let echo: TestServer;
   let proxy: TestProxy;
 
+  /**
+   * Round trips through another session of the same proxy. Each one passes through the
+   * proxy's event loop (in this process) and the loopback stack: a chance to read a
+   * paused socket, had the relay wrongly resumed it. (The paused session itself cannot
+   * carry a round trip: its client or its target is not reading.)
+   */
+  const proxyTurns = async (n: number) => {
+    const ws = await openClient(proxy.url('/?token=canary'));
+    for (let i = 0; i < n; i++) {
+      const got = receive(ws, 1024, 5000);
+      ws.send(Buffer.alloc(1024, i));
+      assert.ok((await got).equals(Buffer.alloc(1024, i)), 'the canary echoed');
+    }
+    ws.terminate();
+  };
+
   before(async () => {
+    echo = await startEchoServer();
     source = await startTcpServer((s) => {
+      sourceSocket = s;
       const pump = () => {
         while (!sourceStop && sourceWritten < LIMIT) {
           const ok = s.write(pattern(sourceWritten, CHUNK));
@@ -56,7 +76,7 @@ describe('backpressure', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsgate-bp-'));
     writeFileSync(
       join(dir, 't'),
-      `source: 127.0.0.1:${source.port}\nsink: 127.0.0.1:${sink.port}\n`,
+      `source: 127.0.0.1:${source.port}\nsink: 127.0.0.1:${sink.port}\ncanary: 127.0.0.1:${echo.port}\n`,
     );
     proxy = await startTestProxy(['--token-file', join(dir, 't'), '--log-level', 'warn']);
   });
@@ -64,6 +84,7 @@ describe('backpressure', () => {
     await proxy.close();
     await source.close();
     await sink.close();
+    await echo.close();
   });
 
   test('a client that stops reading pauses the target; proxy buffers stay bounded', async (t) => {
@@ -72,10 +93,11 @@ describe('backpressure', () => {
     const [relay] = proxy.server.sessions;
     assert.ok(relay);
     await eventually(() => relay.targetPaused, 5000, 'target paused');
-    // Let the kernel buffers fill, then check the source has stalled.
-    await sleep(500);
+    // The source blocks (a write left waiting for 'drain') once the kernel buffers between
+    // it and the paused proxy are full; only the proxy reading again could unblock it.
+    await eventually(() => sourceSocket?.writableNeedDrain, 10_000, 'the source to block');
     const stalledAt = sourceWritten;
-    await sleep(500);
+    await proxyTurns(5);
     assert.equal(sourceWritten, stalledAt, 'the source stalls once every buffer is full');
     assert.ok(relay.targetPaused, 'target still paused');
     const buffered = relay.bufferedBytes();
@@ -106,7 +128,7 @@ describe('backpressure', () => {
       if (sent % (16 * CHUNK) === 0) await sleep(5);
     }
     await eventually(() => relay.clientPaused, 5000, 'client paused');
-    await sleep(300);
+    await proxyTurns(5);
     const buffered = relay.target.writableLength;
     assert.ok(buffered <= 4 * CHUNK, `proxy buffers ${buffered} bytes towards the target`);
     assert.ok(ws.bufferedAmount > 0, 'the client is held back');

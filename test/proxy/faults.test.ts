@@ -15,9 +15,9 @@ import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { portOf, startWsgate, type Daemon } from '../helpers/cli.js';
 import { sleep } from '../helpers/wait.js';
-import { eventually, metricValue, openClient } from '../helpers/proxy.js';
+import { eventually, metricValue, openClient, receive } from '../helpers/proxy.js';
 import { frame, rawUpgrade, type FrameReader } from '../helpers/raw.js';
-import { startTcpServer, type TestServer } from '../helpers/servers.js';
+import { startEchoServer, startTcpServer, type TestServer } from '../helpers/servers.js';
 
 /** Sessions per test, run side by side: the defect showed in 3 to 10 of 10. */
 const SESSIONS = 10;
@@ -95,10 +95,14 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /**
  * Sends until `queued()` (what the client could not hand to the proxy) holds above
- * STALLED_BYTES for 200 ms without shrinking: only a proxy that stopped reading leaves
- * it there.
+ * STALLED_BYTES without shrinking across `turns()` (round trips through the same proxy,
+ * each a chance for it to read): only a proxy that stopped reading leaves it there.
  */
-async function stallClient(send: (b: Buffer) => void, queued: () => number): Promise<void> {
+async function stallClient(
+  send: (b: Buffer) => void,
+  queued: () => number,
+  turns: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     while (queued() < STALLED_BYTES) {
@@ -107,7 +111,7 @@ async function stallClient(send: (b: Buffer) => void, queued: () => number): Pro
       if (queued() < STALLED_BYTES) await sleep(1);
     }
     const before = queued();
-    await sleep(200);
+    await turns();
     if (queued() >= before) return;
     if (Date.now() > deadline) throw new Error(`the proxy kept reading (${queued()} queued)`);
   }
@@ -120,9 +124,29 @@ describe('a target that resets under backpressure (wsgate proxy as a process)', 
   let proxy: Daemon;
   let port: number;
   let metricsUrl: string;
+  let canary: TestServer;
+
+  /**
+   * Round trips through a canary session of the same proxy process: each passes through
+   * its event loop and the loopback stack, a chance to read a socket it should not have
+   * paused. (The stalled sessions cannot carry one: one side of them is not reading.)
+   */
+  const proxyTurns = async (n = 5) => {
+    const ws = await openClient(`ws://127.0.0.1:${port}/?token=canary`);
+    try {
+      for (let i = 0; i < n; i++) {
+        const got = receive(ws, SMALL.length, 5000);
+        ws.send(SMALL);
+        assert.ok((await got).equals(SMALL), 'the canary echoed');
+      }
+    } finally {
+      ws.terminate();
+    }
+  };
 
   before(async () => {
-    const lines: string[] = [];
+    canary = await startEchoServer();
+    const lines: string[] = [`canary: 127.0.0.1:${canary.port}`];
     for (const [name, mode, n] of [
       ['answers', 'stall', SESSIONS],
       ['silent', 'stall', SESSIONS],
@@ -152,6 +176,7 @@ describe('a target that resets under backpressure (wsgate proxy as a process)', 
     proxy.child.kill('SIGKILL');
     await proxy.exited;
     for (const t of targets.values()) await t.server.close();
+    await canary.close();
   });
 
   /** The session's `connection closed` line, which must come within `ms`. */
@@ -183,6 +208,7 @@ describe('a target that resets under backpressure (wsgate proxy as a process)', 
       await stallClient(
         (b) => ws.send(b),
         () => ws.bufferedAmount,
+        proxyTurns,
       );
       // The client keeps typing while the target is gone.
       const typing = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send(SMALL), 50);
@@ -253,6 +279,7 @@ describe('a target that resets under backpressure (wsgate proxy as a process)', 
         stallClient(
           (b) => c.socket.write(frame({ opcode: 2, payload: b })),
           () => c.socket.writableLength,
+          proxyTurns,
         ),
       ),
     );
@@ -268,7 +295,7 @@ describe('a target that resets under backpressure (wsgate proxy as a process)', 
         await eventually(
           async () => {
             const before = t.backlog();
-            await sleep(200);
+            await proxyTurns();
             return before > 0 && t.backlog() >= before;
           },
           15_000,

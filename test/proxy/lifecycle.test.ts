@@ -14,7 +14,6 @@ import {
   startTestProxy,
 } from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
-import { sleep } from '../helpers/wait.js';
 
 let echo: TestServer;
 let tokens: string;
@@ -43,7 +42,12 @@ describe('idle timeout', () => {
       assert.equal(code, 1008);
       assert.equal(reason, 'idle timeout');
       assert.ok(elapsed >= 350, `closed after ${elapsed} ms, not before the timeout`);
-      await sleep(600);
+      // A second silent session, opened now and closed by the idle sweep, proves the sweep
+      // ran again after the busy session had been open for more than twice the timeout.
+      const later = await openClient(proxy.url('/?token=echo'));
+      const [laterCode] = await closed(later);
+      assert.equal(laterCode, 1008);
+      assert.ok(Date.now() - started >= 750, 'the busy session outlived the timeout twice over');
       clearInterval(ping);
       assert.ok(busyOpen, 'a session with traffic stays open past the idle timeout');
       busy.close();
@@ -65,7 +69,9 @@ describe('heartbeat', () => {
       assert.equal(code, 1006, 'terminated without a close handshake');
       const line = await eventually(() => proxy.logs.find((l) => l.msg === 'connection closed'));
       assert.match(String(line.closeReason), /heartbeat/);
-      await sleep(300);
+      // Two more heartbeats after the deaf peer's end: each was a chance to end this one.
+      const seen = pings;
+      await eventually(() => pings >= seen + 2, 3000, 'two more pings to the live peer');
       assert.equal(live.readyState, live.OPEN);
       assert.ok(pings >= 2, `live peer was pinged ${pings} times`);
       live.close();

@@ -5,14 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  closed,
-  eventually,
-  openClient,
-  receive,
-  startTestProxy,
-  type TestProxy,
-} from '../helpers/proxy.js';
+import { closed, eventually, openClient, receive, type TestProxy } from '../helpers/proxy.js';
+import { assertNoLeaks } from '../helpers/leak-scan.js';
+import { leakWatch } from '../helpers/leak-watch.js';
 import { rawRequest, upgradeRequest } from '../helpers/raw.js';
 import {
   refusedPort,
@@ -23,6 +18,9 @@ import {
 } from '../helpers/servers.js';
 
 const MAX = 256 * 1024;
+
+/** Every line every proxy here logs, scanned at the end for every token the tests used. */
+const leaks = leakWatch(['echo', 'vnc-greeting', 'closer', 'dead', 'echo-v6', 'nope', 'resetter']);
 
 describe('relay', () => {
   let echo: TestServer;
@@ -44,13 +42,13 @@ describe('relay', () => {
       tokens,
       [
         `echo: 127.0.0.1:${echo.port}`,
-        `vnc: 127.0.0.1:${vnc.port}`,
+        `vnc-greeting: 127.0.0.1:${vnc.port}`,
         `closer: 127.0.0.1:${closer.port}`,
         `dead: 127.0.0.1:${dead}`,
-        `v6: [::1]:${echo6.port}`,
+        `echo-v6: [::1]:${echo6.port}`,
       ].join('\n'),
     );
-    proxy = await startTestProxy(['--token-file', tokens, '--max-message-bytes', String(MAX)]);
+    proxy = await leaks.start(['--token-file', tokens, '--max-message-bytes', String(MAX)]);
   });
   after(async () => {
     await proxy.close();
@@ -70,7 +68,7 @@ describe('relay', () => {
   });
 
   test('delivers the target greeting that arrives before the upgrade completes', async () => {
-    const ws = await openClient(proxy.url('/?token=vnc'));
+    const ws = await openClient(proxy.url('/?token=vnc-greeting'));
     const greeting = await receive(ws, 12);
     assert.equal(greeting.toString(), 'RFB 003.008\n');
     ws.close();
@@ -98,7 +96,7 @@ describe('relay', () => {
   });
 
   test('relays to an IPv6 target from the token file', async () => {
-    const ws = await openClient(proxy.url('/?token=v6'));
+    const ws = await openClient(proxy.url('/?token=echo-v6'));
     const got = receive(ws, 3);
     ws.send(Buffer.from('six'));
     assert.equal((await got).toString(), 'six');
@@ -186,10 +184,10 @@ describe('relay', () => {
   test('a target reset closes with 1011 and a reason', async () => {
     const resetter = await startTcpServer((s) => setTimeout(() => s.resetAndDestroy(), 50));
     const dir = mkdtempSync(join(tmpdir(), 'wsgate-reset-'));
-    writeFileSync(join(dir, 't'), `r: 127.0.0.1:${resetter.port}\n`);
-    const p = await startTestProxy(['--token-file', join(dir, 't')]);
+    writeFileSync(join(dir, 't'), `resetter: 127.0.0.1:${resetter.port}\n`);
+    const p = await leaks.start(['--token-file', join(dir, 't')]);
     try {
-      const ws = await openClient(p.url('/?token=r'));
+      const ws = await openClient(p.url('/?token=resetter'));
       const [code, reason] = await closed(ws);
       assert.equal(code, 1011);
       assert.match(reason, /ECONNRESET/);
@@ -220,6 +218,11 @@ describe('relay', () => {
     assert.equal(typeof line.durationMs, 'number');
     const opened = proxy.logs.slice(before).find((l) => l.msg === 'connection opened')!;
     assert.match(String(opened.token), /^sha256:[0-9a-f]{12}$/);
-    assert.ok(!JSON.stringify(proxy.logs).includes('"echo"'), 'the token itself is never logged');
+    assertNoLeaks(proxy.logs, ['echo']);
   });
+});
+
+test('no line any proxy here logged holds a token in any form (leak-scan)', () => {
+  assert.ok(leaks.scanned > 20, `only ${leaks.scanned} lines were scanned`);
+  leaks.assertClean();
 });

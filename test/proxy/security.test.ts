@@ -12,15 +12,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runWsgate } from '../helpers/cli.js';
 import { engineTicket, newEngine } from '../helpers/ovirt.js';
-import {
-  closed,
-  eventually,
-  metricValue,
-  openClient,
-  receive,
-  startTestProxy,
-} from '../helpers/proxy.js';
-import { connections, refusedWith, withProxy, type Refused } from '../helpers/proxy-session.js';
+import { closed, eventually, metricValue, openClient, receive } from '../helpers/proxy.js';
+import { assertNoLeaks } from '../helpers/leak-scan.js';
+import { leakWatch } from '../helpers/leak-watch.js';
+import { connections, refusedWith, type Refused } from '../helpers/proxy-session.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 import { tempDir } from './tokens-fixtures.js';
 
@@ -31,6 +26,9 @@ before(async () => {
   dir = tempDir('wsgate-security-');
 });
 after(() => echo.close());
+
+/** Every line every proxy here logs, scanned at the end for every token the tests used. */
+const leaks = leakWatch(['echo', 'good', 'plain-token']);
 
 /** Writes a token file `name` in the temp dir that maps the token `echo` to the echo server. */
 function echoTokens(name: string): string {
@@ -67,11 +65,11 @@ describe('JWT tickets minted by `wsgate token`', () => {
       ...extra,
     ]);
     assert.equal(run.code, 0, run.stderr);
-    return run.stdout.trim();
+    return leaks.secret(run.stdout.trim());
   };
 
   test('a minted ticket opens a session to an allowed target', async () => {
-    await withProxy(
+    await leaks.with(
       ['--jwt-key', keys.pub, '--allow-target', `127.0.0.1/32:${echo.port}`],
       async (proxy) => {
         await roundTrip(proxy.url(`/?token=${await mint(`127.0.0.1:${echo.port}`)}`));
@@ -88,7 +86,7 @@ describe('JWT tickets minted by `wsgate token`', () => {
   });
 
   test('without --allow-target, signed targets are refused with 403', async () => {
-    await withProxy(['--jwt-key', keys.pub], async (proxy) => {
+    await leaks.with(['--jwt-key', keys.pub], async (proxy) => {
       const ticket = await mint(`127.0.0.1:${echo.port}`);
       await assert.rejects(
         openClient(proxy.url(`/?token=${ticket}`)),
@@ -99,13 +97,13 @@ describe('JWT tickets minted by `wsgate token`', () => {
   });
 
   test('names are resolved and the address dialled is what is checked', async () => {
-    const allowed = await startTestProxy([
+    const allowed = await leaks.start([
       '--jwt-key',
       keys.pub,
       '--allow-target',
       `127.0.0.1/32:${echo.port}`,
     ]);
-    const other = await startTestProxy([
+    const other = await leaks.start([
       '--jwt-key',
       keys.pub,
       '--allow-target',
@@ -126,7 +124,7 @@ describe('JWT tickets minted by `wsgate token`', () => {
   });
 
   test('a single-use ticket opens one console: its client may reuse it within the window, another client is refused, counted and logged by hash', async () => {
-    await withProxy(
+    await leaks.with(
       ['--jwt-key', keys.pub, '--jwt-single-use', '--allow-target', '127.0.0.1/32'],
       async (proxy) => {
         const ticket = await mint(`127.0.0.1:${echo.port}`, ['--single-use']);
@@ -143,13 +141,13 @@ describe('JWT tickets minted by `wsgate token`', () => {
         assert.equal(line?.client, '127.0.0.2');
         assert.equal(line?.detail, 'ticket already used');
         assert.match(String(line?.token), /^sha256:[0-9a-f]{12}$/);
-        assert.ok(!JSON.stringify(proxy.logs).includes(ticket), 'the ticket is never logged');
+        assertNoLeaks(proxy.logs, [ticket]);
       },
     );
   });
 
   test('with --jwt-single-use-window 0 a single-use ticket works exactly once', async () => {
-    await withProxy(
+    await leaks.with(
       [
         '--jwt-key',
         keys.pub,
@@ -181,7 +179,7 @@ describe('JWT tickets minted by `wsgate token`', () => {
       '--target',
       `127.0.0.1:${echo.port}`,
     ]);
-    const forged = run.stdout.trim();
+    const forged = leaks.secret(run.stdout.trim());
     // A lookup service (asked after the JWT resolver) that would accept anything.
     const asked: string[] = [];
     const lenient = createServer((req, res) => {
@@ -191,7 +189,7 @@ describe('JWT tickets minted by `wsgate token`', () => {
     });
     await new Promise<void>((r) => lenient.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(lenient.address() as AddressInfo).port}/`;
-    const proxy = await startTestProxy([
+    const proxy = await leaks.start([
       '--jwt-key',
       keys.pub,
       '--token-url',
@@ -223,13 +221,17 @@ describe('oVirt engine tickets', () => {
     const engine = newEngine();
     const cert = join(dir, 'engine.cer');
     writeFileSync(cert, engine.certPem);
-    await withProxy(
+    await leaks.with(
       ['--ovirt-cert', cert, '--allow-target', `127.0.0.1/32:${echo.port}`],
       async (proxy) => {
-        const ticket = engineTicket(engine, { host: '127.0.0.1', port: String(echo.port) });
+        const ticket = leaks.secret(
+          engineTicket(engine, { host: '127.0.0.1', port: String(echo.port) }),
+        );
         await roundTrip(proxy.url(`/${encodeURIComponent(ticket)}`));
         const other = newEngine('attacker');
-        const forged = engineTicket(other, { host: '127.0.0.1', port: String(echo.port) });
+        const forged = leaks.secret(
+          engineTicket(other, { host: '127.0.0.1', port: String(echo.port) }),
+        );
         await assert.rejects(
           openClient(proxy.url(`/${encodeURIComponent(forged)}`)),
           refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
@@ -262,7 +264,7 @@ describe('HTTP token lookup', () => {
   after(() => server.close());
 
   test('the service names the target; unknown tokens get 401; outages fail closed', async () => {
-    await withProxy(
+    await leaks.with(
       ['--token-url', base, '--token-url-cache-ttl', '0', '--allow-target', '127.0.0.1/32'],
       async (proxy) => {
         await roundTrip(proxy.url('/?token=good'));
@@ -277,7 +279,7 @@ describe('HTTP token lookup', () => {
         );
         failing = false;
         assert.deepEqual(lookups, ['good', 'bad', 'good']);
-        assert.ok(!JSON.stringify(proxy.logs).includes('"good"'), 'tokens are not logged');
+        assertNoLeaks(proxy.logs, ['good']);
       },
     );
   });
@@ -286,8 +288,8 @@ describe('HTTP token lookup', () => {
 describe('token file targets and --allow-target', () => {
   test('a token file alone allows exactly its targets; --allow-target narrows it', async () => {
     const tokens = echoTokens('narrow');
-    const open = await startTestProxy(['--token-file', tokens]);
-    const narrowed = await startTestProxy(['--token-file', tokens, '--allow-target', '10.0.0.0/8']);
+    const open = await leaks.start(['--token-file', tokens]);
+    const narrowed = await leaks.start(['--token-file', tokens, '--allow-target', '10.0.0.0/8']);
     try {
       await roundTrip(open.url('/?token=echo'));
       await assert.rejects(
@@ -304,7 +306,7 @@ describe('token file targets and --allow-target', () => {
 describe('origins', () => {
   test('allowed, wildcard, foreign and missing origins', async () => {
     const tokens = echoTokens('origins');
-    await withProxy(
+    await leaks.with(
       [
         '--token-file',
         tokens,
@@ -332,7 +334,7 @@ describe('origins', () => {
 
   test('by default only a same-origin page is accepted', async () => {
     const tokens = echoTokens('same');
-    await withProxy(['--token-file', tokens, '--no-allow-missing-origin'], async (proxy) => {
+    await leaks.with(['--token-file', tokens, '--no-allow-missing-origin'], async (proxy) => {
       await roundTrip(proxy.url('/?token=echo'), {
         origin: `http://127.0.0.1:${proxy.address.port}`,
       });
@@ -351,7 +353,7 @@ describe('limits', () => {
   });
 
   test('--max-connections answers 503, --max-connections-per-ip 429; slots free up when sessions end', async () => {
-    await withProxy(
+    await leaks.with(
       [
         '--token-file',
         tokens,
@@ -392,7 +394,7 @@ describe('limits', () => {
   });
 
   test('X-Forwarded-For from an untrusted peer is ignored', async () => {
-    await withProxy(['--token-file', tokens, '--max-connections-per-ip', '1'], async (proxy) => {
+    await leaks.with(['--token-file', tokens, '--max-connections-per-ip', '1'], async (proxy) => {
       const a = await openClient(proxy.url('/?token=echo'), undefined, {
         headers: { 'x-forwarded-for': '198.51.100.1' },
       });
@@ -408,7 +410,7 @@ describe('limits', () => {
   });
 
   test('--handshake-rate refuses bursts with 429', async () => {
-    await withProxy(['--token-file', tokens, '--handshake-rate', '3'], async (proxy) => {
+    await leaks.with(['--token-file', tokens, '--handshake-rate', '3'], async (proxy) => {
       const results = await Promise.allSettled(
         Array.from({ length: 6 }, () => openClient(proxy.url('/?token=echo'))),
       );
@@ -421,7 +423,7 @@ describe('limits', () => {
   });
 
   test('--max-session closes a busy session with 1008', async () => {
-    await withProxy(['--token-file', tokens, '--max-session', '500ms'], async (proxy) => {
+    await leaks.with(['--token-file', tokens, '--max-session', '500ms'], async (proxy) => {
       const ws = await openClient(proxy.url('/?token=echo'));
       const busy = setInterval(() => ws.send(Buffer.from('x')), 50);
       const started = Date.now();
@@ -432,4 +434,9 @@ describe('limits', () => {
       assert.ok(Date.now() - started >= 450);
     });
   });
+});
+
+test('no line any proxy here logged holds a token or ticket in any form (leak-scan)', () => {
+  assert.ok(leaks.scanned > 100, `only ${leaks.scanned} lines were scanned`);
+  leaks.assertClean();
 });

@@ -25,6 +25,7 @@ import {
   startTestProxy,
   type TestProxy,
 } from '../helpers/proxy.js';
+import { leakWatch } from '../helpers/leak-watch.js';
 import { refusedWith } from '../helpers/proxy-session.js';
 import { prng } from '../helpers/raw.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
@@ -263,14 +264,18 @@ describe('token file rewrites on a running proxy', () => {
   });
   after(() => echo.close());
 
-  const line = (token: string) => `${token}: 127.0.0.1:${echo.port}\n`;
+  // Console tokens are named by `tok()`: long enough for the leak scan to look for.
+  const tok = (name: string) => `console-${name}`;
+  /** Every line of every proxy below, scanned for every token the tests write. */
+  const leaks = leakWatch(['old', 'new', 'vm1', 'vm2', 'vm3', 'vm4'].map(tok));
+  const line = (token: string) => `${tok(token)}: 127.0.0.1:${echo.port}\n`;
   const reloads = (proxy: TestProxy, result: 'ok' | 'error') =>
     metricValue(proxy.metricsUrl('/metrics'), 'wsgate_config_reloads_total', `result="${result}"`);
   const reloaded = (proxy: TestProxy, result: 'ok' | 'error', n: number) =>
     eventually(async () => (await reloads(proxy, result)) === n, 5000, `${result} reload ${n}`);
   /** Opens, checks the relay with an echo, closes: the token works. */
   const works = async (proxy: TestProxy, token: string) => {
-    const ws = await openClient(proxy.url(`/?token=${token}`));
+    const ws = await openClient(proxy.url(`/?token=${tok(token)}`));
     const got = receive(ws, 2);
     ws.send(Buffer.from('hi'));
     assert.equal((await got).toString(), 'hi');
@@ -278,7 +283,7 @@ describe('token file rewrites on a running proxy', () => {
   };
   const refused = (proxy: TestProxy, token: string) =>
     assert.rejects(
-      openClient(proxy.url(`/?token=${token}`)),
+      openClient(proxy.url(`/?token=${tok(token)}`)),
       refusedWith(401, 'PROXY_ERR_UNKNOWN_TOKEN'),
     );
   const problemLog = (proxy: TestProxy, msg: string) =>
@@ -287,7 +292,7 @@ describe('token file rewrites on a running proxy', () => {
   test('a broken rewrite keeps the last good table and reports an error', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'wsgate-broken-')), 'tokens');
     writeFileSync(file, line('old'));
-    const proxy = await startTestProxy(['--token-file', file]);
+    const proxy = await leaks.start(['--token-file', file]);
     try {
       await works(proxy, 'old');
       // A copy cut short by a NUL run: it names a new token, but the file is not text.
@@ -307,7 +312,7 @@ describe('token file rewrites on a running proxy', () => {
   test('a deleted token file keeps the last good table and reports the read error', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'wsgate-deleted-')), 'tokens');
     writeFileSync(file, line('old'));
-    const proxy = await startTestProxy(['--token-file', file]);
+    const proxy = await leaks.start(['--token-file', file]);
     try {
       rmSync(file);
       await reloaded(proxy, 'error', 1);
@@ -323,7 +328,7 @@ describe('token file rewrites on a running proxy', () => {
   test('overwritten with random bytes: known tokens keep working, then a valid file is installed', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'wsgate-garbage-')), 'tokens');
     writeFileSync(file, line('vm1') + line('vm2'));
-    const proxy = await startTestProxy(['--token-file', file]);
+    const proxy = await leaks.start(['--token-file', file]);
     try {
       await works(proxy, 'vm1');
       writeFileSync(file, garbage(1018, 16 * 1024)); // in place, as a botched copy would
@@ -348,7 +353,7 @@ describe('token file rewrites on a running proxy', () => {
   test('an empty file, or one of comments only, revokes every token', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'wsgate-empty-')), 'tokens');
     writeFileSync(file, line('vm1'));
-    const proxy = await startTestProxy(['--token-file', file]);
+    const proxy = await leaks.start(['--token-file', file]);
     try {
       await works(proxy, 'vm1');
       writeFileSync(file, '');
@@ -369,9 +374,12 @@ describe('token file rewrites on a running proxy', () => {
   test('some bad lines: the valid entries are installed, each bad line logged with its number', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'wsgate-mixed-')), 'tokens');
     writeFileSync(file, line('vm1') + line('vm2'));
-    const proxy = await startTestProxy(['--token-file', file]);
+    const proxy = await leaks.start(['--token-file', file]);
     try {
-      writeFileSync(file, `# consoles\n${line('vm2')}vm3 127.0.0.1:5900\nvm4: 127.0.0.1:0\n`);
+      writeFileSync(
+        file,
+        `# consoles\n${line('vm2')}${tok('vm3')} 127.0.0.1:5900\n${tok('vm4')}: 127.0.0.1:0\n`,
+      );
       await reloaded(proxy, 'error', 1);
       const log = await problemLog(proxy, 'token file reloaded; bad lines skipped');
       assert.deepEqual(
@@ -395,7 +403,7 @@ describe('token file rewrites on a running proxy', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wsgate-tokdir-'));
     writeFileSync(join(dir, 'a'), line('vm1'));
     writeFileSync(join(dir, 'b'), line('vm2'));
-    const proxy = await startTestProxy(['--token-file', dir]);
+    const proxy = await leaks.start(['--token-file', dir]);
     try {
       writeFileSync(join(dir, 'a'), garbage(7));
       await reloaded(proxy, 'error', 1);
@@ -447,5 +455,10 @@ describe('token file rewrites on a running proxy', () => {
       d.child.kill('SIGKILL');
       await d.exited;
     }
+  });
+
+  test('no line any of these proxies logged, bad lines and rejected files included, holds a token in any form (leak-scan)', () => {
+    assert.ok(leaks.scanned > 30, `only ${leaks.scanned} lines were scanned`);
+    leaks.assertClean();
   });
 });

@@ -11,6 +11,7 @@ import {
 } from '../../proxy/src/tokens/jwt.js';
 import { parseSigningKey } from '../../proxy/src/tokens/keys.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
+import { assertNoLeaks } from '../helpers/leak-scan.js';
 import { REFUSALS } from '../../proxy/src/errors.js';
 import { ReplayStoreUnavailable, type ReplayStore } from '../../proxy/src/replay/store.js';
 import type { Resolution } from '../../proxy/src/tokens/types.js';
@@ -665,7 +666,7 @@ describe('jwt resolver', () => {
       }
     });
 
-    test('a running proxy: a broken key rewrite keeps the old key, is logged and counted', async () => {
+    test('a running proxy: a broken key rewrite keeps the old key, is logged and counted; no ticket reaches the log', async () => {
       const echo = await startEchoServer();
       const path = file('running.pem', pem(rsa.publicKey));
       const proxy = await startTestProxy([
@@ -674,12 +675,16 @@ describe('jwt resolver', () => {
         '--allow-target',
         `127.0.0.1/32:${echo.port}`,
       ]);
-      const ticket = (privateKey: KeyObject) =>
-        mintTicket({
+      const tickets: string[] = [];
+      const ticket = async (privateKey: KeyObject) => {
+        const minted = await mintTicket({
           key: parseSigningKey(Buffer.from(pem(privateKey))),
           target: { host: '127.0.0.1', port: echo.port },
           ttlSeconds: 60,
         });
+        tickets.push(minted);
+        return minted;
+      };
       const works = async (token: string) => {
         const ws = await openClient(proxy.url(`/?token=${token}`));
         const got = receive(ws, 2);
@@ -714,6 +719,8 @@ describe('jwt resolver', () => {
           openClient(proxy.url(`/?token=${await ticket(rsa2.privateKey)}`)),
           refusedWith(401),
         );
+        // Neither the tickets nor their payloads or signatures reached the log.
+        assertNoLeaks(proxy.logs, tickets);
       } finally {
         await proxy.close();
         await echo.close();

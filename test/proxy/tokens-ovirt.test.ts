@@ -11,7 +11,11 @@ import {
   parseEngineCertificates,
 } from '../../proxy/src/tokens/ovirt.js';
 import type { Resolution } from '../../proxy/src/tokens/types.js';
+import { assertNoLeaks } from '../helpers/leak-scan.js';
 import { engineTicket, newEngine, ticketTime } from '../helpers/ovirt.js';
+import { openClient, receive, startTestProxy } from '../helpers/proxy.js';
+import { refusedWith } from '../helpers/proxy-session.js';
+import { startEchoServer } from '../helpers/servers.js';
 import {
   eventually,
   selfSignedCert,
@@ -445,5 +449,54 @@ describe('decodeTicket / verifyTicket', () => {
       kind: 'refused',
       reason: 'ticket expired',
     });
+  });
+});
+
+describe('a running proxy with --ovirt-cert', () => {
+  test('no ticket, nor its signatures, reaches any log line, whether it is accepted, forged, expired or re-encoded (leak-scan)', async () => {
+    const engine = newEngine();
+    const attacker = newEngine('attacker');
+    const dir = tempDir();
+    const cert = join(dir, 'engine.cer');
+    writeFileSync(cert, engine.certPem);
+    const echo = await startEchoServer();
+    const proxy = await startTestProxy([
+      '--ovirt-cert',
+      cert,
+      '--allow-target',
+      `127.0.0.1/32:${echo.port}`,
+    ]);
+    const to = { host: '127.0.0.1', port: String(echo.port) };
+    const good = engineTicket(engine, to);
+    const forged = engineTicket(attacker, to);
+    const expired = engineTicket(engine, { ...to, at: Date.now() - 3_600_000 });
+    const urlSafe = good.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    try {
+      for (const path of [
+        `/${encodeURIComponent(good)}`,
+        `/?token=${encodeURIComponent(urlSafe)}`,
+      ]) {
+        const ws = await openClient(proxy.url(path));
+        const got = receive(ws, 2);
+        ws.send(Buffer.from('hi'));
+        assert.equal((await got).toString(), 'hi');
+        ws.close();
+      }
+      for (const bad of [forged, expired])
+        await assert.rejects(
+          openClient(proxy.url(`/${encodeURIComponent(bad)}`)),
+          refusedWith(401, 'PROXY_ERR_TOKEN_REFUSED'),
+        );
+      await assert.rejects(
+        openClient(proxy.url(`/?token=${encodeURIComponent(good.slice(0, 200))}`)),
+        refusedWith(401),
+      );
+    } finally {
+      await proxy.close();
+      await echo.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.ok(proxy.logs.some((l) => l.msg === 'connection opened'));
+    assertNoLeaks(proxy.logs, [good, forged, expired, urlSafe, good.slice(0, 200)]);
   });
 });
