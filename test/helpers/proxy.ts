@@ -4,7 +4,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { loadConfig } from '../../proxy/src/config/load.js';
 import { createLogger } from '../../lib/log.js';
 import { startProxy, type RunningProxy } from '../../proxy/src/proxy.js';
-import { sleep, within } from './wait.js';
+import { waitFor, within } from './wait.js';
 
 export { metricValue } from './metrics.js';
 
@@ -138,17 +138,11 @@ export function receive(ws: WebSocket, bytes: number, timeoutMs = 10_000): Promi
   });
 }
 
-/** Polls `fn` until it returns truthy, at most `timeoutMs`. */
-export async function eventually<T>(
+/** Polls `fn` every 20 ms until it returns truthy, at most `timeoutMs` (see waitFor). */
+export function eventually<T>(
   fn: () => T | Promise<T>,
   timeoutMs = 5000,
   what = 'condition',
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  return waitFor(what, async () => (await fn()) || undefined, { timeoutMs, intervalMs: 20 });
 }

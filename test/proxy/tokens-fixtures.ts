@@ -16,7 +16,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certificatePem, der, oid, utcTime } from '../helpers/tls.js';
-import { sleep } from '../helpers/wait.js';
 
 /** A fresh directory under the OS temp dir; remove it with `rmSync(dir, {recursive: true})`. */
 export function tempDir(prefix = 'wsgate-tokens-'): string {
@@ -84,14 +83,7 @@ export function writeSecretMount(dir: string, files: Record<string, string | Buf
   if (previous) rmSync(previous, { recursive: true, force: true });
 }
 
-/** Resolves when `fn` returns true, polling every 20 ms; rejects after `timeoutMs`. */
-export async function eventually(fn: () => boolean, timeoutMs = 3000): Promise<void> {
-  const start = Date.now();
-  while (!fn()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
+export { eventually } from '../helpers/proxy.js';
 
 /**
  * A resolution without the ticket's expiry and subject, for tests about the target
