@@ -18,7 +18,7 @@ import {
   startCluster,
   type TestCluster,
 } from '../cluster/harness.js';
-import { createCrd, ensureServiceMonitorCrd, openCrd, suffix } from '../operator/kube.js';
+import { ensureOpenCrd, ensureServiceMonitorCrd, suffix } from '../operator/kube.js';
 import {
   CHART,
   CI_VALUES,
@@ -43,16 +43,8 @@ const release = (prefix: string) => `${prefix}-${suffix()}`;
  * is installed. The dry run then proves the kind and metadata, and promtool
  * (prometheusrule.test.ts) the rules.
  */
-async function ensurePrometheusRuleCrd(cluster: TestCluster): Promise<void> {
-  const res = await runTool(cluster, 'kubectl', [
-    'get',
-    'customresourcedefinition/prometheusrules.monitoring.coreos.com',
-    '--ignore-not-found',
-    '-o',
-    'name',
-  ]);
-  if (res.stdout.trim() !== '') return;
-  await createCrd(cluster, openCrd('monitoring.coreos.com', 'prometheusrules', 'PrometheusRule'));
+function ensurePrometheusRuleCrd(cluster: TestCluster): Promise<void> {
+  return ensureOpenCrd(cluster, 'monitoring.coreos.com', 'prometheusrules', 'PrometheusRule');
 }
 
 /**

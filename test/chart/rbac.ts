@@ -4,8 +4,8 @@
  * they are about RBAC only and do not contend for the CRD, removed afterwards with its
  * namespaces; and `kubectl auth can-i` as the operator's ServiceAccount.
  */
-import assert from 'node:assert/strict';
 import { runTool, type TestCluster } from '../cluster/harness.js';
+import { canAs } from '../operator/kube.js';
 import { CHART, ok, operatorName } from './helpers.js';
 
 /** `helm install rel` into `ns` with crds.enabled=false and each of `sets` as `--set`. */
@@ -42,18 +42,11 @@ export async function uninstallWithNamespaces(
  * Whether the operator ServiceAccount of release `rel` (installed in `ns`) may do what
  * `args` asks `kubectl auth can-i`; asserts kubectl answered at all (yes or no).
  */
-export async function operatorCan(
+export function operatorCan(
   cluster: TestCluster,
   rel: string,
   ns: string,
   args: string[],
 ): Promise<boolean> {
-  const res = await runTool(cluster, 'kubectl', [
-    'auth',
-    'can-i',
-    ...args,
-    `--as=system:serviceaccount:${ns}:${operatorName(rel)}`,
-  ]);
-  assert.ok(res.code === 0 || res.code === 1, res.stderr);
-  return res.stdout.trim() === 'yes';
+  return canAs(cluster, ns, operatorName(rel), args);
 }

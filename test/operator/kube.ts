@@ -155,16 +155,26 @@ export async function operatorAccount(
 }
 
 /** `kubectl auth can-i` as the operator's ServiceAccount. */
-export async function canI(
+export function canI(
   cluster: TestCluster,
   account: OperatorAccount,
+  args: string[],
+): Promise<boolean> {
+  return canAs(cluster, account.namespace, OPERATOR_SA, args);
+}
+
+/** `kubectl auth can-i` as the ServiceAccount `namespace/name`. */
+export async function canAs(
+  cluster: TestCluster,
+  namespace: string,
+  name: string,
   args: string[],
 ): Promise<boolean> {
   const res = await runTool(cluster, 'kubectl', [
     'auth',
     'can-i',
     ...args,
-    `--as=system:serviceaccount:${account.namespace}:${OPERATOR_SA}`,
+    `--as=system:serviceaccount:${namespace}:${name}`,
   ]);
   assert.ok(res.code === 0 || res.code === 1, res.stderr);
   return res.stdout.trim() === 'yes';
@@ -226,14 +236,24 @@ export async function createCrd(cluster: TestCluster, crd: unknown): Promise<voi
  * control plane). A real one is never replaced, and the minimal one stays for other tests,
  * as test/chart does it.
  */
-export async function ensureServiceMonitorCrd(cluster: TestCluster): Promise<void> {
+export function ensureServiceMonitorCrd(cluster: TestCluster): Promise<void> {
+  return ensureOpenCrd(cluster, 'monitoring.coreos.com', 'servicemonitors', 'ServiceMonitor');
+}
+
+/** Creates an open (schema-less) CRD unless one of that name is installed already. */
+export async function ensureOpenCrd(
+  cluster: TestCluster,
+  group: string,
+  plural: string,
+  kind: string,
+): Promise<void> {
   const res = await runTool(cluster, 'kubectl', [
     'get',
-    'customresourcedefinition/servicemonitors.monitoring.coreos.com',
+    `customresourcedefinition/${plural}.${group}`,
     '--ignore-not-found',
     '-o',
     'name',
   ]);
   if (res.stdout.trim() !== '') return;
-  await createCrd(cluster, openCrd('monitoring.coreos.com', 'servicemonitors', 'ServiceMonitor'));
+  await createCrd(cluster, openCrd(group, plural, kind));
 }
