@@ -35,7 +35,7 @@ const THROUGH_CONTRACT =
   'operator/ and cli/ use the proxy only through proxy/src/contract.ts; shared code is in lib/';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.cache/', 'charts/'] },
+  { ignores: ['dist/', 'node_modules/', '.cache/', 'charts/', 'reports/', '.stryker-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
