@@ -1,7 +1,7 @@
 /** Runs the real `wsgate` executable (bin/wsgate.js under this Node) as a subprocess. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { sleep } from './wait.js';
+import { boundedOnRead, EXIT_DEADLINE_MS, sleep } from './wait.js';
 
 export const WSGATE = fileURLToPath(new URL('../../../bin/wsgate.js', import.meta.url));
 
@@ -44,7 +44,8 @@ export interface Daemon {
     n: number,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>[]>;
-  exited: Promise<number | null>;
+  /** The exit code; each read waits at most EXIT_DEADLINE_MS (a hung exit fails, named). */
+  readonly exited: Promise<number | null>;
   stderr(): string;
 }
 
@@ -78,7 +79,8 @@ export function startWsgate(args: string[], via: string[] = []): Daemon {
       }
     }
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = boundedOnRead(exit, EXIT_DEADLINE_MS, `wsgate ${args[0] ?? ''} to exit`);
   // Never leave a test's daemon behind, whatever happens to the test: its pipes must
   // not keep this process alive, and our exit takes it down.
   child.unref();
@@ -88,7 +90,9 @@ export function startWsgate(args: string[], via: string[] = []): Daemon {
   return {
     child,
     logs,
-    exited,
+    get exited() {
+      return exited();
+    },
     stderr: () => err,
     async waitForCount(pred, n, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -5,13 +5,15 @@
  * so that every server a test starts is tracked and stopped the same way.
  */
 import type { ChildProcess } from 'node:child_process';
+import { boundedOnRead, EXIT_DEADLINE_MS } from './wait.js';
 
 const OUTPUT_LIMIT = 64 * 1024;
 
 /** A spawned child, what it printed (bounded), and when it exited. */
 export interface TrackedProcess {
   child: ChildProcess;
-  exited: Promise<void>;
+  /** Each read waits at most EXIT_DEADLINE_MS (a hung exit fails, named). */
+  readonly exited: Promise<void>;
   /** What it printed on stdout and stderr (the first 64 KiB), headed `--- <name>`. */
   out(): string;
 }
@@ -39,7 +41,14 @@ export function track(name: string, child: ChildProcess): TrackedProcess {
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
   void exited.then(() => process.off('exit', onExit));
-  return { child, exited, out: () => `--- ${name}\n${out}` };
+  const bounded = boundedOnRead(exited, EXIT_DEADLINE_MS, `${name} to exit`);
+  return {
+    child,
+    get exited() {
+      return bounded();
+    },
+    out: () => `--- ${name}\n${out}`,
+  };
 }
 
 /** SIGTERM, then SIGKILL if `p` has not exited after `graceMs`; resolves once it has. */

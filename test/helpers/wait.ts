@@ -49,3 +49,23 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what: string):
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
+
+/** How long an awaited process exit may take before the wait fails. */
+export const EXIT_DEADLINE_MS = 60_000;
+
+/**
+ * A property whose every read is `promise` bounded from that moment by `timeoutMs`: for
+ * "has it exited" promises of processes that legitimately run for long, so only an
+ * actual wait is bounded. A read that nobody awaits (lost a race) rejects unobserved.
+ */
+export function boundedOnRead<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  what: string,
+): () => Promise<T> {
+  return () => {
+    const bounded = within(promise, timeoutMs, what);
+    bounded.catch(() => {}); // the reader that awaits it still gets the rejection
+    return bounded;
+  };
+}

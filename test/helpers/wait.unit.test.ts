@@ -1,7 +1,7 @@
 /** The shared waits: a wait that never completes fails with its name within its deadline. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sleep, waitFor, within } from './wait.js';
+import { boundedOnRead, sleep, waitFor, within } from './wait.js';
 
 describe('test/helpers/wait', () => {
   it('waitFor rejects, naming what it waited for and the last error, within its deadline', async () => {
@@ -48,5 +48,23 @@ describe('test/helpers/wait', () => {
       7,
     );
     await assert.rejects(within(Promise.reject(new Error('own')), 5000, 'x'), { message: 'own' });
+  });
+
+  it('boundedOnRead bounds each read from its own moment, and an unread bound never rejects', async () => {
+    const never = new Promise<void>(() => {});
+    const read = boundedOnRead(never, 100, 'the process to exit');
+    await sleep(150); // longer than the bound: nothing started counting before the read
+    const start = performance.now();
+    await assert.rejects(read(), {
+      message: 'timed out after 100 ms waiting for the process to exit',
+    });
+    assert.ok(performance.now() - start >= 90);
+    let done!: () => void;
+    const exits = new Promise<void>((r) => (done = r));
+    const lost = boundedOnRead(exits, 50, 'x')(); // read, never awaited: must not be an unhandled rejection
+    void lost;
+    await sleep(100);
+    done();
+    await boundedOnRead(exits, 50, 'x')();
   });
 });
