@@ -79,6 +79,24 @@ describe('availableCondition', () => {
       /^5\/5 replicas ready$/,
     ],
     [
+      'Deployment says Available but no replica is available (mutant: `> 0` dropped)',
+      {},
+      {
+        deployment: deployment({ readyReplicas: 0, availableReplicas: 0, conditions: [available] }),
+      },
+      'False',
+      'ReplicasUnavailable',
+      /^0\/2 replicas ready$/,
+    ],
+    [
+      'Deployment says Available without an availableReplicas count',
+      {},
+      { deployment: deployment({ readyReplicas: 2, conditions: [available] }) },
+      'False',
+      'ReplicasUnavailable',
+      /^2\/2 replicas ready$/,
+    ],
+    [
       'starting',
       {},
       { deployment: deployment({ readyReplicas: 1 }) },

@@ -61,6 +61,22 @@ describe('configValidCondition', () => {
       /monitoring.coreos.com CRD is not installed/,
     ],
     [
+      'no ServiceMonitor asked for: its missing CRD is not reported',
+      { metrics: { serviceMonitor: { enabled: false } } },
+      { serviceMonitorInstalled: false, secrets: tokenFound },
+      'True',
+      'Valid',
+      /^the spec is valid$/,
+    ],
+    [
+      'ServiceMonitor asked for with its CRD installed',
+      { metrics: { serviceMonitor: { enabled: true } } },
+      { serviceMonitorInstalled: true, secrets: tokenFound },
+      'True',
+      'Valid',
+      /^the spec is valid$/,
+    ],
+    [
       'a brought TLS Secret is not ConfigValid business',
       { tls: { secretName: 'mine' } },
       { secrets: { ...tokenFound, mine: { state: 'missing' } } },
