@@ -79,6 +79,81 @@ describe('availableCondition', () => {
       /^5\/5 replicas ready$/,
     ],
     [
+      'Deployment says Available but no replica is available (mutant: `> 0` dropped)',
+      {},
+      {
+        deployment: deployment({ readyReplicas: 0, availableReplicas: 0, conditions: [available] }),
+      },
+      'False',
+      'ReplicasUnavailable',
+      /^0\/2 replicas ready$/,
+    ],
+    [
+      'Deployment says Available without an availableReplicas count',
+      {},
+      { deployment: deployment({ readyReplicas: 2, conditions: [available] }) },
+      'False',
+      'ReplicasUnavailable',
+      /^2\/2 replicas ready$/,
+    ],
+    [
+      'a Deployment without status yet (its fields are read optionally)',
+      {},
+      { deployment: {} },
+      'False',
+      'ReplicasUnavailable',
+      /^0\/2 replicas ready$/,
+    ],
+    [
+      'autoscaled Deployment without spec yet: counted against minReplicas',
+      { autoscaling: { minReplicas: 3, maxReplicas: 8 } },
+      { deployment: {} },
+      'False',
+      'ReplicasUnavailable',
+      /^0\/3 replicas ready$/,
+    ],
+    [
+      'replicas available but the Deployment says Available=False',
+      {},
+      {
+        deployment: deployment({
+          readyReplicas: 2,
+          availableReplicas: 2,
+          conditions: [{ type: 'Available', status: 'False' }],
+        }),
+      },
+      'False',
+      'ReplicasUnavailable',
+      /^2\/2 replicas ready$/,
+    ],
+    [
+      'Progressing=False for another reason is not a deadline',
+      {},
+      {
+        deployment: deployment({
+          readyReplicas: 1,
+          conditions: [{ type: 'Progressing', status: 'False', reason: 'Other' }],
+        }),
+      },
+      'False',
+      'ReplicasUnavailable',
+      /^1\/2 replicas ready$/,
+    ],
+    [
+      'deadline exceeded without a message',
+      {},
+      {
+        deployment: deployment({
+          conditions: [
+            { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' },
+          ],
+        }),
+      },
+      'False',
+      'ProgressDeadlineExceeded',
+      /^0\/2 replicas ready; the rollout stopped making progress$/,
+    ],
+    [
       'starting',
       {},
       { deployment: deployment({ readyReplicas: 1 }) },

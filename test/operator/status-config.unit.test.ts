@@ -50,7 +50,7 @@ describe('configValidCondition', () => {
       { secrets: { 'console-tokens': { state: 'unknown', why: '403' } } },
       'True',
       'Valid',
-      /not verified: console-tokens/,
+      /^the spec is valid; Secrets not verified: console-tokens$/,
     ],
     [
       'ServiceMonitor asked for without its CRD',
@@ -59,6 +59,52 @@ describe('configValidCondition', () => {
       'True',
       'ServiceMonitorUnavailable',
       /monitoring.coreos.com CRD is not installed/,
+    ],
+    [
+      'no ServiceMonitor asked for: its missing CRD is not reported',
+      { metrics: { serviceMonitor: { enabled: false } } },
+      { serviceMonitorInstalled: false, secrets: tokenFound },
+      'True',
+      'Valid',
+      /^the spec is valid$/,
+    ],
+    [
+      'ServiceMonitor asked for with its CRD installed',
+      { metrics: { serviceMonitor: { enabled: true } } },
+      { serviceMonitorInstalled: true, secrets: tokenFound },
+      'True',
+      'Valid',
+      /^the spec is valid$/,
+    ],
+    [
+      'ServiceMonitor without its CRD and Secrets unreadable: both said, one per clause',
+      { metrics: { serviceMonitor: { enabled: true } } },
+      {
+        serviceMonitorInstalled: false,
+        secrets: { 'console-tokens': { state: 'unknown', why: '403' } },
+      },
+      'True',
+      'ServiceMonitorUnavailable',
+      /^ServiceMonitor skipped: the monitoring.coreos.com CRD is not installed; Secrets not verified: console-tokens$/,
+    ],
+    [
+      'two Secrets unreadable: both named',
+      {
+        tokens: {
+          jwt: {
+            keySecretRef: { name: 'jwt', key: 'k' },
+            singleUse: true,
+            replayStore: { secretRef: { name: 'redis', key: 'url' } },
+          },
+        },
+        targets: { allow: ['10.0.0.0/8'] },
+      },
+      {
+        secrets: { jwt: { state: 'unknown', why: '403' }, redis: { state: 'unknown', why: '403' } },
+      },
+      'True',
+      'Valid',
+      /^the spec is valid; Secrets not verified: jwt, redis$/,
     ],
     [
       'a brought TLS Secret is not ConfigValid business',
