@@ -24,6 +24,16 @@ describe('extractToken', () => {
       'subprotocol',
     ],
     ['empty query token falls through', req('/p?token=', {}), 'p', 'path'],
+    ['only the key token counts in the query', req('/?mytoken=a&xtoken=b'), undefined, undefined],
+    ['a key ending in token is skipped', req('/?mytoken=a&token=b'), 'b', 'query'],
+    ['+ in the query is a space', req('/?token=a+b'), 'a b', 'query'],
+    ['+ in the cookie is a space', req('/', { cookie: 'token=a+b' }), 'a b', 'cookie'],
+    [
+      'an empty token. subprotocol is no token',
+      req('/', { 'sec-websocket-protocol': 'binary, token.' }),
+      undefined,
+      undefined,
+    ],
     ['nothing', req('/'), undefined, undefined],
     ['bad percent-encoding is no token', req('/%E0%A4%A'), undefined, undefined],
   ];

@@ -87,6 +87,31 @@ describe('origin allow-list', () => {
     assert.throws(() => new OriginPolicy(['manager.example.com'], false), RangeError);
     assert.throws(() => new OriginPolicy(['https://a/b'], false), RangeError);
   });
+  test('with --allow-origin set, a same-origin page is no longer accepted by itself', () => {
+    const listed = new OriginPolicy(['https://manager.example.com'], false);
+    assert.equal(listed.check('https://proxy.example:6080', 'proxy.example:6080').allowed, false);
+    assert.equal(listed.check('https://manager.example.com', 'proxy.example:6080').allowed, true);
+  });
+  test('an empty Origin counts as missing: refused with that reason, or allowed when missing is', () => {
+    assert.deepEqual(new OriginPolicy([], false).check('', 'h'), {
+      allowed: false,
+      reason: 'no Origin header (non-browser clients need --allow-missing-origin)',
+    });
+    assert.equal(new OriginPolicy([], true).check('', 'h').allowed, true);
+    assert.equal(new OriginPolicy(['https://a.example'], true).check('', 'h').allowed, true);
+  });
+  test('an Origin with a path is no origin: refused even if its prefix is listed', () => {
+    const listed = new OriginPolicy(['https://manager.example.com'], false);
+    assert.equal(listed.check('https://manager.example.com/x', 'h').allowed, false);
+    assert.equal(new OriginPolicy([], false).check('https://h/x', 'h').allowed, false);
+  });
+  test('the refusal names the origin, cut to 100 characters', () => {
+    const long = 'https://' + 'a'.repeat(300) + '.example';
+    const refused = new OriginPolicy(['https://b.example'], false).check(long, 'h');
+    assert.equal(refused.reason, `origin ${long.slice(0, 100)} not allowed`);
+    const odd = new OriginPolicy([], false).check('x'.repeat(300), 'h');
+    assert.equal(odd.reason, `origin ${JSON.stringify('x'.repeat(100))} not allowed`);
+  });
 });
 
 describe('limits', () => {
