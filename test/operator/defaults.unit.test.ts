@@ -6,7 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { applyDefaults, toWebSocketProxy, withDefaults } from '../../operator/src/api/defaults.js';
-import { API_VERSION, KIND } from '../../operator/src/api/websocketproxy-types.js';
+import {
+  API_VERSION,
+  KIND,
+  type DefaultsNode,
+} from '../../operator/src/api/websocketproxy-types.js';
 
 const spec = (yaml: string) => parse(yaml) as Record<string, unknown>;
 
@@ -145,9 +149,40 @@ describe('applyDefaults', () => {
   }
 });
 
+describe('applyDefaults on any schema node', () => {
+  const node: DefaultsNode = {
+    properties: {
+      list: { items: { properties: { a: { default: 1 } } } },
+      plain: {},
+      map: { additionalProperties: { properties: { b: { default: 'x' } } } },
+      n: { default: 5 },
+    },
+  };
+  test('array items get their defaults; arrays without an items schema are left alone', () =>
+    assert.deepEqual(applyDefaults({ list: [{}, { a: 2 }], plain: [{}], n: null }, node), {
+      list: [{ a: 1 }, { a: 2 }],
+      plain: [{}],
+      n: 5,
+    }));
+  test('additionalProperties values get their defaults', () =>
+    assert.deepEqual(applyDefaults({ map: { k: {}, l: { b: 'y' } }, n: 1 }, node), {
+      map: { k: { b: 'x' }, l: { b: 'y' } },
+      n: 1,
+    }));
+  test('null and scalars are returned as they are, whatever the node', () => {
+    assert.equal(applyDefaults(null, node), null);
+    assert.equal(applyDefaults('text', node), 'text');
+    assert.equal(applyDefaults(7, node), 7);
+    assert.deepEqual(applyDefaults({ list: [null, 3] }, node), { list: [null, 3], n: 5 });
+  });
+});
+
 describe('toWebSocketProxy', () => {
   const bad: [string, unknown, RegExp][] = [
     ['not an object', 'x', /must be an object/],
+    ['null', null, /^a WebSocketProxy must be an object$/],
+    ['a null spec', { apiVersion: API_VERSION, kind: KIND, spec: null }, /spec must be an object/],
+    ['an array spec', { apiVersion: API_VERSION, kind: KIND, spec: [] }, /spec must be an object/],
     ['wrong apiVersion', { apiVersion: 'v1', kind: KIND, spec: {} }, /apiVersion is v1/],
     ['wrong kind', { apiVersion: API_VERSION, kind: 'Pod', spec: {} }, /kind is Pod/],
     ['no spec', { apiVersion: API_VERSION, kind: KIND }, /spec must be an object/],
