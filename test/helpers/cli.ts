@@ -124,5 +124,23 @@ export function startWsgate(args: string[], via: string[] = []): Daemon {
   };
 }
 
+/**
+ * `wsgate proxy` on an ephemeral port with the token file `tokens`, no metrics endpoint and
+ * non-browser clients allowed, plus `extra` flags: the daemon most CLI tests need.
+ */
+export function startTokenFileProxy(tokens: string, extra: string[] = []): Daemon {
+  return startWsgate([
+    'proxy',
+    '--listen',
+    '127.0.0.1:0',
+    '--token-file',
+    tokens,
+    '--metrics-listen',
+    '',
+    '--allow-missing-origin',
+    ...extra,
+  ]);
+}
+
 /** The port from a `proxy listening` / `metrics listening` line. */
 export const portOf = (line: Record<string, unknown>) => (line.listen as { port: number }).port;

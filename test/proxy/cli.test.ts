@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { portOf, runWsgate, startWsgate } from '../helpers/cli.js';
+import { portOf, runWsgate, startTokenFileProxy, startWsgate } from '../helpers/cli.js';
 import { closed, eventually, metricValue, openClient, receive } from '../helpers/proxy.js';
 import { startEchoServer, type TestServer } from '../helpers/servers.js';
 
@@ -130,18 +130,7 @@ describe('running proxy', () => {
   });
 
   test('asynchronous logging loses no line: 200 sessions closed by the drain right before exit all logged', async () => {
-    const d = startWsgate([
-      'proxy',
-      '--listen',
-      '127.0.0.1:0',
-      '--token-file',
-      tokens,
-      '--metrics-listen',
-      '',
-      '--drain-timeout',
-      '200ms',
-      '--allow-missing-origin',
-    ]);
+    const d = startTokenFileProxy(tokens, ['--drain-timeout', '200ms']);
     const port = portOf(await d.waitFor((l) => l.msg === 'proxy listening'));
     const sessions = 200;
     const clients = [];

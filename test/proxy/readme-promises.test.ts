@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { portOf, startWsgate } from '../helpers/cli.js';
+import { portOf, startTokenFileProxy } from '../helpers/cli.js';
 import {
   closed,
   eventually,
@@ -149,18 +149,7 @@ describe('README: drain', () => {
   });
 
   test('a second signal closes at once: SIGTERM twice exits well before --drain-timeout and closes the open session', async () => {
-    const d = startWsgate([
-      'proxy',
-      '--listen',
-      '127.0.0.1:0',
-      '--token-file',
-      tokens,
-      '--metrics-listen',
-      '',
-      '--drain-timeout',
-      '60s',
-      '--allow-missing-origin',
-    ]);
+    const d = startTokenFileProxy(tokens, ['--drain-timeout', '60s']);
     try {
       const port = portOf(await d.waitFor((l) => l.msg === 'proxy listening'));
       const ws = await openClient(`ws://127.0.0.1:${port}/?token=echo`);
