@@ -9,7 +9,7 @@
  * LiveSessions) and a per-target reservation (released once the session is registered);
  * `abandon` gives both back when the request fails after admission.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { BlockList } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -74,7 +74,7 @@ export interface Admitted {
 
 /** Tokens are secrets: logs get a short hash that still correlates attempts. */
 export function tokenHash(token: string): string {
-  return 'sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 12);
+  return 'sha256:' + hash('sha256', token, 'hex').slice(0, 12);
 }
 
 /** The admission rules of one proxy, over its limits, policies, resolvers and registry. */

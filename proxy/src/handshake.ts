@@ -4,7 +4,7 @@
  * The rules are RFC 6455 §4.2.1's, as `ws` applies them, restated here so the
  * refusal can be counted and logged with our catalogue's code.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
@@ -48,9 +48,8 @@ export function acceptUpgrade(
   socket: Duplex,
   protocol: string | false,
 ): void {
-  const accept = createHash('sha1')
-    .update(req.headers['sec-websocket-key'] + GUID)
-    .digest('base64');
+  // One-shot hash: no Hash object per upgrade (the connect path is per-connection CPU).
+  const accept = hash('sha1', req.headers['sec-websocket-key'] + GUID, 'base64');
   socket.write(
     'HTTP/1.1 101 Switching Protocols\r\n' +
       'Upgrade: websocket\r\n' +
