@@ -1,7 +1,6 @@
 /** LeaderElector against an in-memory Lease with optimistic concurrency. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { KubeError, type KubeClient } from '../../operator/src/kube/client.js';
 import { LeaderElector, type LeaderElectionOptions } from '../../operator/src/kube/leader.js';
@@ -97,19 +96,30 @@ describe('LeaderElector', () => {
     assert.equal(api.lease()?.metadata.name, 'wsgate-operator');
   });
 
-  test('one leader at a time; the other takes over only after the Lease expires', async () => {
+  test('one leader at a time; the other takes over only once the Lease has gone unrenewed for its duration, on its own clock', async () => {
     const api = fakeApi();
+    // b's clock is stepped by hand: expiry is measured from when b saw the record change.
+    let now = 10_000;
     const a = candidate(api, 'a');
-    const b = candidate(api, 'b');
+    const b = candidate(api, 'b', { now: () => now });
     assert.equal(await a.tryAcquireOrRenew(), true);
     assert.equal(await b.tryAcquireOrRenew(), false, 'b took a fresh Lease');
+    now += 999;
+    assert.equal(await b.tryAcquireOrRenew(), false, 'b took the Lease 1 ms before it expired');
     assert.equal(await a.tryAcquireOrRenew(), true, 'a renews');
-    await sleep(300);
-    assert.equal(await b.tryAcquireOrRenew(), false, 'not expired yet (as b saw it change)');
-    await sleep(1000);
-    assert.equal(await b.tryAcquireOrRenew(), true, 'expired: b takes over');
+    now += 999;
+    assert.equal(
+      await b.tryAcquireOrRenew(),
+      false,
+      'a renewal restarts the expiry: b took it 1,998 ms after it first saw the Lease',
+    );
+    now += 999;
+    assert.equal(await b.tryAcquireOrRenew(), false, 'expired 999 ms after b saw the renewal');
+    now += 1;
+    assert.equal(await b.tryAcquireOrRenew(), true, 'not expired 1,000 ms after b saw the renewal');
     assert.equal(api.lease()?.spec?.holderIdentity, 'b');
     assert.equal(api.lease()?.spec?.leaseTransitions, 1);
+    assert.equal(await a.tryAcquireOrRenew(), false, 'a, holding no more, does not take it back');
   });
 
   test('acquire/hold/release: the standby leads at once after a release', async () => {
@@ -139,9 +149,16 @@ describe('LeaderElector', () => {
     stopB.abort();
   });
 
-  test('a leader that cannot renew within the deadline steps down', async () => {
+  test('a leader that cannot renew steps down at its first failed renewal past the renew deadline, not before', async () => {
     const api = fakeApi();
-    const a = candidate(api, 'a');
+    // Every Lease read (one per attempt) moves a's clock 100 ms; the deadline is 300 ms.
+    let now = 0;
+    const reads = api.client.get.bind(api.client);
+    api.client.get = ((...args: Parameters<KubeClient['get']>) => {
+      now += 100;
+      return reads(...args);
+    }) as KubeClient['get'];
+    const a = candidate(api, 'a', { now: () => now });
     const signal = new AbortController().signal;
     assert.equal(await a.acquire(signal), true);
     // Someone else grabs the Lease behind a's back: every renewal now conflicts.
@@ -149,12 +166,11 @@ describe('LeaderElector', () => {
     await api.client.request('PUT', '', {
       body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder' } },
     });
-    const started = performance.now();
+    const renewedAt = now;
     assert.equal(await a.hold(signal), false);
-    const took = performance.now() - started;
     assert.equal(a.isLeader(), false);
-    // Not before the renew deadline (300 ms), and well before the Lease (1 s) runs out.
-    assert.ok(took >= 300 && took < 800, `stepped down after ${took} ms`);
+    // Failed renewals at +100, +200, +300 ms keep leading; the one at +400 ms gives up.
+    assert.equal(now - renewedAt, 400);
   });
 
   test('timings must be ordered', () => {

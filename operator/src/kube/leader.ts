@@ -44,6 +44,11 @@ export interface LeaderElectionOptions {
   retryPeriodMs?: number;
   /** Told when leadership starts (true) or ends (false). */
   onChange?: (leading: boolean) => void;
+  /**
+   * The monotonic clock expiry and the renew deadline are measured on, in milliseconds.
+   * Default performance.now; tests step a clock of their own instead of sleeping.
+   */
+  now?: () => number;
 }
 
 /** The default Lease name. */
@@ -56,6 +61,7 @@ export class LeaderElector {
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
+  private readonly now: () => number;
   /** The last record seen, and when (local monotonic clock) it was seen to change. */
   private observed: { key: string; at: number } | undefined;
   private lease: Lease | undefined;
@@ -67,6 +73,7 @@ export class LeaderElector {
     this.leaseMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryMs = options.retryPeriodMs ?? 2_000;
+    this.now = options.now ?? (() => performance.now());
     if (!(this.leaseMs > this.renewDeadlineMs && this.renewDeadlineMs > this.retryMs)) {
       throw new RangeError('lease duration > renew deadline > retry period is required');
     }
@@ -120,10 +127,10 @@ export class LeaderElector {
     }
     const spec = current.spec ?? {};
     const key = JSON.stringify([spec.holderIdentity, spec.renewTime, spec.leaseTransitions]);
-    if (this.observed?.key !== key) this.observed = { key, at: performance.now() };
+    if (this.observed?.key !== key) this.observed = { key, at: this.now() };
     const holder = spec.holderIdentity ?? '';
     const duration = (spec.leaseDurationSeconds ?? this.leaseMs / 1000) * 1000;
-    if (holder !== '' && holder !== identity && performance.now() - this.observed.at < duration) {
+    if (holder !== '' && holder !== identity && this.now() - this.observed.at < duration) {
       return false;
     }
     try {
@@ -182,13 +189,13 @@ export class LeaderElector {
    * renewal could not succeed within renewDeadline (leadership lost), true on abort.
    */
   async hold(signal: AbortSignal): Promise<boolean> {
-    let lastRenew = performance.now();
+    let lastRenew = this.now();
     while (!signal.aborted) {
       await sleep(this.retryMs, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
       if (await this.attempt()) {
-        lastRenew = performance.now();
-      } else if (performance.now() - lastRenew > this.renewDeadlineMs) {
+        lastRenew = this.now();
+      } else if (this.now() - lastRenew > this.renewDeadlineMs) {
         this.setLeading(false);
         return false;
       }
