@@ -2,6 +2,7 @@
  * The command line of `npm run bench`, parsed with node:util's parseArgs like the rest of
  * the project: a pure function, so a typo fails before any process is started.
  */
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -16,6 +17,12 @@ export interface Options {
   systems: SystemName[];
   workers: number;
   cpuProf: boolean;
+  /**
+   * CPU placement: the load generator and the echo target on CPU 0, the proxy under test
+   * on the others (`taskset`), as a proxy on its own host between clients and targets on
+   * others would run. Undefined: the scheduler places every process.
+   */
+  pin?: { generator: string; proxy: string };
   /** The wsgate launcher to run (another checkout's bin/wsgate.js, for A/B runs). */
   wsgateBin: string;
   /** Extra Node flags for the wsgate process (e.g. --max-semi-space-size=2). */
@@ -60,6 +67,10 @@ export const USAGE = `Usage: npm run bench -- [options]
   --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
   --proxy-node-arg=ARG Node flag for the wsgate process (repeatable, with '='; default
                        --max-semi-space-size=1, as the image's NODE_OPTIONS)
+  --pin                load generator and echo target on CPU 0, the proxy under test
+                       on the other CPUs (taskset; needs 2 or more CPUs), the same for
+                       every system: a proxy on its own host, clients and targets on
+                       others
   --cpu-prof           run wsgate under --cpu-prof (one profile per measurement) and
                        summarize; figures from such a run are not the record
   --json FILE          where to write results (default .cache/bench/latest.json)
@@ -69,7 +80,11 @@ export const USAGE = `Usage: npm run bench -- [options]
  * Parses the bench's arguments; throws an Error naming the option for anything it cannot
  * use. `root` is the repository root (defaults for --wsgate-bin and --json).
  */
-export function parseOptions(argv: readonly string[], root: string): Options {
+export function parseOptions(
+  argv: readonly string[],
+  root: string,
+  cpuCount = availableParallelism(),
+): Options {
   const { values: v } = parseArgs({
     args: [...argv],
     strict: true,
@@ -91,6 +106,7 @@ export function parseOptions(argv: readonly string[], root: string): Options {
       'wsgate-bin': { type: 'string' },
       'proxy-node-arg': { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean' },
+      pin: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -119,6 +135,8 @@ export function parseOptions(argv: readonly string[], root: string): Options {
   const client = v.client ?? 'ws';
   if (client !== 'ws' && client !== 'lite') throw new Error('--client: expected ws or lite');
   const cpuProf = v['cpu-prof'] === true;
+  if (v.pin && cpuCount < 2)
+    throw new Error(`--pin: needs 2 or more CPUs, this machine has ${cpuCount}`);
 
   return {
     quick,
@@ -139,6 +157,7 @@ export function parseOptions(argv: readonly string[], root: string): Options {
     // The image runs Node with NODE_OPTIONS=--max-semi-space-size=1 (Dockerfile).
     proxyNodeArgs: v['proxy-node-arg'] ?? ['--max-semi-space-size=1'],
     cpuProf,
+    pin: v.pin ? { generator: '0', proxy: cpuCount === 2 ? '1' : `1-${cpuCount - 1}` } : undefined,
     json: resolve(v.json ?? join(root, '.cache/bench/latest.json')),
   };
 }

@@ -25,13 +25,20 @@ const running = new Set<Proc>();
 const ULIMIT_EXEC =
   'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"';
 
+/**
+ * Starts `command` with a raised open-file limit; `cpus` (a taskset list such as `1` or
+ * `1-3`) confines it and everything it forks to those CPUs. taskset and bash both exec,
+ * so the PID tracked is the command's own.
+ */
 export function start(
   name: string,
   command: string,
   args: readonly string[],
-  env: NodeJS.ProcessEnv = process.env,
+  { env = process.env, cpus }: { env?: NodeJS.ProcessEnv; cpus?: string } = {},
 ): Proc {
-  const child = spawn('bash', ['-c', ULIMIT_EXEC, command, ...args], {
+  const argv = ['bash', '-c', ULIMIT_EXEC, command, ...args];
+  if (cpus !== undefined) argv.unshift('taskset', '-c', cpus);
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });

@@ -103,7 +103,9 @@ class Bench {
   }
 
   private async startEcho(): Promise<{ proc: Proc; port: number }> {
-    const proc = start('echo', process.execPath, [join(HERE, 'echo.js'), '0']);
+    const proc = start('echo', process.execPath, [join(HERE, 'echo.js'), '0'], {
+      cpus: this.o.pin?.generator,
+    });
     const m = await waitForLine(proc, /port=(\d+)/, 10_000);
     return { proc, port: Number(m[1]) };
   }
@@ -123,6 +125,7 @@ class Bench {
       }
       writeFileSync(this.tokenFile, `bench: 127.0.0.1:${echo.port}\n`);
       const port = await freePort();
+      const onProxyCpus = { cpus: this.o.pin?.proxy };
       let proc: Proc;
       if (system === 'wsgate') {
         const nodeArgs: string[] = [...this.o.proxyNodeArgs];
@@ -133,36 +136,41 @@ class Bench {
           this.profiles.push({ phase, dir });
         }
         const metricsPort = await freePort();
-        proc = start('wsgate', process.execPath, [
-          ...nodeArgs,
-          this.o.wsgateBin,
-          'proxy',
-          '--listen',
-          `127.0.0.1:${port}`,
-          '--token-file',
-          this.tokenFile,
-          '--metrics-listen',
-          `127.0.0.1:${metricsPort}`,
-          // Default logging (info: two lines per session), as deployed.
-          '--drain-timeout',
-          '1s',
-          '--workers',
-          String(workers),
-        ]);
+        proc = start(
+          'wsgate',
+          process.execPath,
+          [
+            ...nodeArgs,
+            this.o.wsgateBin,
+            'proxy',
+            '--listen',
+            `127.0.0.1:${port}`,
+            '--token-file',
+            this.tokenFile,
+            '--metrics-listen',
+            `127.0.0.1:${metricsPort}`,
+            // Default logging (info: two lines per session), as deployed.
+            '--drain-timeout',
+            '1s',
+            '--workers',
+            String(workers),
+          ],
+          onProxyCpus,
+        );
       } else if (system === 'naive') {
-        proc = start('naive', process.execPath, [
-          join(HERE, 'naive-relay.js'),
-          String(port),
-          this.tokenFile,
-        ]);
+        proc = start(
+          'naive',
+          process.execPath,
+          [join(HERE, 'naive-relay.js'), String(port), this.tokenFile],
+          onProxyCpus,
+        );
       } else {
-        proc = start('websockify', 'websockify', [
-          `127.0.0.1:${port}`,
-          '--token-plugin',
-          'TokenFile',
-          '--token-source',
-          this.tokenFile,
-        ]);
+        proc = start(
+          'websockify',
+          'websockify',
+          [`127.0.0.1:${port}`, '--token-plugin', 'TokenFile', '--token-source', this.tokenFile],
+          onProxyCpus,
+        );
       }
       procs.push(proc);
       await waitForPort(proc, port, 15_000);
@@ -322,6 +330,19 @@ async function main(): Promise<void> {
     }
   }
 
+  if (o.pin) {
+    // The load generator is this process (every thread); its children are placed by start().
+    const r = spawnSync('taskset', ['-a', '-p', '-c', o.pin.generator, String(process.pid)], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) {
+      process.stderr.write(`--pin: taskset failed: ${(r.stderr || r.error?.message) ?? ''}\n`);
+      process.exit(2);
+    }
+    log(
+      `pinned: load generator and echo target on CPU ${o.pin.generator}, proxies on ${o.pin.proxy}`,
+    );
+  }
   const timing: Timing = { warmupMs: o.warmupMs, durationMs: o.durationMs };
   const bench = new Bench(o);
   const results: Results = {

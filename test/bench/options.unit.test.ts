@@ -58,3 +58,13 @@ test('bench options refuse bad values with an error naming the option', () => {
   assert.throws(() => parseOptions(['--frobnicate'], ROOT), /--frobnicate/);
   assert.throws(() => parseOptions(['extra'], ROOT), /extra/);
 });
+
+test('bench --pin puts the generator on CPU 0 and the proxy on every other CPU; needs two', () => {
+  assert.equal(parseOptions([], ROOT, 2).pin, undefined, 'the scheduler places by default');
+  assert.deepEqual(parseOptions(['--pin'], ROOT, 2).pin, { generator: '0', proxy: '1' });
+  assert.deepEqual(parseOptions(['--pin'], ROOT, 4).pin, { generator: '0', proxy: '1-3' });
+  assert.throws(
+    () => parseOptions(['--pin'], ROOT, 1),
+    /--pin: needs 2 or more CPUs, this machine has 1/,
+  );
+});
