@@ -133,3 +133,35 @@ describe('renderAll', () => {
     assert.deepEqual(wsp, before);
   });
 });
+
+describe('renderAll: what to delete, and isDesired', () => {
+  test('each object no longer wanted is named by apiVersion, kind, name and namespace', () => {
+    const result = renderAll(fixture({ replicas: 1, networkPolicy: { enabled: false } }), options);
+    const ref = (apiVersion: string, kind: string) => ({
+      apiVersion,
+      kind,
+      name: 'console',
+      namespace: 'consoles',
+    });
+    assert.deepEqual(result.delete, [
+      ref('cert-manager.io/v1', 'Certificate'),
+      ref('networking.k8s.io/v1', 'NetworkPolicy'),
+      ref('policy/v1', 'PodDisruptionBudget'),
+      ref('autoscaling/v2', 'HorizontalPodAutoscaler'),
+      ref('monitoring.coreos.com/v1', 'ServiceMonitor'),
+    ]);
+  });
+
+  test('isDesired is true for every applied object and false for another name, namespace or kind', () => {
+    const result = renderAll(example(), options);
+    for (const o of result.apply) {
+      const { apiVersion, kind, metadata } = o;
+      const ref = { apiVersion, kind, name: metadata.name, namespace: metadata.namespace };
+      assert.equal(isDesired(result, ref), true, `${kind}/${metadata.name}`);
+      assert.equal(isDesired(result, { ...ref, name: 'other' }), false, `${kind} other name`);
+      assert.equal(isDesired(result, { ...ref, namespace: 'other' }), false, `${kind} other ns`);
+    }
+    const service = { apiVersion: 'v1', kind: 'Service', name: 'console', namespace: 'consoles' };
+    assert.equal(isDesired(result, { ...service, kind: 'Secret' }), false);
+  });
+});

@@ -60,3 +60,13 @@ describe('renderCertificate', () => {
     assert.equal(cert?.spec.renewBefore, '360h');
   });
 });
+
+describe('renderCertificate: optional names', () => {
+  test('with IP addresses only, the Certificate has no dnsNames', () => {
+    const cert = renderCertificate(
+      fixture({ tls: { issuerRef: { name: 'ca' }, ipAddresses: ['192.0.2.1'] } }),
+    );
+    assert.deepEqual(cert?.spec.ipAddresses, ['192.0.2.1']);
+    assert.equal(Object.hasOwn(cert!.spec, 'dnsNames'), false);
+  });
+});

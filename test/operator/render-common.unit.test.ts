@@ -7,9 +7,11 @@ import {
   objectMeta,
   objectNames,
   ownerReference,
+  refOf,
   selectorString,
 } from '../../operator/src/objects/names.js';
 import { secretMounts } from '../../operator/src/objects/mounts.js';
+import { renderConfigMap } from '../../operator/src/render/configmap.js';
 import { fixture } from './helpers.js';
 
 describe('identity', () => {
@@ -20,6 +22,14 @@ describe('identity', () => {
       assert.throws(() => identity(wsp), {
         name: 'TypeError',
         message: new RegExp(`metadata.${field}`),
+      });
+    });
+    test(`throws when metadata.${field} is the empty string`, () => {
+      const wsp = fixture();
+      wsp.metadata![field] = '';
+      assert.throws(() => identity(wsp), {
+        name: 'TypeError',
+        message: `WebSocketProxy metadata.${field} is missing`,
       });
     });
   }
@@ -67,6 +77,15 @@ describe('labels and owner', () => {
     assert.equal(meta.labels?.a, 'b');
     assert.equal(meta.annotations, undefined);
   });
+
+  test('refOf names a rendered object by apiVersion, kind, name and namespace', () => {
+    assert.deepEqual(refOf(renderConfigMap(fixture())), {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: 'console',
+      namespace: 'consoles',
+    });
+  });
 });
 
 describe('secretMounts', () => {
@@ -84,5 +103,86 @@ describe('secretMounts', () => {
         ['ovirt-cert', 'e', 'spec.tokens.ovirt.certificateSecretRef'],
       ],
     );
+  });
+
+  test('every Secret in the fixed order; the replay store URL last, as an environment variable with no directory', () => {
+    const key = (name: string, k: string) => ({ name, key: k });
+    const mounts = secretMounts(
+      fixture({
+        tls: { issuerRef: { name: 'ca' } },
+        tokens: {
+          file: { secretRef: key('t', 'tokens') },
+          jwt: {
+            keySecretRef: key('j', 'key.pem'),
+            replayStore: {
+              secretRef: key('r', 'url'),
+              passwordSecretRef: key('p', 'password'),
+              caSecretRef: key('c', 'ca.crt'),
+            },
+          },
+          ovirt: { certificateSecretRef: key('o', 'o.cer') },
+        },
+        targets: { tls: { caSecretRef: key('a', 'ca.pem') } },
+      }),
+    );
+    assert.deepEqual(mounts, [
+      {
+        volume: 'tls',
+        secretName: 'console-tls',
+        keys: ['tls.crt', 'tls.key'],
+        dir: '/etc/wsgate/tls',
+        field: 'spec.tls.issuerRef',
+      },
+      {
+        volume: 'tokens',
+        secretName: 't',
+        keys: ['tokens'],
+        dir: '/etc/wsgate/tokens',
+        field: 'spec.tokens.file.secretRef',
+      },
+      {
+        volume: 'jwt-key',
+        secretName: 'j',
+        keys: ['key.pem'],
+        dir: '/etc/wsgate/jwt',
+        field: 'spec.tokens.jwt.keySecretRef',
+      },
+      {
+        volume: 'ovirt-cert',
+        secretName: 'o',
+        keys: ['o.cer'],
+        dir: '/etc/wsgate/ovirt',
+        field: 'spec.tokens.ovirt.certificateSecretRef',
+      },
+      {
+        volume: 'target-ca',
+        secretName: 'a',
+        keys: ['ca.pem'],
+        dir: '/etc/wsgate/target-ca',
+        field: 'spec.targets.tls.caSecretRef',
+      },
+      {
+        volume: 'replay-store-password',
+        secretName: 'p',
+        keys: ['password'],
+        dir: '/etc/wsgate/replay-store-password',
+        field: 'spec.tokens.jwt.replayStore.passwordSecretRef',
+      },
+      {
+        volume: 'replay-store-ca',
+        secretName: 'c',
+        keys: ['ca.crt'],
+        dir: '/etc/wsgate/replay-store-ca',
+        field: 'spec.tokens.jwt.replayStore.caSecretRef',
+      },
+      {
+        volume: 'replay-store',
+        secretName: 'r',
+        keys: ['url'],
+        dir: '',
+        field: 'spec.tokens.jwt.replayStore.secretRef',
+        env: 'WSGATE_REPLAY_STORE',
+      },
+    ]);
   });
 });

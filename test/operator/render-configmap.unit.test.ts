@@ -1,6 +1,7 @@
 /** The proxy config rendered into the ConfigMap (keys of proxy/src/config/types.ts). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import {
   configHash,
@@ -241,5 +242,42 @@ describe('configHash', () => {
     assert.equal(configHash({ y: '2', x: '1' }), a);
     assert.notEqual(configHash({ x: '1', y: '3' }), a);
     assert.notEqual(configHash({ x: '12' }), configHash({ x: '1', '2': '' }));
+  });
+});
+
+describe('renderProxyConfig: only what the resource sets', () => {
+  test('an HTTP token lookup without timeoutSeconds or cacheSeconds writes neither', () => {
+    const config = renderProxyConfig(fixture({ tokens: { http: { url: 'https://manager/t' } } }));
+    assert.deepEqual(config, {
+      listen: '0.0.0.0:6080',
+      metricsListen: '0.0.0.0:9090',
+      logLevel: 'info',
+      drainTimeout: 30,
+      tokenUrl: 'https://manager/t',
+    });
+  });
+});
+
+describe('renderConfigMap: line width', () => {
+  test('a long setting stays on one line of proxy.yaml (no folding)', () => {
+    const issuer = `the ${'very '.repeat(30)}long issuer`;
+    const jwt = { keySecretRef: { name: 'k', key: 'k.pem' }, issuer };
+    const yaml = renderConfigMap(fixture({ tokens: { jwt } })).data['proxy.yaml']!;
+    assert.ok(yaml.split('\n').includes(`jwtIssuer: ${issuer}`), yaml);
+  });
+});
+
+describe('configHash: the canonical form', () => {
+  test('sha256 hex of the JSON of the [key, value] entries sorted by key', () => {
+    const expected = createHash('sha256')
+      .update(
+        JSON.stringify([
+          ['a', '1'],
+          ['b', '2'],
+        ]),
+      )
+      .digest('hex');
+    assert.equal(configHash({ b: '2', a: '1' }), expected);
+    assert.equal(configHash({ a: '1', b: '2' }), expected);
   });
 });

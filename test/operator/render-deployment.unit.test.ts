@@ -195,3 +195,35 @@ describe('renderDeployment', () => {
     );
   });
 });
+
+describe('renderDeployment: fields the resource leaves unset are absent', () => {
+  test('a minimal resource sets exactly these pod spec and container fields', () => {
+    const spec = pod({ replicas: 1 });
+    assert.deepEqual(Object.keys(spec).sort(), [
+      'automountServiceAccountToken',
+      'containers',
+      'enableServiceLinks',
+      'securityContext',
+      'terminationGracePeriodSeconds',
+      'volumes',
+    ]);
+    assert.deepEqual(Object.keys(spec.containers[0]!).sort(), [
+      'args',
+      'image',
+      'lifecycle',
+      'livenessProbe',
+      'name',
+      'ports',
+      'readinessProbe',
+      'securityContext',
+      'startupProbe',
+      'volumeMounts',
+    ]);
+  });
+
+  test('resource limits without requests give the container no requests', () => {
+    const resources = proxy({ resources: { limits: { cpu: 1 } } }).resources!;
+    assert.deepEqual(resources, { limits: { cpu: '1' } });
+    assert.equal(Object.hasOwn(resources, 'requests'), false);
+  });
+});

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  autoscalerMetrics,
   renderHorizontalPodAutoscaler,
   scaleDownPeriodSeconds,
 } from '../../operator/src/render/hpa.js';
@@ -119,4 +120,10 @@ describe('autoscaling and the other objects', () => {
       assert.equal(pod.topologySpreadConstraints !== undefined, wanted);
     });
   }
+});
+
+describe('autoscalerMetrics', () => {
+  test('no metrics without spec.autoscaling', () => {
+    assert.deepEqual(autoscalerMetrics(fixture()), []);
+  });
 });

@@ -279,3 +279,77 @@ describe('renderNetworkPolicy', () => {
     assert.equal(wsp.spec.networkPolicy.ingressFrom?.[0]?.ipBlock?.cidr, '10.0.0.0/8');
   });
 });
+
+describe('canonicalCidr: edge cases', () => {
+  const cases: [string, number | undefined, string][] = [
+    ['1:2:3:4:5:6:7:8', undefined, '1:2:3:4:5:6:7:8/128'],
+    ['fd00:0:1:2:3:4:5:6', undefined, 'fd00:0:1:2:3:4:5:6/128'],
+    ['::ffff:192.0.2.10', undefined, '::ffff:c000:20a/128'],
+  ];
+  for (const [address, prefix, cidr] of cases) {
+    test(`${address}/${prefix ?? '-'} is ${cidr} (no run of two zero groups is not shortened)`, () =>
+      assert.equal(canonicalCidr(address, prefix), cidr));
+  }
+  test('the RangeError for a name says it is not an IP address', () => {
+    assert.throws(() => canonicalCidr('example.com'), {
+      name: 'RangeError',
+      message: 'example.com is not an IP address',
+    });
+  });
+  for (const prefix of [-1, 8.5, 33]) {
+    test(`prefix ${prefix} on an IPv4 address is a RangeError naming the range 0-32`, () => {
+      assert.throws(() => canonicalCidr('10.0.0.0', prefix), {
+        name: 'RangeError',
+        message: `10.0.0.0/${prefix}: prefix must be 0-32`,
+      });
+    });
+  }
+});
+
+describe('targetNetwork: the whole rule must match', () => {
+  for (const rule of [
+    'a10.0.0.0/8',
+    '10.0.0.0/8x',
+    'x[fd00::]:5900',
+    '[fd00::]:5900x',
+    'g::1',
+    'fd00::/64x',
+  ]) {
+    test(`"${rule}" is a RangeError`, () =>
+      assert.throws(() => targetNetwork(rule), {
+        name: 'RangeError',
+        message: `"${rule}" is not CIDR[:PORT[-PORT]]`,
+      }));
+  }
+  const cases: [string, ReturnType<typeof targetNetwork>][] = [
+    ['[fd00::5]', { cidr: 'fd00::5/128', portMin: 1, portMax: 65535 }],
+    ['fd00::12', { cidr: 'fd00::12/128', portMin: 1, portMax: 65535 }],
+  ];
+  for (const [rule, expected] of cases) {
+    test(`${rule} without a prefix or port`, () => assert.deepEqual(targetNetwork(rule), expected));
+  }
+});
+
+describe('egressRules: port ranges and unusable URLs', () => {
+  test('a range from port 1 or up to 65535 is a range, not every port', () => {
+    const wsp = fixture({
+      tokens: ovirt,
+      targets: { allow: ['10.0.0.0/8:1-100', '10.0.0.0/8:5900-65535'] },
+    });
+    assert.deepEqual(egressRules(wsp).slice(1), [
+      {
+        to: [{ ipBlock: { cidr: '10.0.0.0/8' } }],
+        ports: [{ protocol: 'TCP', port: 1, endPort: 100 }],
+      },
+      {
+        to: [{ ipBlock: { cidr: '10.0.0.0/8' } }],
+        ports: [{ protocol: 'TCP', port: 5900, endPort: 65535 }],
+      },
+    ]);
+  });
+
+  test('a token lookup URL that cannot be parsed adds no rule', () => {
+    const wsp = fixture({ tokens: { http: { url: 'not a url' } } });
+    assert.deepEqual(egressRules(wsp), [DNS, { to: ANYWHERE, ports: [{ protocol: 'TCP' }] }]);
+  });
+});

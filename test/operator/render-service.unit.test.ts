@@ -68,3 +68,23 @@ describe('renderMetricsService', () => {
     assert.equal(svc.metadata.labels?.['wsgate.dev/service'], 'metrics');
   });
 });
+
+describe('renderService: optional fields', () => {
+  test('a LoadBalancer without source ranges has no loadBalancerSourceRanges', () => {
+    const service = renderService(fixture({ service: { type: 'LoadBalancer' } }));
+    assert.equal(service.spec.type, 'LoadBalancer');
+    assert.equal(Object.hasOwn(service.spec, 'loadBalancerSourceRanges'), false);
+  });
+
+  test('a ClusterIP Service leaves externalTrafficPolicy out even when the spec sets it', () => {
+    const service = renderService(
+      fixture({ service: { type: 'ClusterIP', externalTrafficPolicy: 'Local' } }),
+    );
+    assert.equal(Object.hasOwn(service.spec, 'externalTrafficPolicy'), false);
+  });
+
+  test('without spec.service.externalTrafficPolicy a NodePort Service has none', () => {
+    const service = renderService(fixture({ service: { type: 'NodePort' } }));
+    assert.equal(Object.hasOwn(service.spec, 'externalTrafficPolicy'), false);
+  });
+});

@@ -33,3 +33,14 @@ describe('renderServiceMonitor', () => {
     }
   });
 });
+
+describe('renderServiceMonitor: interval', () => {
+  test('without spec.metrics.serviceMonitor.interval the endpoint has no interval', () => {
+    const monitor = renderServiceMonitor(
+      fixture({ metrics: { serviceMonitor: { enabled: true } } }),
+    );
+    assert.deepEqual(monitor?.spec.endpoints, [
+      { port: 'metrics', path: '/metrics', scheme: 'http' },
+    ]);
+  });
+});

@@ -79,6 +79,28 @@ describe('label syntax', () => {
   ];
   for (const [value, ok] of values)
     test(`value "${value.slice(0, 20)}"`, () => assert.equal(isLabelValue(value), ok));
+
+  test('a name or value of exactly 63 characters is valid', () => {
+    assert.equal(isQualifiedName('x'.repeat(63)), true);
+    assert.equal(isQualifiedName(`example.com/${'x'.repeat(63)}`), true);
+    assert.equal(isLabelValue('x'.repeat(63)), true);
+  });
+
+  test('a prefix of one-character DNS labels is valid', () => {
+    assert.equal(isQualifiedName('a/x'), true);
+    assert.equal(isQualifiedName('a.b/x'), true);
+  });
+
+  test('a prefix must be a DNS subdomain to its end', () => {
+    assert.equal(isQualifiedName('example.com_/x'), false);
+    assert.equal(isQualifiedName('example.com./x'), false);
+  });
+
+  test('a prefix may have 253 characters, not 254', () => {
+    const prefix = (length: number) => `${'a'.repeat(length - 2)}.b`;
+    assert.equal(isQualifiedName(`${prefix(253)}/x`), true);
+    assert.equal(isQualifiedName(`${prefix(254)}/x`), false);
+  });
 });
 
 describe('validate', () => {
@@ -148,6 +170,47 @@ describe('validate', () => {
     assert.match(result.message, /; and 2 more$/);
   });
 
+  test('the message lists the first five problems, separated by "; ", then how many more', () => {
+    const problems = (n: number) =>
+      validate(
+        fixture({
+          podLabels: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `bad ${i}`])),
+        }),
+      );
+    const listed = (n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) => `spec.podLabels: label k${i}: value "bad ${i}" is invalid`,
+      ).join('; ');
+    assert.equal(problems(1).message, listed(1));
+    assert.equal(problems(5).message, listed(5));
+    assert.equal(problems(6).message, `${listed(5)}; and 1 more`);
+  });
+
+  test('each problem names its field and says what is wrong', () => {
+    const messages: [string, Parameters<typeof fixture>[0], string][] = [
+      [
+        'a ServiceMonitor label',
+        { metrics: { serviceMonitor: { enabled: true, labels: { a: 'b c' } } } },
+        'spec.metrics.serviceMonitor.labels: label a: value "b c" is invalid',
+      ],
+      [
+        'a pod annotation key',
+        { podAnnotations: { '/x': 'y' } },
+        'spec.podAnnotations: annotation key "/x" is invalid',
+      ],
+      [
+        'a Service annotation key',
+        { service: { annotations: { 'a b': 'y' } } },
+        'spec.service.annotations: annotation key "a b" is invalid',
+      ],
+      ['no token source', { tokens: {} }, 'spec.tokens: no token source is set'],
+    ];
+    for (const [name, spec, message] of messages) {
+      assert.equal(validate(fixture(spec)).message, message, name);
+    }
+  });
+
   const warned: [string, Parameters<typeof fixture>[0], RegExp][] = [
     [
       'single-use tickets across replicas',
@@ -168,6 +231,22 @@ describe('validate', () => {
       'maxUnavailable 0%',
       { replicas: 2, podDisruptionBudget: { maxUnavailable: '0%' } },
       /no eviction/,
+    ],
+    [
+      'maxUnavailable 0',
+      { replicas: 2, podDisruptionBudget: { maxUnavailable: 0 } },
+      /no eviction/,
+    ],
+    [
+      'minAvailable 100%',
+      { replicas: 2, podDisruptionBudget: { minAvailable: '100%' } },
+      /no eviction/,
+    ],
+    ['autoscaling without resources', { autoscaling: { maxReplicas: 4 } }, /requests\.cpu/],
+    [
+      'autoscaling with resource limits but no requests',
+      { autoscaling: { maxReplicas: 4 }, resources: { limits: { cpu: '1' } } },
+      /requests\.cpu/,
     ],
     [
       'selector labels in podLabels',
@@ -220,6 +299,31 @@ describe('validate', () => {
       assert.match(result.warnings[0]!, message);
     });
   }
+
+  test('the replay-cache warning says each pod keeps its own cache and names replayStore', () => {
+    const jwt = {
+      keySecretRef: { name: 'k', key: 'k' },
+      algorithms: ['RS256' as const],
+      singleUse: true,
+    };
+    assert.deepEqual(validate(fixture({ replicas: 2, tokens: { jwt } })).warnings, [
+      'tokens.jwt.singleUse: each pod keeps its own replay cache, so a ticket works once per pod (tokens.jwt.replayStore shares one)',
+    ]);
+  });
+
+  test('the reserved-label warning names every selector label set in podLabels, comma-separated', () => {
+    const podLabels = { 'app.kubernetes.io/name': 'x', 'app.kubernetes.io/instance': 'y' };
+    assert.deepEqual(validate(fixture({ podLabels })).warnings, [
+      "podLabels app.kubernetes.io/name, app.kubernetes.io/instance: the operator's values are used",
+    ]);
+  });
+
+  test('no per-IP warning when limits.maxConnectionsPerIp equals limits.maxConnections', () => {
+    assert.deepEqual(
+      validate(fixture({ limits: { maxConnections: 10, maxConnectionsPerIp: 10 } })).warnings,
+      [],
+    );
+  });
 
   test('no replay-cache warning when replicas share a replay store', () => {
     const jwt = {
