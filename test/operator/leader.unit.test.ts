@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { KubeError, type KubeClient } from '../../operator/src/kube/client.js';
 import { LeaderElector, type LeaderElectionOptions } from '../../operator/src/kube/leader.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Lease {
   metadata: { name: string; namespace: string; resourceVersion?: string };
@@ -106,6 +107,14 @@ describe('LeaderElector', () => {
     assert.equal(await b.tryAcquireOrRenew(), false, 'b took a fresh Lease');
     now += 999;
     assert.equal(await b.tryAcquireOrRenew(), false, 'b took the Lease 1 ms before it expired');
+    // renewTime comes from Date (millisecond resolution): let the wall clock move, so the
+    // renewal is a record change b can see (the same record twice would be no renewal).
+    const acquiredAt = Date.now();
+    await waitFor(
+      'the wall clock to pass a millisecond',
+      async () => (Date.now() > acquiredAt ? true : undefined),
+      { timeoutMs: 1000, intervalMs: 1 },
+    );
     assert.equal(await a.tryAcquireOrRenew(), true, 'a renews');
     now += 999;
     assert.equal(
