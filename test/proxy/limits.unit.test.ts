@@ -159,6 +159,21 @@ describe('bucket table', () => {
     assert.equal(limits.trackedIps, 0);
   });
 
+  test('below 100000 IPs a new one sweeps nothing: refilled buckets stay until the table is full', () => {
+    const { clock, limits } = clocked({ rate: 1 });
+    limits.takeHandshake('a');
+    clock.now = 5000;
+    limits.takeHandshake('b');
+    assert.equal(limits.trackedIps, 2);
+  });
+
+  test('prune cuts only a full table: 60000 active IPs all stay', () => {
+    const { limits } = clocked({ rate: 1 });
+    for (let i = 0; i < 60_000; i++) limits.takeHandshake(`ip${i}`);
+    limits.prune();
+    assert.equal(limits.trackedIps, 60_000);
+  });
+
   test('at 100000 IPs a new one prunes the idle ones first', () => {
     const { clock, limits } = clocked({ rate: 1 });
     for (let i = 0; i < 100_000; i++) limits.takeHandshake(`ip${i}`);
