@@ -94,6 +94,14 @@ describe('UnixDirPolicy.check', () => {
     });
   });
 
+  test('a missing path outside is refused as outside: its errno is not told', async () => {
+    const path = join(outside, 'gone.sock');
+    assert.deepEqual(await new UnixDirPolicy([allowed]).check(path), {
+      ok: false,
+      reason: `${path} is not under --allow-unix-dir`,
+    });
+  });
+
   test('the directory itself is not a socket inside it', async () =>
     assert.equal((await new UnixDirPolicy([allowed]).check(allowed)).ok, false));
 
