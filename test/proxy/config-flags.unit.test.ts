@@ -171,6 +171,38 @@ describe('names', () => {
   });
 });
 
+describe('each kind of setting read from its flag', () => {
+  const cases: [string[], string, unknown][] = [
+    [['--jwt-issuer', 'iss'], 'jwtIssuer', 'iss'],
+    [['--jwt-audience', 'aud'], 'jwtAudience', 'aud'],
+    [['--target-ca', 'ca.pem'], 'targetCa', 'ca.pem'],
+    [['--record-dir', '/rec'], 'recordDir', '/rec'],
+    [['--jwt-allow-no-exp'], 'jwtAllowNoExp', true],
+    [['--jwt-single-use'], 'jwtSingleUse', true],
+    [['--allow-missing-origin'], 'allowMissingOrigin', true],
+    [['--end-at-ticket-expiry'], 'endAtTicketExpiry', true],
+    [['--proxy-protocol'], 'proxyProtocol', true],
+    [['--target-tls'], 'targetTls', true],
+    [['--no-record-input'], 'recordInput', false],
+    [['--handshake-rate', '5'], 'handshakeRate', 5],
+    [['--max-connections', '4'], 'maxConnections', 4],
+    [['--max-connections-per-ip', '2'], 'maxConnectionsPerIp', 2],
+    [['--max-sessions-per-target', '3'], 'maxSessionsPerTarget', 3],
+    [['--max-session', '2m'], 'maxSession', 120],
+    [['--record-retention', '1h'], 'recordRetention', 3600],
+    [['--token-url-cache-ttl', '500ms'], 'tokenUrlCacheTtl', 0.5],
+    [['--record-max-bytes', '1MiB'], 'recordMaxBytes', 1024 ** 2],
+    [['--allow-target', '10.0.0.0/8'], 'allowTarget', ['10.0.0.0/8']],
+  ];
+  for (const [argv, key, value] of cases) {
+    test(`${argv.join(' ')}: ${key} is ${JSON.stringify(value)}`, () =>
+      assert.deepEqual(
+        load(['--token-file', 't', ...argv])[key as keyof ReturnType<typeof load>],
+        value,
+      ));
+  }
+});
+
 describe('--help', () => {
   /** The flags shown with a placeholder other than their kind. */
   const METAVARS: [string, string][] = [
@@ -215,13 +247,51 @@ describe('--help', () => {
       assert.ok(entry(flag).startsWith(`  --${flag} ${metavar} `), entry(flag)));
   }
 
-  test('a flag without a placeholder shows its kind; a switch shows none', () => {
-    const withMetavar = new Set(METAVARS.map(([f]) => f));
-    for (const s of SETTINGS.filter((x) => !withMetavar.has(x.flag))) {
-      const shown = s.kind === 'bool' ? `  --${s.flag} ` : `  --${s.flag} ${s.kind.toUpperCase()} `;
-      assert.ok(entry(s.flag).startsWith(shown), entry(s.flag));
-    }
-  });
+  /** The other flags: their kind as placeholder; a switch (undefined) shows none. */
+  const KINDS: [string, string | undefined][] = [
+    ['handshake-timeout', 'DURATION'],
+    ['connect-timeout', 'DURATION'],
+    ['idle-timeout', 'DURATION'],
+    ['heartbeat', 'DURATION'],
+    ['max-message-bytes', 'BYTES'],
+    ['drain-timeout', 'DURATION'],
+    ['jwt-allow-no-exp', undefined],
+    ['jwt-single-use', undefined],
+    ['jwt-single-use-window', 'DURATION'],
+    ['token-url-timeout', 'DURATION'],
+    ['token-url-cache-ttl', 'DURATION'],
+    ['allow-missing-origin', undefined],
+    ['max-connections', 'INT'],
+    ['max-connections-per-ip', 'INT'],
+    ['handshake-rate', 'INT'],
+    ['max-session', 'DURATION'],
+    ['max-sessions-per-target', 'INT'],
+    ['end-at-ticket-expiry', undefined],
+    ['proxy-protocol', undefined],
+    ['tls-min-version', 'STRING'],
+    ['target-tls', undefined],
+    ['record-when', 'STRING'],
+    ['record-input', undefined],
+    ['record-max-bytes', 'BYTES'],
+    ['record-retention', 'DURATION'],
+    ['workers', 'INT'],
+    ['log-level', 'STRING'],
+  ];
+
+  test('the two tables cover every flag', () =>
+    assert.deepEqual(
+      [...METAVARS, ...KINDS].map(([f]) => f).sort(),
+      SETTINGS.map((s) => s.flag).sort(),
+    ));
+
+  for (const [flag, kind] of KINDS) {
+    const shown = kind === undefined ? `  --${flag}` : `  --${flag} ${kind}`;
+    test(`--${flag} is shown as "${shown.trim()}"`, () =>
+      assert.ok(
+        entry(flag).startsWith(shown.length < 33 ? shown.padEnd(34) : `${shown} `),
+        entry(flag),
+      ));
+  }
 
   test('every flag has a help text of its own: words, no final period', () => {
     const helps = SETTINGS.map((s) => s.help);
