@@ -53,6 +53,36 @@ describe('booleans', () => {
       refusal(['--config', 'c'], {}, yaml('proxyProtocol: 2')),
       'config key "proxyProtocol": "2" is not true or false',
     ));
+  test('YAML 1 and 0 for a switch are numbers, not true/false: refused, naming the key', () => {
+    assert.equal(
+      refusal(['--config', 'c'], {}, yaml('proxyProtocol: 1')),
+      'config key "proxyProtocol": "1" is not true or false',
+    );
+    assert.equal(
+      refusal(['--config', 'c'], {}, yaml('recordInput: 0')),
+      'config key "recordInput": "0" is not true or false',
+    );
+  });
+  for (const v of ['xfalse', 'falsey', 'nope']) {
+    test(`WSGATE_RECORD_INPUT=${v} is refused (the whole value must match)`, () =>
+      assert.equal(
+        refusal(T, { WSGATE_RECORD_INPUT: v }),
+        `WSGATE_RECORD_INPUT: "${v}" is not true or false`,
+      ));
+  }
+  test('--switch=xyes is refused (the whole value must match)', () =>
+    assert.match(refusal([...T, '--proxy-protocol=xyes']), /"xyes" is not true or false/));
+  test('an unknown --flag=value: the parser message', () =>
+    assert.equal(refusal([...T, '--bogus=1']), "Unknown option '--bogus'"));
+  test('a flag value that contains --switch=value is a value', () =>
+    assert.equal(
+      load([...T, '--jwt-audience', 'x--proxy-protocol=maybe']).jwtAudience,
+      'x--proxy-protocol=maybe',
+    ));
+  test('-- between the positionals: LISTEN and TARGET as given, once each', () => {
+    const c = load(['127.0.0.1:7000', '--', '10.0.0.5:5900']);
+    assert.deepEqual([c.listen, c.target], ['127.0.0.1:7000', '10.0.0.5:5900']);
+  });
   test('--switch=yes, --switch=1 and --switch=TRUE turn it on', () => {
     for (const arg of ['--proxy-protocol=yes', '--proxy-protocol=1', '--proxy-protocol=TRUE'])
       assert.equal(load([...T, arg]).proxyProtocol, true, arg);
@@ -386,6 +416,11 @@ describe('settings that need one another', () => {
       [...T, '--admin-listen', '127.0.0.1:9000', '--admin-token-file', 'f'],
     ],
     ['an absolute --allow-unix-dir', [...T, '--allow-unix-dir', '/run/vms']],
+    [
+      'a redis:// store without a CA',
+      ['--jwt-key', 'k', '--jwt-single-use', '--replay-store', 'redis://r:6379/0'],
+    ],
+    ['--token-url with {token} as the host', ['--token-url', 'http://{token}']],
   ];
   for (const [name, argv] of accepted) {
     test(`accepted: ${name}`, () => assert.equal(typeof load(argv), 'object'));
@@ -439,6 +474,10 @@ describe('--help text', () => {
     assert.match(line('max-message-bytes'), / \(default 16MiB\)$/);
     assert.match(line('workers'), / \(default 1\)$/);
     assert.match(line('log-level'), / \(default info\)$/);
-    assert.doesNotMatch(line('jwt-key'), /default/);
+    assert.equal(
+      line('jwt-key'),
+      '  --jwt-key FILE'.padEnd(34) +
+        'verify signed tickets (JWT) with this PEM/JWK/JWKS/secret file',
+    );
   });
 });
