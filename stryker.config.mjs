@@ -23,10 +23,12 @@ export const MODULES = [
 
 /**
  * The tests that judge them: every unit test, plus the token tests that read files from a
- * temporary directory (the resolvers' I/O edge; each runs in about a second).
+ * temporary directory (the resolvers' I/O edge; each runs in about a second) and the
+ * --allow-unix-dir policy's, which resolves paths in one (no sockets).
  */
 export const TEST_FILES = [
   'dist/test/**/*.unit.test.js',
+  'dist/test/proxy/unix-dirs.test.js',
   'dist/test/proxy/tokens-jwt.test.js',
   'dist/test/proxy/tokens-ovirt.test.js',
   'dist/test/proxy/tokens-ticket-facts.test.js',
