@@ -455,6 +455,17 @@ describe('--help text', () => {
         'expect a PROXY protocol v1/v2 header on every connection (default false)',
     );
   });
+  test('an empty list default is not shown; a zero byte size shows as 0, a whole MiB as MiB', () => {
+    const line = (flag: string) => lines.find((l) => l.startsWith(`  ${flag} `));
+    assert.equal(
+      line('--allow-unix-dir'),
+      '  --allow-unix-dir DIR'.padEnd(34) +
+        'directories whose Unix sockets may be dialled (repeatable)',
+    );
+    assert.doesNotMatch(help, /\(default \)/);
+    assert.match(line('--record-max-bytes')!, /\(0 = unlimited\) \(default 0\)$/);
+    assert.match(line('--max-message-bytes')!, /\(default \d+MiB\)$/);
+  });
   test('a flag of 33 columns or more puts its help on the next line', () => {
     const i = lines.indexOf('  --jwt-single-use-window DURATION');
     assert.ok(i > 0);

@@ -190,7 +190,7 @@ export function loadConfig({ argv, env = process.env, readFile }: LoadOptions): 
     for (const name of [s.flag, ...(s.aliases ?? [])]) {
       const raw = values[name];
       if (raw === undefined) continue;
-      merged[s.key] = coerce(s, s.kind === 'list' ? raw : raw, FLAG);
+      merged[s.key] = coerce(s, raw, FLAG);
     }
   }
 
@@ -288,7 +288,10 @@ export function helpText(): string {
   ];
   for (const s of SETTINGS) {
     const left = `  --${s.flag}${s.metavar ? ' ' + s.metavar : s.kind === 'bool' ? '' : ' ' + s.kind.toUpperCase()}`;
-    const def = s.default !== undefined ? ` (default ${showDefault(s)})` : '';
+    // An empty list is no default worth a word (the description says what none means).
+    const noDefault =
+      s.default === undefined || (Array.isArray(s.default) && s.default.length === 0);
+    const def = noDefault ? '' : ` (default ${showDefault(s)})`;
     // A flag too long for the column puts its help on the next line.
     lines.push(
       left.length < 33
@@ -303,7 +306,7 @@ function showDefault(s: Setting): string {
   if (s.kind === 'duration') return `${s.default}s`;
   if (s.kind === 'bytes') {
     const n = s.default as number;
-    return n % 1024 ** 2 === 0 ? `${n / 1024 ** 2}MiB` : `${n}`;
+    return n !== 0 && n % 1024 ** 2 === 0 ? `${n / 1024 ** 2}MiB` : `${n}`;
   }
   return s.default === '' ? '""' : String(s.default);
 }
