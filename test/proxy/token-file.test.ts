@@ -12,8 +12,10 @@ import {
   judgeTokenFile,
   mergeReadings,
   parseTokenFile,
+  readTokenFiles,
   readTokenSource,
   TokenFileResolver,
+  type TokenFileReload,
 } from '../../proxy/src/tokens/file.js';
 import type { Target } from '../../proxy/src/tokens/types.js';
 import { runWsgate, startWsgate } from '../helpers/cli.js';
@@ -460,5 +462,198 @@ describe('token file rewrites on a running proxy', () => {
   test('no line any of these proxies logged, bad lines and rejected files included, holds a token in any form (leak-scan)', () => {
     assert.ok(leaks.scanned > 30, `only ${leaks.scanned} lines were scanned`);
     leaks.assertClean();
+  });
+});
+
+describe('TokenFileResolver in process', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wsgate-tokres-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  /** A fresh file holding `text`. */
+  const fileWith = (text: string | Buffer) => {
+    const path = join(dir, `tokens-${++n}`);
+    writeFileSync(path, text);
+    return path;
+  };
+  type Event = [string, TokenFileReload];
+  const recorder = () => {
+    const events: Event[] = [];
+    return {
+      events,
+      onReload: (result: string, detail: TokenFileReload) => events.push([result, detail]),
+    };
+  };
+
+  test('resolves its tokens, lists their targets and counts them; an unknown token is unknown', () => {
+    const r = new TokenFileResolver(fileWith('a: h:1\nb: unix_socket:/run/b.sock\n'), {}, false);
+    try {
+      assert.equal(r.size, 2);
+      assert.deepEqual(r.targets(), [
+        { host: 'h', port: 1 },
+        { host: '', port: 0, unix: '/run/b.sock' },
+      ]);
+      assert.deepEqual(r.resolve('a'), { kind: 'target', target: { host: 'h', port: 1 } });
+      assert.deepEqual(r.resolve('zz'), { kind: 'unknown' });
+    } finally {
+      r.close();
+    }
+  });
+
+  test('a clean start reports nothing; bad lines at start are reported once as an error', () => {
+    const clean = recorder();
+    new TokenFileResolver(fileWith('a: h:1\n'), clean, false).close();
+    assert.deepEqual(clean.events, []);
+    const mixed = recorder();
+    const path = fileWith('a: h:1\nlonely\n');
+    new TokenFileResolver(path, mixed, false).close();
+    assert.deepEqual(mixed.events, [
+      [
+        'error',
+        {
+          count: 1,
+          problems: [{ file: path, line: 2, message: 'expected "token: host:port"' }],
+          problemCount: 1,
+          kept: [],
+        },
+      ],
+    ]);
+  });
+
+  test('a reload report lists the first 20 problems and counts them all', () => {
+    const bad = Array.from({ length: 25 }, (_, i) => `bad${i}`).join('\n');
+    const events = recorder();
+    new TokenFileResolver(fileWith(`a: h:1\n${bad}\n`), events, false).close();
+    const [[result, detail]] = events.events as [Event];
+    assert.equal(result, 'error');
+    assert.equal(detail.problems.length, 20);
+    assert.equal(detail.problems[19]?.line, 21);
+    assert.equal(detail.problemCount, 25);
+  });
+
+  test('reload(): a rewrite is reported ok with its count; the same bytes again report nothing', () => {
+    const path = fileWith('a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events, false);
+    try {
+      writeFileSync(path, 'b: h:2\nc: h:3\n');
+      r.reload();
+      writeFileSync(path, 'b: h:2\nc: h:3\n');
+      r.reload();
+      assert.deepEqual(events.events, [
+        ['ok', { count: 2, problems: [], problemCount: 0, kept: [] }],
+      ]);
+      assert.deepEqual(r.resolve('a'), { kind: 'unknown' });
+      assert.equal(r.resolve('c').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('reload(): a rewrite with a bad line is reported as an error and installs the rest', () => {
+    const path = fileWith('a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events, false);
+    try {
+      writeFileSync(path, 'b: h:2\nlonely\n');
+      r.reload();
+      assert.deepEqual(events.events, [
+        [
+          'error',
+          {
+            count: 1,
+            problems: [{ file: path, line: 2, message: 'expected "token: host:port"' }],
+            problemCount: 1,
+            kept: [],
+          },
+        ],
+      ]);
+      assert.equal(r.resolve('b').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('reload(): a deleted file is reported with its errno code and the last good table kept', () => {
+    const path = fileWith('a: h:1\nb: h:2\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events, false);
+    try {
+      rmSync(path);
+      r.reload();
+      assert.deepEqual(events.events, [
+        [
+          'error',
+          {
+            count: 2,
+            problems: [{ file: path, message: 'ENOENT' }],
+            problemCount: 1,
+            kept: [path],
+          },
+        ],
+      ]);
+      assert.equal(r.resolve('a').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('by default it watches the file: a rewrite is installed without reload()', async () => {
+    const path = fileWith('a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events);
+    try {
+      writeFileSync(path, 'b: h:2\n');
+      await eventually(() => events.events.length === 1, 5000, 'the rewrite to be noticed');
+      assert.equal(r.resolve('b').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('at start, a path that cannot be read is a SettingError naming --token-file and the code', () => {
+    const path = join(dir, 'missing');
+    assert.throws(() => new TokenFileResolver(path, {}, false), {
+      name: 'SettingError',
+      message: `--token-file: cannot read ${path}: ENOENT`,
+    });
+  });
+
+  test('at start, no valid entry is a SettingError naming the first problem and how many more', () => {
+    const two = fileWith('lonely\nvm: h:0\n');
+    assert.throws(() => new TokenFileResolver(two, {}, false), {
+      name: 'SettingError',
+      message:
+        `--token-file: ${two}: no valid "token: host:port" entry; ` +
+        `${two} line 1: expected "token: host:port" (and 1 more problems)`,
+    });
+    const one = fileWith('vm: h:0\n');
+    assert.throws(() => new TokenFileResolver(one, {}, false), {
+      message: `--token-file: ${one}: no valid "token: host:port" entry; ${one} line 1: target: port must be 1-65535`,
+    });
+    const binary = fileWith(Buffer.from([0x61, 0, 0x62]));
+    assert.throws(() => new TokenFileResolver(binary, {}, false), {
+      message: `--token-file: ${binary}: no valid "token: host:port" entry; ${binary}: not a text file (NUL byte or invalid UTF-8)`,
+    });
+  });
+
+  test('readTokenFiles: a directory is read in name order; an entry that cannot be read is a rejected reading', () => {
+    const d = mkdtempSync(join(dir, 'dir-'));
+    writeFileSync(join(d, 'b'), 'b: h:2\n');
+    writeFileSync(join(d, 'a'), 'a: h:1\n');
+    symlinkSync(join(d, 'nowhere'), join(d, 'c-dangling'));
+    const readings = readTokenFiles(d);
+    assert.deepEqual(
+      readings.map((r) => r.file),
+      [join(d, 'a'), join(d, 'b'), join(d, 'c-dangling')],
+    );
+    assert.deepEqual(readings[2], {
+      file: join(d, 'c-dangling'),
+      print: 'error ENOENT',
+      problems: [{ file: join(d, 'c-dangling'), message: 'ENOENT' }],
+    });
+    assert.deepEqual([...readTokenSource(d).tokens.keys()], ['a', 'b']);
   });
 });
