@@ -347,6 +347,26 @@ describe('ovirt ticket resolver', () => {
       }
     });
 
+    test('a leeway of 2 s is used as given: 2 s past validTo accepted, 3 s refused', () => {
+      const r = createOvirtResolver({ certFile, now: () => NOW, watch: false, leewaySeconds: 2 });
+      try {
+        const at = (ms: number) => engineTicket(engine, { at: ms, lifetimeSeconds: 10 });
+        assert.equal(r.resolve(at(NOW - 12_000)).kind, 'target');
+        assert.deepEqual(r.resolve(at(NOW - 13_000)), {
+          kind: 'refused',
+          reason: 'ticket expired',
+        });
+      } finally {
+        r.close();
+      }
+    });
+
+    test('the resolver is named ovirt (its metrics label)', () => {
+      const r = createOvirtResolver({ certFile, watch: false });
+      assert.equal(r.name, 'ovirt');
+      r.close();
+    });
+
     test('without an injected clock the resolver uses the current time', () => {
       const r = createOvirtResolver({ certFile, watch: false });
       try {
@@ -360,12 +380,17 @@ describe('ovirt ticket resolver', () => {
       }
     });
 
-    test('by default it watches the certificate file', async () => {
+    test('watch given as undefined is the default: the certificate file is watched', async () => {
       const file = join(dir, 'watched-default.cer');
       writeFileSync(file, engine.certPem);
       const next = newEngine('default-watch');
       let reloads = 0;
-      const r = createOvirtResolver({ certFile: file, now: () => NOW, onReload: () => reloads++ });
+      const r = createOvirtResolver({
+        certFile: file,
+        now: () => NOW,
+        watch: undefined,
+        onReload: () => reloads++,
+      });
       try {
         writeFileSync(`${file}.tmp`, next.certPem);
         const { renameSync } = await import('node:fs');
