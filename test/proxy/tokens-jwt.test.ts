@@ -870,6 +870,23 @@ describe('jwt resolver: edges', () => {
         r.close();
       }
     });
+    test('a ticket without kid, or with a kid that is not a string, may use a JWK that has a kid', async () => {
+      const jwks = join(dir, 'kidded.jwks');
+      writeFileSync(
+        jwks,
+        JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), kid: 'one' }] }),
+      );
+      const r = createJwtResolver({ keyFile: jwks, now: () => NOW, watch: false });
+      try {
+        assert.deepEqual(targetOnly(await r.resolve(await jws(rsa.privateKey))), ok());
+        const numericKid = await new SignJWT({ host: '10.0.0.5', port: 5900, exp: NOW_S + 60 })
+          .setProtectedHeader({ alg: 'RS256', kid: 5 as unknown as string })
+          .sign(rsa.privateKey);
+        assert.deepEqual(targetOnly(await r.resolve(numericKid)), ok());
+      } finally {
+        r.close();
+      }
+    });
     test('a key of the right kid that did not sign it: "signature invalid"', async () => {
       const jwks = join(dir, 'kid.jwks');
       writeFileSync(
@@ -975,6 +992,16 @@ describe('jwt resolver: edges', () => {
     test('a leeway of 0 refuses a ticket 1 s past its exp', async () => {
       const t = await jws(rsa.privateKey, { claims: { exp: NOW_S - 1 } });
       assert.deepEqual(await resolveWith(t, { leewaySeconds: 0 }), no('ticket expired'));
+    });
+    test('a leeway of 0 and a single-use window of 0 are accepted', async () => {
+      const t = await jws(rsa.privateKey, { claims: { jti: 'w0' } });
+      const got = await resolveWith(t, { leewaySeconds: 0, singleUse: true, singleUseWindowMs: 0 });
+      assert.deepEqual(targetOnly(got), ok());
+    });
+    test('the resolver is named jwt (its metrics label)', () => {
+      const r = withKey();
+      assert.equal(r.name, 'jwt');
+      r.close();
     });
     test('the allow-list cannot be changed after start', () => {
       const r = withKey({ algorithms: ['RS256'] });
