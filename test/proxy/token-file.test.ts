@@ -613,6 +613,70 @@ describe('TokenFileResolver in process', () => {
     }
   });
 
+  test('without an onReload listener, bad lines at start, a rewrite and a deleted file are handled', () => {
+    const path = fileWith('a: h:1\nlonely\n');
+    const r = new TokenFileResolver(path, undefined, false);
+    try {
+      writeFileSync(path, 'b: h:2\n');
+      r.reload();
+      assert.equal(r.resolve('b').kind, 'target');
+      rmSync(path);
+      r.reload();
+      assert.equal(r.resolve('b').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('an empty file at start is an empty table, not an error', () => {
+    const events = recorder();
+    const r = new TokenFileResolver(fileWith(''), events, false);
+    assert.equal(r.size, 0);
+    assert.deepEqual(events.events, []);
+    r.close();
+  });
+
+  test('the resolver is named file (its metrics label)', () => {
+    const r = new TokenFileResolver(fileWith('a: h:1\n'), {}, false);
+    assert.equal(r.name, 'file');
+    r.close();
+  });
+
+  test('reload(): a directory left with no valid entry installs the empty table', () => {
+    const d = mkdtempSync(join(dir, 'emptied-'));
+    writeFileSync(join(d, 'a'), 'a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(d, events, false);
+    try {
+      rmSync(join(d, 'a'));
+      writeFileSync(join(d, 'b'), 'lonely\n');
+      r.reload();
+      // a's entries go with a; b was never good: nothing is left, and that is installed.
+      assert.deepEqual(r.resolve('a'), { kind: 'unknown' });
+      assert.deepEqual(events.events, [
+        [
+          'error',
+          {
+            count: 0,
+            problems: [{ file: join(d, 'b'), line: 1, message: 'expected "token: host:port"' }],
+            problemCount: 1,
+            kept: [join(d, 'b')],
+          },
+        ],
+      ]);
+    } finally {
+      r.close();
+    }
+  });
+
+  test('at start, a directory with no valid entry names the file of the first problem', () => {
+    const d = mkdtempSync(join(dir, 'bad-dir-'));
+    writeFileSync(join(d, 'g'), Buffer.from([0x61, 0, 0x62]));
+    assert.throws(() => new TokenFileResolver(d, {}, false), {
+      message: `--token-file: ${d}: no valid "token: host:port" entry; ${join(d, 'g')}: not a text file (NUL byte or invalid UTF-8)`,
+    });
+  });
+
   test('at start, a path that cannot be read is a SettingError naming --token-file and the code', () => {
     const path = join(dir, 'missing');
     assert.throws(() => new TokenFileResolver(path, {}, false), {
@@ -641,19 +705,19 @@ describe('TokenFileResolver in process', () => {
 
   test('readTokenFiles: a directory is read in name order; an entry that cannot be read is a rejected reading', () => {
     const d = mkdtempSync(join(dir, 'dir-'));
-    writeFileSync(join(d, 'b'), 'b: h:2\n');
-    writeFileSync(join(d, 'a'), 'a: h:1\n');
+    for (const name of ['e', 'd', 'b', 'a']) writeFileSync(join(d, name), `${name}: h:1\n`);
+    mkdirSync(join(d, 'c-subdir'));
     symlinkSync(join(d, 'nowhere'), join(d, 'c-dangling'));
     const readings = readTokenFiles(d);
     assert.deepEqual(
       readings.map((r) => r.file),
-      [join(d, 'a'), join(d, 'b'), join(d, 'c-dangling')],
+      ['a', 'b', 'c-dangling', 'd', 'e'].map((name) => join(d, name)),
     );
     assert.deepEqual(readings[2], {
       file: join(d, 'c-dangling'),
       print: 'error ENOENT',
       problems: [{ file: join(d, 'c-dangling'), message: 'ENOENT' }],
     });
-    assert.deepEqual([...readTokenSource(d).tokens.keys()], ['a', 'b']);
+    assert.deepEqual([...readTokenSource(d).tokens.keys()], ['a', 'b', 'd', 'e']);
   });
 });
