@@ -82,6 +82,7 @@ describe('targetFrom: port', () => {
     ['a string with a space', ' 5900', 'target port missing or invalid'],
     ['undefined', undefined, 'target port missing or invalid'],
     ['a boolean', true, 'target port missing or invalid'],
+    ['an array holding a decimal string', ['5900'], 'target port missing or invalid'],
   ];
   for (const [name, port, reason] of refused) {
     test(`refuses port ${name} with "${reason}"`, () => {
