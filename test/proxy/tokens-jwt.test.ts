@@ -1071,6 +1071,13 @@ describe('jwt resolver: edges', () => {
         message: 'bug in the store',
       });
     });
+    test("close() forgets the jtis of the resolver's own store", async () => {
+      const r = withKey({ singleUse: true });
+      await r.resolve(await jws(rsa.privateKey, { claims: { jti: 'c1' } }));
+      assert.equal(r.replayEntries, 1);
+      r.close();
+      assert.equal(r.replayEntries, 0);
+    });
     test('a resolver given a store remembers no jti itself', async () => {
       const { store } = recording(() => Promise.resolve('first'));
       const r = withKey({ singleUse: true, replayStore: store });
