@@ -703,6 +703,16 @@ describe('TokenFileResolver in process', () => {
     });
   });
 
+  test('a token named in two files of a directory: the file later in JavaScript string order wins', () => {
+    // The kernel's listing comes back in byte (UTF-8) order, where U+FB00 (EF AC 80) sorts
+    // before U+1F600 (F0 9F 98 80); in UTF-16, as JavaScript compares, the emoji (D83D) is
+    // first. The table must follow the documented name order, not the listing's.
+    const d = mkdtempSync(join(dir, 'order-'));
+    writeFileSync(join(d, '\u{1F600}'), 'x: h:1\n');
+    writeFileSync(join(d, '\uFB00'), 'x: h:2\n');
+    assert.deepEqual(readTokenSource(d).tokens.get('x'), { host: 'h', port: 2 });
+  });
+
   test('readTokenFiles: a directory is read in name order; an entry that cannot be read is a rejected reading', () => {
     const d = mkdtempSync(join(dir, 'dir-'));
     for (const name of ['e', 'd', 'b', 'a']) writeFileSync(join(d, name), `${name}: h:1\n`);
