@@ -12,8 +12,10 @@ import {
   judgeTokenFile,
   mergeReadings,
   parseTokenFile,
+  readTokenFiles,
   readTokenSource,
   TokenFileResolver,
+  type TokenFileReload,
 } from '../../proxy/src/tokens/file.js';
 import type { Target } from '../../proxy/src/tokens/types.js';
 import { runWsgate, startWsgate } from '../helpers/cli.js';
@@ -460,5 +462,272 @@ describe('token file rewrites on a running proxy', () => {
   test('no line any of these proxies logged, bad lines and rejected files included, holds a token in any form (leak-scan)', () => {
     assert.ok(leaks.scanned > 30, `only ${leaks.scanned} lines were scanned`);
     leaks.assertClean();
+  });
+});
+
+describe('TokenFileResolver in process', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wsgate-tokres-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  /** A fresh file holding `text`. */
+  const fileWith = (text: string | Buffer) => {
+    const path = join(dir, `tokens-${++n}`);
+    writeFileSync(path, text);
+    return path;
+  };
+  type Event = [string, TokenFileReload];
+  const recorder = () => {
+    const events: Event[] = [];
+    return {
+      events,
+      onReload: (result: string, detail: TokenFileReload) => events.push([result, detail]),
+    };
+  };
+
+  test('resolves its tokens, lists their targets and counts them; an unknown token is unknown', () => {
+    const r = new TokenFileResolver(fileWith('a: h:1\nb: unix_socket:/run/b.sock\n'), {}, false);
+    try {
+      assert.equal(r.size, 2);
+      assert.deepEqual(r.targets(), [
+        { host: 'h', port: 1 },
+        { host: '', port: 0, unix: '/run/b.sock' },
+      ]);
+      assert.deepEqual(r.resolve('a'), { kind: 'target', target: { host: 'h', port: 1 } });
+      assert.deepEqual(r.resolve('zz'), { kind: 'unknown' });
+    } finally {
+      r.close();
+    }
+  });
+
+  test('a clean start reports nothing; bad lines at start are reported once as an error', () => {
+    const clean = recorder();
+    new TokenFileResolver(fileWith('a: h:1\n'), clean, false).close();
+    assert.deepEqual(clean.events, []);
+    const mixed = recorder();
+    const path = fileWith('a: h:1\nlonely\n');
+    new TokenFileResolver(path, mixed, false).close();
+    assert.deepEqual(mixed.events, [
+      [
+        'error',
+        {
+          count: 1,
+          problems: [{ file: path, line: 2, message: 'expected "token: host:port"' }],
+          problemCount: 1,
+          kept: [],
+        },
+      ],
+    ]);
+  });
+
+  test('a reload report lists the first 20 problems and counts them all', () => {
+    const bad = Array.from({ length: 25 }, (_, i) => `bad${i}`).join('\n');
+    const events = recorder();
+    new TokenFileResolver(fileWith(`a: h:1\n${bad}\n`), events, false).close();
+    const [[result, detail]] = events.events as [Event];
+    assert.equal(result, 'error');
+    assert.equal(detail.problems.length, 20);
+    assert.equal(detail.problems[19]?.line, 21);
+    assert.equal(detail.problemCount, 25);
+  });
+
+  test('reload(): a rewrite is reported ok with its count; the same bytes again report nothing', () => {
+    const path = fileWith('a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events, false);
+    try {
+      writeFileSync(path, 'b: h:2\nc: h:3\n');
+      r.reload();
+      writeFileSync(path, 'b: h:2\nc: h:3\n');
+      r.reload();
+      assert.deepEqual(events.events, [
+        ['ok', { count: 2, problems: [], problemCount: 0, kept: [] }],
+      ]);
+      assert.deepEqual(r.resolve('a'), { kind: 'unknown' });
+      assert.equal(r.resolve('c').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('reload(): a rewrite with a bad line is reported as an error and installs the rest', () => {
+    const path = fileWith('a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events, false);
+    try {
+      writeFileSync(path, 'b: h:2\nlonely\n');
+      r.reload();
+      assert.deepEqual(events.events, [
+        [
+          'error',
+          {
+            count: 1,
+            problems: [{ file: path, line: 2, message: 'expected "token: host:port"' }],
+            problemCount: 1,
+            kept: [],
+          },
+        ],
+      ]);
+      assert.equal(r.resolve('b').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('reload(): a deleted file is reported with its errno code and the last good table kept', () => {
+    const path = fileWith('a: h:1\nb: h:2\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events, false);
+    try {
+      rmSync(path);
+      r.reload();
+      assert.deepEqual(events.events, [
+        [
+          'error',
+          {
+            count: 2,
+            problems: [{ file: path, message: 'ENOENT' }],
+            problemCount: 1,
+            kept: [path],
+          },
+        ],
+      ]);
+      assert.equal(r.resolve('a').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('by default it watches the file: a rewrite is installed without reload()', async () => {
+    const path = fileWith('a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(path, events);
+    try {
+      writeFileSync(path, 'b: h:2\n');
+      await eventually(() => events.events.length === 1, 5000, 'the rewrite to be noticed');
+      assert.equal(r.resolve('b').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('without an onReload listener, bad lines at start, a rewrite and a deleted file are handled', () => {
+    const path = fileWith('a: h:1\nlonely\n');
+    const r = new TokenFileResolver(path, undefined, false);
+    try {
+      writeFileSync(path, 'b: h:2\n');
+      r.reload();
+      assert.equal(r.resolve('b').kind, 'target');
+      rmSync(path);
+      r.reload();
+      assert.equal(r.resolve('b').kind, 'target');
+    } finally {
+      r.close();
+    }
+  });
+
+  test('an empty file at start is an empty table, not an error', () => {
+    const events = recorder();
+    const r = new TokenFileResolver(fileWith(''), events, false);
+    assert.equal(r.size, 0);
+    assert.deepEqual(events.events, []);
+    r.close();
+  });
+
+  test('the resolver is named file (its metrics label)', () => {
+    const r = new TokenFileResolver(fileWith('a: h:1\n'), {}, false);
+    assert.equal(r.name, 'file');
+    r.close();
+  });
+
+  test('reload(): a directory left with no valid entry installs the empty table', () => {
+    const d = mkdtempSync(join(dir, 'emptied-'));
+    writeFileSync(join(d, 'a'), 'a: h:1\n');
+    const events = recorder();
+    const r = new TokenFileResolver(d, events, false);
+    try {
+      rmSync(join(d, 'a'));
+      writeFileSync(join(d, 'b'), 'lonely\n');
+      r.reload();
+      // a's entries go with a; b was never good: nothing is left, and that is installed.
+      assert.deepEqual(r.resolve('a'), { kind: 'unknown' });
+      assert.deepEqual(events.events, [
+        [
+          'error',
+          {
+            count: 0,
+            problems: [{ file: join(d, 'b'), line: 1, message: 'expected "token: host:port"' }],
+            problemCount: 1,
+            kept: [join(d, 'b')],
+          },
+        ],
+      ]);
+    } finally {
+      r.close();
+    }
+  });
+
+  test('at start, a directory with no valid entry names the file of the first problem', () => {
+    const d = mkdtempSync(join(dir, 'bad-dir-'));
+    writeFileSync(join(d, 'g'), Buffer.from([0x61, 0, 0x62]));
+    assert.throws(() => new TokenFileResolver(d, {}, false), {
+      message: `--token-file: ${d}: no valid "token: host:port" entry; ${join(d, 'g')}: not a text file (NUL byte or invalid UTF-8)`,
+    });
+  });
+
+  test('at start, a path that cannot be read is a SettingError naming --token-file and the code', () => {
+    const path = join(dir, 'missing');
+    assert.throws(() => new TokenFileResolver(path, {}, false), {
+      name: 'SettingError',
+      message: `--token-file: cannot read ${path}: ENOENT`,
+    });
+  });
+
+  test('at start, no valid entry is a SettingError naming the first problem and how many more', () => {
+    const two = fileWith('lonely\nvm: h:0\n');
+    assert.throws(() => new TokenFileResolver(two, {}, false), {
+      name: 'SettingError',
+      message:
+        `--token-file: ${two}: no valid "token: host:port" entry; ` +
+        `${two} line 1: expected "token: host:port" (and 1 more problems)`,
+    });
+    const one = fileWith('vm: h:0\n');
+    assert.throws(() => new TokenFileResolver(one, {}, false), {
+      message: `--token-file: ${one}: no valid "token: host:port" entry; ${one} line 1: target: port must be 1-65535`,
+    });
+    const binary = fileWith(Buffer.from([0x61, 0, 0x62]));
+    assert.throws(() => new TokenFileResolver(binary, {}, false), {
+      message: `--token-file: ${binary}: no valid "token: host:port" entry; ${binary}: not a text file (NUL byte or invalid UTF-8)`,
+    });
+  });
+
+  test('a token named in two files of a directory: the file later in JavaScript string order wins', () => {
+    // The kernel's listing comes back in byte (UTF-8) order, where U+FB00 (EF AC 80) sorts
+    // before U+1F600 (F0 9F 98 80); in UTF-16, as JavaScript compares, the emoji (D83D) is
+    // first. The table must follow the documented name order, not the listing's.
+    const d = mkdtempSync(join(dir, 'order-'));
+    writeFileSync(join(d, '\u{1F600}'), 'x: h:1\n');
+    writeFileSync(join(d, '\uFB00'), 'x: h:2\n');
+    assert.deepEqual(readTokenSource(d).tokens.get('x'), { host: 'h', port: 2 });
+  });
+
+  test('readTokenFiles: a directory is read in name order; an entry that cannot be read is a rejected reading', () => {
+    const d = mkdtempSync(join(dir, 'dir-'));
+    for (const name of ['e', 'd', 'b', 'a']) writeFileSync(join(d, name), `${name}: h:1\n`);
+    mkdirSync(join(d, 'c-subdir'));
+    symlinkSync(join(d, 'nowhere'), join(d, 'c-dangling'));
+    const readings = readTokenFiles(d);
+    assert.deepEqual(
+      readings.map((r) => r.file),
+      ['a', 'b', 'c-dangling', 'd', 'e'].map((name) => join(d, name)),
+    );
+    assert.deepEqual(readings[2], {
+      file: join(d, 'c-dangling'),
+      print: 'error ENOENT',
+      problems: [{ file: join(d, 'c-dangling'), message: 'ENOENT' }],
+    });
+    assert.deepEqual([...readTokenSource(d).tokens.keys()], ['a', 'b', 'd', 'e']);
   });
 });

@@ -13,7 +13,12 @@ import { parseSigningKey } from '../../proxy/src/tokens/keys.js';
 import { mintTicket } from '../../proxy/src/tokens/mint.js';
 import { assertNoLeaks } from '../helpers/leak-scan.js';
 import { REFUSALS } from '../../proxy/src/errors.js';
-import { ReplayStoreUnavailable, type ReplayStore } from '../../proxy/src/replay/store.js';
+import {
+  ReplayStoreUnavailable,
+  type Claim,
+  type ClaimResult,
+  type ReplayStore,
+} from '../../proxy/src/replay/store.js';
 import type { Resolution } from '../../proxy/src/tokens/types.js';
 import {
   eventually,
@@ -737,6 +742,351 @@ describe('jwt resolver', () => {
       await eventually(() => reloads === 1);
       assert.equal((await r.resolve(await jws(rsa2.privateKey))).kind, 'target');
       r.close();
+    });
+  });
+});
+
+/**
+ * Claims, refusals and options of the JWT resolver at their edges (issue 19: each test
+ * kills mutants of tokens/jwt.ts that the cases above let survive).
+ */
+describe('jwt resolver: edges', () => {
+  let dir: string;
+  let rsaFile: string;
+  before(() => {
+    dir = tempDir();
+    rsaFile = join(dir, 'rs.pem');
+    writeFileSync(rsaFile, pem(rsa.publicKey));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const withKey = (extra: Partial<JwtResolverOptions> = {}) =>
+    createJwtResolver({ keyFile: rsaFile, now: () => NOW, watch: false, ...extra });
+  /** Resolves `token` with a fresh resolver of `extra` options, then closes it. */
+  async function resolveWith(
+    token: string,
+    extra: Partial<JwtResolverOptions> = {},
+    client?: string,
+  ): Promise<Resolution> {
+    const r = withKey(extra);
+    try {
+      return await r.resolve(token, client === undefined ? undefined : { client });
+    } finally {
+      r.close();
+    }
+  }
+  const b64 = (json: unknown) => Buffer.from(JSON.stringify(json)).toString('base64url');
+
+  describe('jwsHeader', () => {
+    const header = b64({ alg: 'RS256' });
+    test('a part holding a character outside base64url is no JWS', () => {
+      assert.equal(jwsHeader(`${header}.e30.a+b`), undefined);
+      assert.equal(jwsHeader(`${header}.e3=0.c2ln`), undefined);
+      assert.equal(jwsHeader(`${header}=.e30.c2ln`), undefined);
+      assert.equal(jwsHeader(`${header}.e30.c2ln!`), undefined);
+    });
+    test('four parts are no JWS', () => {
+      assert.equal(jwsHeader(`${header}.e30.c2ln.x`), undefined);
+    });
+    test('a header that is JSON null, a number or has a non-string alg is no JWS', () => {
+      assert.equal(jwsHeader(`${Buffer.from('null').toString('base64url')}.e30.x`), undefined);
+      assert.equal(jwsHeader(`${b64(7)}.e30.x`), undefined);
+      assert.equal(jwsHeader(`${b64({ alg: 1 })}.e30.x`), undefined);
+    });
+    test('a header that does not parse as JSON is no JWS', () => {
+      assert.equal(jwsHeader(`${Buffer.from('{alg').toString('base64url')}.e30.x`), undefined);
+    });
+    test('the whole header is returned, with an empty payload and signature allowed', () => {
+      assert.deepEqual(jwsHeader(`${b64({ alg: 'RS256', kid: 'k', typ: 'JWT' })}..`), {
+        alg: 'RS256',
+        kid: 'k',
+        typ: 'JWT',
+      });
+    });
+  });
+
+  describe('refusal reasons', () => {
+    test('an exp that is not a number is "claim "exp" invalid", not "no expiry"', async () => {
+      const t = await jws(rsa.privateKey, { claims: { exp: 'tomorrow' as unknown as number } });
+      assert.deepEqual(await resolveWith(t), no('claim "exp" invalid'));
+    });
+    test('an iat that is not a number is "claim "iat" invalid"', async () => {
+      const t = await jws(rsa.privateKey, { claims: { iat: 'now' as unknown as number } });
+      assert.deepEqual(await resolveWith(t), no('claim "iat" invalid'));
+    });
+    test('an issuer required and absent is "issuer mismatch"', async () => {
+      const t = await jws(rsa.privateKey);
+      assert.deepEqual(await resolveWith(t, { issuer: 'https://portal' }), no('issuer mismatch'));
+    });
+    test('the issuer and audience configured and matching: accepted', async () => {
+      const t = await jws(rsa.privateKey, { claims: { iss: 'https://portal', aud: 'wsgate' } });
+      assert.deepEqual(
+        targetOnly(await resolveWith(t, { issuer: 'https://portal', audience: 'wsgate' })),
+        ok(),
+      );
+    });
+    test('an unknown critical header is "ticket uses an unsupported feature"', async () => {
+      const t = await new SignJWT({ host: 'h', port: 1, exp: NOW_S + 60 })
+        .setProtectedHeader({ alg: 'RS256', crit: ['x-wsgate'], 'x-wsgate': 1 })
+        .sign(rsa.privateKey, { crit: { 'x-wsgate': true } });
+      assert.deepEqual(await resolveWith(t), no('ticket uses an unsupported feature'));
+    });
+    test('a ticket whose header names an EC algorithm for an RSA key: "no key for this ticket"', async () => {
+      const t = await jws(ec.privateKey, { alg: 'ES256' });
+      assert.deepEqual(await resolveWith(t), no('no key for this ticket'));
+    });
+    test("a JWK whose alg differs from the ticket's is no candidate", async () => {
+      const jwks = join(dir, 'alg.jwks');
+      writeFileSync(
+        jwks,
+        JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), alg: 'RS384' }] }),
+      );
+      const r = createJwtResolver({
+        keyFile: jwks,
+        algorithms: ['RS256', 'RS384'],
+        now: () => NOW,
+        watch: false,
+      });
+      try {
+        assert.deepEqual(await r.resolve(await jws(rsa.privateKey)), no('no key for this ticket'));
+        assert.deepEqual(
+          targetOnly(await r.resolve(await jws(rsa.privateKey, { alg: 'RS384' }))),
+          ok(),
+        );
+      } finally {
+        r.close();
+      }
+    });
+    test('a kid in the ticket matches a JWK without kid', async () => {
+      const jwks = join(dir, 'nokid.jwks');
+      writeFileSync(jwks, JSON.stringify({ keys: [rsa.publicKey.export({ format: 'jwk' })] }));
+      const r = createJwtResolver({ keyFile: jwks, now: () => NOW, watch: false });
+      try {
+        assert.deepEqual(
+          targetOnly(await r.resolve(await jws(rsa.privateKey, { kid: 'x' }))),
+          ok(),
+        );
+      } finally {
+        r.close();
+      }
+    });
+    test('a ticket without kid, or with a kid that is not a string, may use a JWK that has a kid', async () => {
+      const jwks = join(dir, 'kidded.jwks');
+      writeFileSync(
+        jwks,
+        JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), kid: 'one' }] }),
+      );
+      const r = createJwtResolver({ keyFile: jwks, now: () => NOW, watch: false });
+      try {
+        assert.deepEqual(targetOnly(await r.resolve(await jws(rsa.privateKey))), ok());
+        const numericKid = await new SignJWT({ host: '10.0.0.5', port: 5900, exp: NOW_S + 60 })
+          .setProtectedHeader({ alg: 'RS256', kid: 5 as unknown as string })
+          .sign(rsa.privateKey);
+        assert.deepEqual(targetOnly(await r.resolve(numericKid)), ok());
+      } finally {
+        r.close();
+      }
+    });
+    test('a key of the right kid that did not sign it: "signature invalid"', async () => {
+      const jwks = join(dir, 'kid.jwks');
+      writeFileSync(
+        jwks,
+        JSON.stringify({ keys: [{ ...rsa.publicKey.export({ format: 'jwk' }), kid: 'one' }] }),
+      );
+      const r = createJwtResolver({ keyFile: jwks, now: () => NOW, watch: false });
+      try {
+        assert.deepEqual(
+          await r.resolve(await jws(rsa2.privateKey, { kid: 'one' })),
+          no('signature invalid'),
+        );
+      } finally {
+        r.close();
+      }
+    });
+  });
+
+  describe('target claims', () => {
+    test('a unix claim alone names a socket target', async () => {
+      const t = await jws(rsa.privateKey, {
+        claims: { unix: '/run/vm.sock' },
+        omit: ['host', 'port'],
+      });
+      assert.deepEqual(targetOnly(await resolveWith(t)), {
+        kind: 'target',
+        target: { host: '', port: 0, unix: '/run/vm.sock' },
+      });
+    });
+    test('a unix claim with host or with port is refused', async () => {
+      const reason = 'ticket names both a unix socket and host/port';
+      const withHost = await jws(rsa.privateKey, {
+        claims: { unix: '/run/vm.sock' },
+        omit: ['port'],
+      });
+      const withPort = await jws(rsa.privateKey, {
+        claims: { unix: '/run/vm.sock' },
+        omit: ['host'],
+      });
+      assert.deepEqual(await resolveWith(withHost), no(reason));
+      assert.deepEqual(await resolveWith(withPort), no(reason));
+    });
+    test("a relative unix path is refused with the path check's reason", async () => {
+      const t = await jws(rsa.privateKey, { claims: { unix: 'vm.sock' }, omit: ['host', 'port'] });
+      assert.deepEqual(await resolveWith(t), no('unix socket path must be absolute'));
+    });
+    test('a tls claim that is not a boolean is refused', async () => {
+      const t = await jws(rsa.privateKey, { claims: { tls: 'yes' } });
+      assert.deepEqual(await resolveWith(t), no('target tls flag invalid'));
+    });
+  });
+
+  describe('ticket facts', () => {
+    test('record true and record false are reported as given, with exp in ms', async () => {
+      for (const record of [true, false]) {
+        const t = await jws(rsa.privateKey, { claims: { record } });
+        assert.deepEqual(await resolveWith(t), {
+          kind: 'target',
+          target: { host: '10.0.0.5', port: 5900 },
+          expiresAt: (NOW_S + 60) * 1000,
+          record,
+        });
+      }
+    });
+    test('a record claim that is not a boolean is refused', async () => {
+      const t = await jws(rsa.privateKey, { claims: { record: 'yes' } });
+      assert.deepEqual(await resolveWith(t), no('claim "record" invalid'));
+    });
+  });
+
+  describe('options', () => {
+    test('a negative, NaN or infinite leeway is refused at start', () => {
+      for (const leewaySeconds of [-1, NaN, Infinity]) {
+        assert.throws(() => withKey({ leewaySeconds }), {
+          name: 'RangeError',
+          message: 'jwt leeway must be a non-negative number of seconds',
+        });
+      }
+    });
+    test('a negative or NaN single-use window is refused at start', () => {
+      for (const singleUseWindowMs of [-1, NaN]) {
+        assert.throws(() => withKey({ singleUseWindowMs }), {
+          name: 'RangeError',
+          message: 'jwt single-use window must be a non-negative number of milliseconds',
+        });
+      }
+    });
+    test('options given as undefined take their defaults (5 s leeway)', async () => {
+      const t = await jws(rsa.privateKey, { claims: { exp: NOW_S - 4 } });
+      const got = await resolveWith(t, {
+        leewaySeconds: undefined,
+        singleUseWindowMs: undefined,
+        maxReplayEntries: undefined,
+      });
+      assert.deepEqual(targetOnly(got), ok());
+      assert.deepEqual(
+        await resolveWith(await jws(rsa.privateKey, { claims: { exp: NOW_S - 6 } }), {
+          leewaySeconds: undefined,
+        }),
+        no('ticket expired'),
+      );
+    });
+    test('a leeway of 0 refuses a ticket 1 s past its exp', async () => {
+      const t = await jws(rsa.privateKey, { claims: { exp: NOW_S - 1 } });
+      assert.deepEqual(await resolveWith(t, { leewaySeconds: 0 }), no('ticket expired'));
+    });
+    test('a leeway of 0 and a single-use window of 0 are accepted', async () => {
+      const t = await jws(rsa.privateKey, { claims: { jti: 'w0' } });
+      const got = await resolveWith(t, { leewaySeconds: 0, singleUse: true, singleUseWindowMs: 0 });
+      assert.deepEqual(targetOnly(got), ok());
+    });
+    test('the resolver is named jwt (its metrics label)', () => {
+      const r = withKey();
+      assert.equal(r.name, 'jwt');
+      r.close();
+    });
+    test('the allow-list cannot be changed after start', () => {
+      const r = withKey({ algorithms: ['RS256'] });
+      try {
+        assert.ok(Object.isFrozen(r.algorithms));
+        assert.deepEqual(r.algorithms, ['RS256']);
+      } finally {
+        r.close();
+      }
+    });
+  });
+
+  describe('single use', () => {
+    /** A store that records each claim and answers `answer`. */
+    const recording = (answer: () => Promise<ClaimResult>) => {
+      const claims: Claim[] = [];
+      const store: ReplayStore = {
+        kind: 'test',
+        claim: (c) => {
+          claims.push(c);
+          return answer();
+        },
+        unavailable: () => null,
+        close() {},
+      };
+      return { claims, store };
+    };
+
+    test('claims the jti for the client until exp + leeway, with the configured window', async () => {
+      const { claims, store } = recording(() => Promise.resolve('first'));
+      const t = await jws(rsa.privateKey, { claims: { jti: 'j1', exp: NOW_S + 30 } });
+      const got = await resolveWith(
+        t,
+        { singleUse: true, replayStore: store, singleUseWindowMs: 1234, leewaySeconds: 7 },
+        '192.0.2.1',
+      );
+      assert.equal(got.kind, 'target');
+      assert.deepEqual(claims, [{ key: 'j1', client: '192.0.2.1', ttlMs: 37_000, windowMs: 1234 }]);
+    });
+    test('without a client address the claim names client ""', async () => {
+      const { claims, store } = recording(() => Promise.resolve('first'));
+      const t = await jws(rsa.privateKey, { claims: { jti: 'j2' } });
+      await resolveWith(t, { singleUse: true, replayStore: store });
+      assert.equal(claims[0]?.client, '');
+    });
+    test('a use from the same client within the window is accepted', async () => {
+      const { store } = recording(() => Promise.resolve('same-client-window'));
+      const t = await jws(rsa.privateKey, { claims: { jti: 'j3' } });
+      assert.equal((await resolveWith(t, { singleUse: true, replayStore: store })).kind, 'target');
+    });
+    test('a jti that is empty or longer than 256 characters is refused; 256 is accepted', async () => {
+      for (const jti of ['', 'x'.repeat(257)]) {
+        const t = await jws(rsa.privateKey, { claims: { jti } });
+        assert.deepEqual(
+          await resolveWith(t, { singleUse: true }),
+          no('single-use ticket has no jti'),
+          `jti of ${jti.length}`,
+        );
+      }
+      const t = await jws(rsa.privateKey, { claims: { jti: 'x'.repeat(256) } });
+      assert.equal((await resolveWith(t, { singleUse: true })).kind, 'target');
+    });
+    test('a store failing with anything but ReplayStoreUnavailable rejects the resolution', async () => {
+      const { store } = recording(() => Promise.reject(new Error('bug in the store')));
+      const t = await jws(rsa.privateKey, { claims: { jti: 'j4' } });
+      await assert.rejects(resolveWith(t, { singleUse: true, replayStore: store }), {
+        message: 'bug in the store',
+      });
+    });
+    test("close() forgets the jtis of the resolver's own store", async () => {
+      const r = withKey({ singleUse: true });
+      await r.resolve(await jws(rsa.privateKey, { claims: { jti: 'c1' } }));
+      assert.equal(r.replayEntries, 1);
+      r.close();
+      assert.equal(r.replayEntries, 0);
+    });
+    test('a resolver given a store remembers no jti itself', async () => {
+      const { store } = recording(() => Promise.resolve('first'));
+      const r = withKey({ singleUse: true, replayStore: store });
+      try {
+        await r.resolve(await jws(rsa.privateKey, { claims: { jti: 'j5' } }));
+        assert.equal(r.replayEntries, 0);
+      } finally {
+        r.close();
+      }
     });
   });
 });

@@ -317,6 +317,92 @@ describe('ovirt ticket resolver', () => {
     });
   });
 
+  describe('options', () => {
+    test('a negative, NaN or infinite leeway is refused at start', () => {
+      for (const leewaySeconds of [-1, NaN, Infinity]) {
+        assert.throws(() => createOvirtResolver({ certFile, leewaySeconds, watch: false }), {
+          name: 'RangeError',
+          message: 'ovirt leeway must be a non-negative number of seconds',
+        });
+      }
+    });
+
+    test('a leeway given as undefined is the default 5 s', () => {
+      const r = createOvirtResolver({
+        certFile,
+        now: () => NOW,
+        watch: false,
+        leewaySeconds: undefined,
+      });
+      try {
+        // validTo = NOW - 5 s: inside a 5 s leeway, outside 6 s past it.
+        const at = (ms: number) => engineTicket(engine, { at: ms, lifetimeSeconds: 10 });
+        assert.equal(r.resolve(at(NOW - 15_000)).kind, 'target');
+        assert.deepEqual(r.resolve(at(NOW - 16_000)), {
+          kind: 'refused',
+          reason: 'ticket expired',
+        });
+      } finally {
+        r.close();
+      }
+    });
+
+    test('a leeway of 2 s is used as given: 2 s past validTo accepted, 3 s refused', () => {
+      const r = createOvirtResolver({ certFile, now: () => NOW, watch: false, leewaySeconds: 2 });
+      try {
+        const at = (ms: number) => engineTicket(engine, { at: ms, lifetimeSeconds: 10 });
+        assert.equal(r.resolve(at(NOW - 12_000)).kind, 'target');
+        assert.deepEqual(r.resolve(at(NOW - 13_000)), {
+          kind: 'refused',
+          reason: 'ticket expired',
+        });
+      } finally {
+        r.close();
+      }
+    });
+
+    test('the resolver is named ovirt (its metrics label)', () => {
+      const r = createOvirtResolver({ certFile, watch: false });
+      assert.equal(r.name, 'ovirt');
+      r.close();
+    });
+
+    test('without an injected clock the resolver uses the current time', () => {
+      const r = createOvirtResolver({ certFile, watch: false });
+      try {
+        assert.equal(r.resolve(engineTicket(engine, { at: Date.now() })).kind, 'target');
+        assert.deepEqual(r.resolve(engineTicket(engine, { at: NOW - 86_400_000 })), {
+          kind: 'refused',
+          reason: 'ticket expired',
+        });
+      } finally {
+        r.close();
+      }
+    });
+
+    test('watch given as undefined is the default: the certificate file is watched', async () => {
+      const file = join(dir, 'watched-default.cer');
+      writeFileSync(file, engine.certPem);
+      const next = newEngine('default-watch');
+      let reloads = 0;
+      const r = createOvirtResolver({
+        certFile: file,
+        now: () => NOW,
+        watch: undefined,
+        onReload: () => reloads++,
+      });
+      try {
+        writeFileSync(`${file}.tmp`, next.certPem);
+        const { renameSync } = await import('node:fs');
+        renameSync(`${file}.tmp`, file);
+        await eventually(() => reloads === 1);
+        assert.equal(r.resolve(engineTicket(next, { at: NOW })).kind, 'target');
+      } finally {
+        r.close();
+      }
+    });
+  });
+
   describe('certificate file', () => {
     test('accepts any certificate of a bundle (rotation overlap)', () => {
       const file = join(dir, 'bundle.cer');
