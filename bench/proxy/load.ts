@@ -291,42 +291,78 @@ export interface RateResult {
   seconds: number;
 }
 
-/** Sequential connect, one 64-byte echo, graceful close; one cycle at a time. */
+/**
+ * Sequential connect, one 64-byte echo, graceful close; one cycle at a time. Time is
+ * counted only inside `run`, so a measurement may be taken in blocks, between which other
+ * systems take their turn (see --rate-block).
+ */
+export class ConnectCycles {
+  completed = 0;
+  errors = 0;
+  /** Seconds spent inside `run`. */
+  seconds = 0;
+  private lastError = '';
+  private readonly payload = Buffer.alloc(64, 0x62);
+
+  constructor(
+    private readonly t: Transport,
+    private readonly maxErrors = 100,
+  ) {}
+
+  get failed(): boolean {
+    return this.errors >= this.maxErrors;
+  }
+
+  /** Cycles for `ms` without counting them: lazily loaded code, the JIT's warm-up. */
+  async warm(ms: number): Promise<void> {
+    const end = performance.now() + ms;
+    while (performance.now() < end && !this.failed) await this.cycle();
+  }
+
+  /** Cycles for `ms` (and at most `maxCycles` in all), counted. */
+  async run(ms: number, maxCycles = Infinity): Promise<void> {
+    const t0 = performance.now();
+    const end = t0 + ms;
+    while (performance.now() < end && this.completed < maxCycles && !this.failed) {
+      if (await this.cycle()) this.completed++;
+    }
+    this.seconds += (performance.now() - t0) / 1000;
+  }
+
+  result(): RateResult {
+    if (this.failed) throw new Error(`${this.errors} failed cycles, last: ${this.lastError}`);
+    const { completed, errors, seconds } = this;
+    return { perSec: completed / seconds, completed, errors, seconds };
+  }
+
+  private async cycle(): Promise<boolean> {
+    let conn: Conn | undefined;
+    try {
+      conn = await this.t.connect(5000);
+      await echoOnce(conn, this.payload, 5000);
+      await conn.close(5000);
+      return true;
+    } catch (e) {
+      conn?.destroy();
+      this.errors++;
+      this.lastError = (e as Error).message;
+      return false;
+    }
+  }
+}
+
+/** One system's connect+echo+close rate, measured in one block after its warm-up. */
 export async function connectRate(
   t: Transport,
   timing: Timing,
   maxCycles = 50_000,
 ): Promise<RateResult> {
-  const payload = Buffer.alloc(64, 0x62);
-  let errors = 0;
-  let lastError = '';
-  const cycle = async (): Promise<boolean> => {
-    let conn: Conn | undefined;
-    try {
-      conn = await t.connect(5000);
-      await echoOnce(conn, payload, 5000);
-      await conn.close(5000);
-      return true;
-    } catch (e) {
-      conn?.destroy();
-      errors++;
-      lastError = (e as Error).message;
-      return false;
-    }
-  };
-  const warmEnd = performance.now() + timing.warmupMs;
-  while (performance.now() < warmEnd && errors < 100) await cycle();
+  const cycles = new ConnectCycles(t);
+  await cycles.warm(timing.warmupMs);
   timing.mark?.('start');
-  const t0 = performance.now();
-  const end = t0 + timing.durationMs;
-  let completed = 0;
-  while (performance.now() < end && completed < maxCycles && errors < 100) {
-    if (await cycle()) completed++;
-  }
-  const seconds = (performance.now() - t0) / 1000;
+  await cycles.run(timing.durationMs, maxCycles);
   timing.mark?.('end');
-  if (errors >= 100) throw new Error(`${errors} failed cycles, last: ${lastError}`);
-  return { perSec: completed / seconds, completed, errors, seconds };
+  return cycles.result();
 }
 
 /**

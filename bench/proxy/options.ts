@@ -33,6 +33,12 @@ export interface Options {
   runs: number;
   /** Bytes in flight per connection in the bulk test. */
   window: number;
+  /**
+   * connect+echo+close: every system's processes run side by side and take turns in
+   * blocks of this many ms until each has had `durationMs`, so drifting machine speed
+   * hits all alike. 0: one system after another, like the other measurements.
+   */
+  rateBlockMs: number;
   phases?: string[];
   /** WebSocket load generator: the `ws` client, or the minimal one in lite-ws.ts. */
   client: 'ws' | 'lite';
@@ -64,6 +70,9 @@ export const USAGE = `Usage: npm run bench -- [options]
                        than ${OTHER_CPU_LIMIT} cores, up to N times, keeping the cleanest (default 2)
   --phases LIST        comma-separated subset of bulk1,bulk32,rtt,rate,idle
   --window KIB         bytes in flight per connection in the bulk test (default 1024)
+  --rate-block MS      connect+echo+close: all systems run side by side and take turns
+                       in blocks of MS until each has had --duration (default 250);
+                       0 measures one system after another
   --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
   --proxy-node-arg=ARG Node flag for the wsgate process (repeatable, with '='; default
                        --max-semi-space-size=1, as the image's NODE_OPTIONS)
@@ -103,6 +112,7 @@ export function parseOptions(
       retries: { type: 'string' },
       phases: { type: 'string' },
       window: { type: 'string' },
+      'rate-block': { type: 'string' },
       'wsgate-bin': { type: 'string' },
       'proxy-node-arg': { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean' },
@@ -153,6 +163,7 @@ export function parseOptions(
     runs: cpuProf ? 1 : Math.floor(num('runs', 1, quick ? 1 : 3)),
     phases: list('phases'),
     window: num('window', 1, BULK_WINDOW / 1024) * 1024,
+    rateBlockMs: Math.floor(num('rate-block', 0, 250)),
     wsgateBin: resolve(v['wsgate-bin'] ?? join(root, 'bin/wsgate.js')),
     // The image runs Node with NODE_OPTIONS=--max-semi-space-size=1 (Dockerfile).
     proxyNodeArgs: v['proxy-node-arg'] ?? ['--max-semi-space-size=1'],

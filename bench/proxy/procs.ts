@@ -5,7 +5,7 @@
  * exits. Nothing here kills a process the bench did not start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
 export interface Proc {
@@ -28,20 +28,28 @@ const ULIMIT_EXEC =
 /**
  * Starts `command` with a raised open-file limit; `cpus` (a taskset list such as `1` or
  * `1-3`) confines it and everything it forks to those CPUs. taskset and bash both exec,
- * so the PID tracked is the command's own.
+ * so the PID tracked is the command's own. With `logFile`, stdout and stderr go to that
+ * file, not through this process: a proxy's log lines (two per session for wsgate) must
+ * not wake the load generator, as a container's log does not wake its clients.
  */
 export function start(
   name: string,
   command: string,
   args: readonly string[],
-  { env = process.env, cpus }: { env?: NodeJS.ProcessEnv; cpus?: string } = {},
+  {
+    env = process.env,
+    cpus,
+    logFile,
+  }: { env?: NodeJS.ProcessEnv; cpus?: string; logFile?: string } = {},
 ): Proc {
   const argv = ['bash', '-c', ULIMIT_EXEC, command, ...args];
   if (cpus !== undefined) argv.unshift('taskset', '-c', cpus);
+  const fd = logFile === undefined ? undefined : openSync(logFile, 'w');
   const child = spawn(argv[0]!, argv.slice(1), {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
     env,
   });
+  if (fd !== undefined) closeSync(fd);
   if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
   let tail = '';
   const keep = (chunk: Buffer) => {
@@ -54,7 +62,8 @@ export function start(
     name,
     pid: child.pid,
     child,
-    output: () => tail,
+    output: () =>
+      logFile === undefined ? tail : readFileSync(logFile, 'utf8').slice(-OUTPUT_TAIL),
     exitCode: undefined,
     exited: new Promise((resolve) => {
       child.once('exit', (code, signal) => {

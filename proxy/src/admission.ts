@@ -37,7 +37,7 @@ export interface AdmissionOptions {
   trustedProxies?: BlockList;
   /** `--tls-client-subject`: allowed client certificate CNs; empty = any (or no) certificate. */
   clientSubjects: readonly string[];
-  metrics: Pick<ProxyMetrics, 'tokenResolutions'>;
+  metrics: Pick<ProxyMetrics, 'tokenResolution'>;
   /** Where the per-target limit is reserved. */
   registry: Pick<SessionRegistry<SessionRelay>, 'reserve'>;
 }
@@ -133,7 +133,7 @@ export class Admission {
             reason: `${resolver.name} resolver failed: ${(e as Error).message}`,
           };
         }
-        o.metrics.tokenResolutions.labels(resolver.name, resolved.kind).inc();
+        o.metrics.tokenResolution(resolver.name, resolved.kind);
         by = resolver.name;
         if (resolved.kind !== 'unknown') break;
       }

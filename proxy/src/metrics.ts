@@ -20,6 +20,8 @@ export class ProxyMetrics {
   /** Label children resolved once, so the hot path never looks labels up. */
   readonly bytesClientToTarget: { inc(n: number): void };
   readonly bytesTargetToClient: { inc(n: number): void };
+  readonly #connectionChildren = new Map<ConnectionResult, { inc(): void }>();
+  readonly #resolutionChildren = new Map<string, { inc(): void }>();
 
   /**
    * @param beforeCollect called before every scrape, so byte counts of live sessions
@@ -103,7 +105,22 @@ export class ProxyMetrics {
     if (defaultMetrics) collectDefaultMetrics({ register: registry });
   }
 
+  /** Counts an upgrade attempt (every connection passes here: the child is cached). */
   connection(result: ConnectionResult): void {
-    this.connectionsTotal.labels(result).inc();
+    let child = this.#connectionChildren.get(result);
+    if (!child)
+      this.#connectionChildren.set(result, (child = this.connectionsTotal.labels(result)));
+    child.inc();
+  }
+
+  /** Counts a token lookup by `resolver` that ended in `result` (target, unknown, refused). */
+  tokenResolution(resolver: string, result: string): void {
+    const key = `${resolver} ${result}`;
+    let child = this.#resolutionChildren.get(key);
+    if (!child) {
+      child = this.tokenResolutions.labels(resolver, result);
+      this.#resolutionChildren.set(key, child);
+    }
+    child.inc();
   }
 }

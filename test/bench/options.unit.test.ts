@@ -14,6 +14,16 @@ test('bench options default to a full run of every system, wsgate run as its ima
   assert.deepEqual(o.proxyNodeArgs, ['--max-semi-space-size=1']);
   assert.equal(o.wsgateBin, '/repo/bin/wsgate.js');
   assert.equal(o.json, '/repo/.cache/bench/latest.json');
+  assert.equal(o.rateBlockMs, 250);
+});
+
+test('bench --rate-block 0 measures connect+echo+close one system after another', () => {
+  assert.equal(parseOptions(['--rate-block', '0'], ROOT).rateBlockMs, 0);
+  assert.equal(parseOptions(['--rate-block=100'], ROOT).rateBlockMs, 100);
+  assert.throws(
+    () => parseOptions(['--rate-block=-1'], ROOT),
+    /--rate-block: expected a number >= 0/,
+  );
 });
 
 test('bench --quick shortens every default but explicit options still win', () => {
