@@ -71,7 +71,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --phases LIST        comma-separated subset of bulk1,bulk32,rtt,rate,idle
   --window KIB         bytes in flight per connection in the bulk test (default 1024)
   --rate-block MS      connect+echo+close: all systems run side by side and take turns
-                       in blocks of MS until each has had --duration (default 250);
+                       in blocks of MS until each has had --duration (default 25);
                        0 measures one system after another
   --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
   --proxy-node-arg=ARG Node flag for the wsgate process (repeatable, with '='; default
@@ -163,7 +163,7 @@ export function parseOptions(
     runs: cpuProf ? 1 : Math.floor(num('runs', 1, quick ? 1 : 3)),
     phases: list('phases'),
     window: num('window', 1, BULK_WINDOW / 1024) * 1024,
-    rateBlockMs: Math.floor(num('rate-block', 0, 250)),
+    rateBlockMs: Math.floor(num('rate-block', 0, 25)),
     wsgateBin: resolve(v['wsgate-bin'] ?? join(root, 'bin/wsgate.js')),
     // The image runs Node with NODE_OPTIONS=--max-semi-space-size=1 (Dockerfile).
     proxyNodeArgs: v['proxy-node-arg'] ?? ['--max-semi-space-size=1'],

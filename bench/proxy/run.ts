@@ -465,10 +465,12 @@ async function main(): Promise<void> {
 
   /**
    * connect+echo+close for every system at once (--rate-block): all are started, warmed
-   * up, then take turns in blocks until each has had --duration. Consecutive 3 s runs of
-   * one system differed by up to 15 % on the development VM as its speed drifted; taking
-   * turns every quarter second, every system sees the same machine. Repeated like
-   * `measure` while other processes disturb it (the worst system's share decides).
+   * up, then take turns in short blocks until each has had --duration. On the development
+   * VM the machine's speed drifts within seconds: consecutive 3 s runs of one system
+   * differed by up to 15 %, and the wsgate/naive ratio of such runs spread over
+   * 0.78-0.95x. Taking turns every 25 ms, every system sees the same machine (the ratio's
+   * spread over five runs: 0.86-0.91x). Repeated like `measure` while other processes
+   * disturb it (the worst system's share decides).
    */
   async function measureRateSideBySide(
     label: string,

@@ -14,7 +14,7 @@ test('bench options default to a full run of every system, wsgate run as its ima
   assert.deepEqual(o.proxyNodeArgs, ['--max-semi-space-size=1']);
   assert.equal(o.wsgateBin, '/repo/bin/wsgate.js');
   assert.equal(o.json, '/repo/.cache/bench/latest.json');
-  assert.equal(o.rateBlockMs, 250);
+  assert.equal(o.rateBlockMs, 25);
 });
 
 test('bench --rate-block 0 measures connect+echo+close one system after another', () => {
