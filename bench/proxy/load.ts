@@ -168,50 +168,119 @@ const CHUNK = 64 * 1024;
 /** Default bytes each connection keeps in flight (sent, not yet echoed back). */
 export const BULK_WINDOW = 1024 * 1024;
 
+/** A measurement that can be taken in blocks, other systems taking turns in between. */
+export interface Meter<R> {
+  /** Seconds measured so far (inside `run`). */
+  readonly seconds: number;
+  /** Gave up (too many errors): `result` throws; no more blocks. */
+  readonly failed: boolean;
+  /** Unmeasured load: lazily loaded code, the JIT's warm-up. */
+  warm(ms: number): Promise<void>;
+  /** One measured block; `mark` brackets exactly the measured time (CPU accounting). */
+  run(ms: number, mark?: (edge: 'start' | 'end') => void): Promise<void>;
+  result(): R;
+  close(): Promise<void>;
+}
+
+/** Time a bulk block lets the flow reach its pace before bytes are counted. */
+const SETTLE_MS = 20;
+
 /**
  * Bulk echo: each of `n` connections keeps `window` bytes in flight in CHUNK writes; the
- * figure is bytes echoed back per second (one direction) over the measured window.
+ * figure is bytes echoed back per second (one direction) over the measured time. Between
+ * blocks the flow stops and what is in flight comes back, so a block measures only this
+ * system; each block counts from SETTLE_MS after the flow restarted.
  */
-export async function bulk(
-  t: Transport,
-  n: number,
-  timing: Timing,
-  window = BULK_WINDOW,
-): Promise<BulkResult> {
-  const conns = await Promise.all(Array.from({ length: n }, () => t.connect(10_000)));
-  const chunk = Buffer.alloc(CHUNK, 0x5a);
-  let running = true;
-  let counted = 0;
-  const state = conns.map(() => ({ sent: 0, recv: 0 }));
-  conns.forEach((conn, i) => {
-    const s = state[i]!;
-    const pump = () => {
-      while (running && s.sent - s.recv < window) {
-        conn.send(chunk);
-        s.sent += CHUNK;
-      }
-    };
-    conn.onData = (bytes) => {
-      s.recv += bytes;
-      counted += bytes;
-      pump();
-    };
-    pump();
-  });
-  await sleepMs(timing.warmupMs);
-  counted = 0;
-  timing.mark?.('start');
-  const t0 = performance.now();
-  await sleepMs(timing.durationMs);
-  const bytes = counted;
-  const seconds = (performance.now() - t0) / 1000;
-  timing.mark?.('end');
-  running = false;
-  // Let what is in flight come back, then close (bounded).
-  const deadline = Date.now() + 3000;
-  while (state.some((s) => s.recv < s.sent) && Date.now() < deadline) await sleepMs(10);
-  await Promise.all(conns.map((c) => c.close(3000)));
-  return { connections: n, mibPerSec: bytes / seconds / 2 ** 20, bytes, seconds };
+export class BulkFlow implements Meter<BulkResult> {
+  bytes = 0;
+  seconds = 0;
+  readonly failed = false;
+  private running = false;
+  private counted = 0;
+  private readonly state: { sent: number; recv: number; pump: () => void }[];
+
+  private constructor(
+    private readonly conns: Conn[],
+    window: number,
+  ) {
+    const chunk = Buffer.alloc(CHUNK, 0x5a);
+    this.state = conns.map((conn) => {
+      const s = {
+        sent: 0,
+        recv: 0,
+        pump: () => {
+          while (this.running && s.sent - s.recv < window) {
+            conn.send(chunk);
+            s.sent += CHUNK;
+          }
+        },
+      };
+      conn.onData = (bytes) => {
+        s.recv += bytes;
+        this.counted += bytes;
+        s.pump();
+      };
+      return s;
+    });
+  }
+
+  static async open(t: Transport, n: number, window = BULK_WINDOW): Promise<BulkFlow> {
+    return new BulkFlow(
+      await Promise.all(Array.from({ length: n }, () => t.connect(10_000))),
+      window,
+    );
+  }
+
+  async warm(ms: number): Promise<void> {
+    this.start();
+    await sleepMs(ms);
+    await this.stop();
+  }
+
+  async run(ms: number, mark?: (edge: 'start' | 'end') => void): Promise<void> {
+    this.start();
+    await sleepMs(SETTLE_MS);
+    this.counted = 0;
+    mark?.('start');
+    const t0 = performance.now();
+    await sleepMs(ms);
+    this.bytes += this.counted;
+    this.seconds += (performance.now() - t0) / 1000;
+    mark?.('end');
+    await this.stop();
+  }
+
+  result(): BulkResult {
+    const { bytes, seconds } = this;
+    return { connections: this.conns.length, mibPerSec: bytes / seconds / 2 ** 20, bytes, seconds };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.conns.map((c) => c.close(3000)));
+  }
+
+  private start(): void {
+    this.running = true;
+    for (const s of this.state) s.pump();
+  }
+
+  /** Stops sending and lets what is in flight come back (bounded). */
+  private async stop(): Promise<void> {
+    this.running = false;
+    const deadline = Date.now() + 3000;
+    while (this.state.some((s) => s.recv < s.sent) && Date.now() < deadline) await sleepMs(5);
+  }
+}
+
+/** Runs a meter alone: warm-up, then one measured block of the whole duration. */
+export async function measureAlone<R>(meter: Meter<R>, timing: Timing): Promise<R> {
+  try {
+    await meter.warm(timing.warmupMs);
+    await meter.run(timing.durationMs, timing.mark);
+    return meter.result();
+  } finally {
+    await meter.close();
+  }
 }
 
 export interface LatencyResult {
@@ -296,7 +365,7 @@ export interface RateResult {
  * counted only inside `run`, so a measurement may be taken in blocks, between which other
  * systems take their turn (see --rate-block).
  */
-export class ConnectCycles {
+export class ConnectCycles implements Meter<RateResult> {
   completed = 0;
   errors = 0;
   /** Seconds spent inside `run`. */
@@ -306,6 +375,7 @@ export class ConnectCycles {
 
   constructor(
     private readonly t: Transport,
+    private readonly maxCycles = 50_000,
     private readonly maxErrors = 100,
   ) {}
 
@@ -320,14 +390,18 @@ export class ConnectCycles {
   }
 
   /** Cycles for `ms` (and at most `maxCycles` in all), counted. */
-  async run(ms: number, maxCycles = Infinity): Promise<void> {
+  async run(ms: number, mark?: (edge: 'start' | 'end') => void): Promise<void> {
+    mark?.('start');
     const t0 = performance.now();
     const end = t0 + ms;
-    while (performance.now() < end && this.completed < maxCycles && !this.failed) {
+    while (performance.now() < end && this.completed < this.maxCycles && !this.failed) {
       if (await this.cycle()) this.completed++;
     }
     this.seconds += (performance.now() - t0) / 1000;
+    mark?.('end');
   }
+
+  async close(): Promise<void> {}
 
   result(): RateResult {
     if (this.failed) throw new Error(`${this.errors} failed cycles, last: ${this.lastError}`);
@@ -349,20 +423,6 @@ export class ConnectCycles {
       return false;
     }
   }
-}
-
-/** One system's connect+echo+close rate, measured in one block after its warm-up. */
-export async function connectRate(
-  t: Transport,
-  timing: Timing,
-  maxCycles = 50_000,
-): Promise<RateResult> {
-  const cycles = new ConnectCycles(t);
-  await cycles.warm(timing.warmupMs);
-  timing.mark?.('start');
-  await cycles.run(timing.durationMs, maxCycles);
-  timing.mark?.('end');
-  return cycles.result();
 }
 
 /**

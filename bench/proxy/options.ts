@@ -39,6 +39,8 @@ export interface Options {
    * hits all alike. 0: one system after another, like the other measurements.
    */
   rateBlockMs: number;
+  /** The same for the bulk echo measurements. */
+  bulkBlockMs: number;
   phases?: string[];
   /** WebSocket load generator: the `ws` client, or the minimal one in lite-ws.ts. */
   client: 'ws' | 'lite';
@@ -73,6 +75,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --rate-block MS      connect+echo+close: all systems run side by side and take turns
                        in blocks of MS until each has had --duration (default 25);
                        0 measures one system after another
+  --bulk-block MS      the same for bulk echo (default 1000; each block counts from
+                       20 ms after its flow restarted, and drains before the next)
   --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
   --proxy-node-arg=ARG Node flag for the wsgate process (repeatable, with '='; default
                        --max-semi-space-size=1, as the image's NODE_OPTIONS)
@@ -113,6 +117,7 @@ export function parseOptions(
       phases: { type: 'string' },
       window: { type: 'string' },
       'rate-block': { type: 'string' },
+      'bulk-block': { type: 'string' },
       'wsgate-bin': { type: 'string' },
       'proxy-node-arg': { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean' },
@@ -164,6 +169,7 @@ export function parseOptions(
     phases: list('phases'),
     window: num('window', 1, BULK_WINDOW / 1024) * 1024,
     rateBlockMs: Math.floor(num('rate-block', 0, 25)),
+    bulkBlockMs: Math.floor(num('bulk-block', 0, 1000)),
     wsgateBin: resolve(v['wsgate-bin'] ?? join(root, 'bin/wsgate.js')),
     // The image runs Node with NODE_OPTIONS=--max-semi-space-size=1 (Dockerfile).
     proxyNodeArgs: v['proxy-node-arg'] ?? ['--max-semi-space-size=1'],

@@ -11,16 +11,17 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  bulk,
+  BulkFlow,
   closeAll,
-  connectRate,
   ConnectCycles,
+  measureAlone,
   openIdle,
   roundTrip,
   tcpTransport,
   wsTransport,
   type BulkResult,
   type LatencyResult,
+  type Meter,
   type RateResult,
   type Timing,
   type Transport,
@@ -382,20 +383,32 @@ async function main(): Promise<void> {
     key: 'bulk1' | 'bulk32' | 'rtt' | 'rate' | 'idle';
     label: string;
     run: (s: Setup, system: SystemName, timing: Timing) => Promise<Measured>;
+    /** Measurements that can be taken in blocks, and the block (0: one system after another). */
+    meter?: (s: Setup) => Promise<Meter<Measured>>;
+    blockMs?: number;
   };
+  const bulkPhase = (key: 'bulk1' | 'bulk32', n: number): Phase => {
+    const meter = (s: Setup) => BulkFlow.open(s.transport, n, o.window);
+    return {
+      key,
+      label: `bulk echo, ${n} connection${n > 1 ? 's' : ''}`,
+      run: async (s, _, t) => measureAlone(await meter(s), t),
+      meter,
+      blockMs: o.bulkBlockMs,
+    };
+  };
+  const rateMeter = async (s: Setup) => new ConnectCycles(s.transport);
   const phases: Phase[] = [
-    {
-      key: 'bulk1',
-      label: 'bulk echo, 1 connection',
-      run: (s, _, t) => bulk(s.transport, 1, t, o.window),
-    },
-    {
-      key: 'bulk32',
-      label: 'bulk echo, 32 connections',
-      run: (s, _, t) => bulk(s.transport, 32, t, o.window),
-    },
+    bulkPhase('bulk1', 1),
+    bulkPhase('bulk32', 32),
     { key: 'rtt', label: '64-byte round trip', run: (s, _, t) => roundTrip(s.transport, t) },
-    { key: 'rate', label: 'connect+echo+close', run: (s, _, t) => connectRate(s.transport, t) },
+    {
+      key: 'rate',
+      label: 'connect+echo+close',
+      run: async (s, _, t) => measureAlone(await rateMeter(s), t),
+      meter: rateMeter,
+      blockMs: o.rateBlockMs,
+    },
     {
       key: 'idle',
       label: 'idle connections',
@@ -441,8 +454,7 @@ async function main(): Promise<void> {
     const collected: Partial<Record<SystemName, (Measured & { cpu?: CpuShare })[]>> = {};
     for (let run = 1; run <= runs; run++) {
       const label = runs > 1 ? `${phase.label} #${run}` : phase.label;
-      const side =
-        phase.key === 'rate' && o.rateBlockMs > 0 ? await measureRateSideBySide(label) : undefined;
+      const side = phase.meter && phase.blockMs ? await measureSideBySide(phase, label) : undefined;
       for (const system of o.systems) {
         const best = side ? side[system] : await measure(system, phase, label);
         if (!best) continue;
@@ -464,41 +476,42 @@ async function main(): Promise<void> {
   }
 
   /**
-   * connect+echo+close for every system at once (--rate-block): all are started, warmed
-   * up, then take turns in short blocks until each has had --duration. On the development
+   * A measurement for every system at once (--rate-block, --bulk-block): all are started,
+   * warmed up, then take turns in blocks until each has had --duration. On the development
    * VM the machine's speed drifts within seconds: consecutive 3 s runs of one system
-   * differed by up to 15 %, and the wsgate/naive ratio of such runs spread over
-   * 0.78-0.95x. Taking turns every 25 ms, every system sees the same machine (the ratio's
-   * spread over five runs: 0.86-0.91x). Repeated like `measure` while other processes
-   * disturb it (the worst system's share decides).
+   * differed by up to 15 % (connect+echo+close) and 2x (bulk echo), and the wsgate/naive
+   * ratio of such runs spread over 0.78-0.95x and 0.92-1.48x. Taking turns, every system
+   * sees the same machine (connect+echo+close in 25 ms blocks: 0.86-0.91x over five runs).
+   * Repeated like `measure` while other processes disturb it (the worst system decides).
    */
-  async function measureRateSideBySide(
+  async function measureSideBySide(
+    phase: Phase,
     label: string,
   ): Promise<Partial<Record<SystemName, Measured & { cpu?: CpuShare }>>> {
     let best: Partial<Record<SystemName, Measured & { cpu?: CpuShare }>> = {};
     let bestOther = Infinity;
     for (let attempt = 0; attempt <= o.retries; attempt++) {
       const started = performance.now();
-      const sides: { system: SystemName; s: Setup; w: Window; cycles: ConnectCycles }[] = [];
+      const sides: { system: SystemName; s: Setup; w: Window; meter?: Meter<Measured> }[] = [];
       const got: typeof best = {};
       try {
         for (const system of o.systems) {
-          const s = await bench.setup(system, 'rate');
-          sides.push({ system, s, w: new Window(s), cycles: new ConnectCycles(s.transport) });
+          const s = await bench.setup(system, phase.key);
+          sides.push({ system, s, w: new Window(s) });
         }
-        for (const x of sides) await x.cycles.warm(timing.warmupMs);
+        for (const x of sides) x.meter = await phase.meter!(x.s);
+        for (const x of sides) await x.meter!.warm(timing.warmupMs);
         const due = (x: (typeof sides)[number]) =>
-          !x.cycles.failed && x.cycles.seconds * 1000 < o.durationMs;
+          !x.meter!.failed && x.meter!.seconds * 1000 < o.durationMs;
         while (sides.some(due)) {
           for (const x of sides.filter(due)) {
-            x.w.mark('start');
-            await x.cycles.run(Math.min(o.rateBlockMs, o.durationMs - x.cycles.seconds * 1000));
-            x.w.mark('end');
+            const left = o.durationMs - x.meter!.seconds * 1000;
+            await x.meter!.run(Math.min(phase.blockMs!, left), (edge) => x.w.mark(edge));
           }
         }
         for (const x of sides) {
           try {
-            got[x.system] = x.w.attach(x.cycles.result());
+            got[x.system] = x.w.attach(x.meter!.result());
           } catch (e) {
             const msg = `${label}, ${x.system}: ${(e as Error).message.split('\n')[0]}`;
             notes.push(msg);
@@ -511,7 +524,10 @@ async function main(): Promise<void> {
         log(`FAILED ${msg}`);
         return best;
       } finally {
-        for (const x of sides) await bench.teardown(x.s);
+        for (const x of sides) {
+          await x.meter?.close().catch(() => {});
+          await bench.teardown(x.s);
+        }
       }
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       for (const [system, r] of Object.entries(got) as [
