@@ -39,7 +39,10 @@ export interface Options {
    * hits all alike. 0: one system after another, like the other measurements.
    */
   rateBlockMs: number;
-  /** The same for the bulk echo measurements. */
+  /**
+   * The same for bulk echo. Default 0: a block restarts the flow, which is not the steady
+   * stream the measurement is about (wsgate's read buffer starts small again).
+   */
   bulkBlockMs: number;
   phases?: string[];
   /** WebSocket load generator: the `ws` client, or the minimal one in lite-ws.ts. */
@@ -75,8 +78,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --rate-block MS      connect+echo+close: all systems run side by side and take turns
                        in blocks of MS until each has had --duration (default 25);
                        0 measures one system after another
-  --bulk-block MS      the same for bulk echo (default 1000; each block counts from
-                       20 ms after its flow restarted, and drains before the next)
+  --bulk-block MS      the same for bulk echo, each block counted from 20 ms after
+                       its flow restarted and drained before the next system's turn
+                       (default 0: the steady stream of one system after another)
   --wsgate-bin FILE    wsgate launcher to measure (default bin/wsgate.js of this tree)
   --proxy-node-arg=ARG Node flag for the wsgate process (repeatable, with '='; default
                        --max-semi-space-size=1, as the image's NODE_OPTIONS)
@@ -169,7 +173,7 @@ export function parseOptions(
     phases: list('phases'),
     window: num('window', 1, BULK_WINDOW / 1024) * 1024,
     rateBlockMs: Math.floor(num('rate-block', 0, 25)),
-    bulkBlockMs: Math.floor(num('bulk-block', 0, 1000)),
+    bulkBlockMs: Math.floor(num('bulk-block', 0, 0)),
     wsgateBin: resolve(v['wsgate-bin'] ?? join(root, 'bin/wsgate.js')),
     // The image runs Node with NODE_OPTIONS=--max-semi-space-size=1 (Dockerfile).
     proxyNodeArgs: v['proxy-node-arg'] ?? ['--max-semi-space-size=1'],

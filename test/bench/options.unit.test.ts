@@ -15,12 +15,12 @@ test('bench options default to a full run of every system, wsgate run as its ima
   assert.equal(o.wsgateBin, '/repo/bin/wsgate.js');
   assert.equal(o.json, '/repo/.cache/bench/latest.json');
   assert.equal(o.rateBlockMs, 25);
-  assert.equal(o.bulkBlockMs, 1000);
+  assert.equal(o.bulkBlockMs, 0);
 });
 
-test('bench --rate-block 0 and --bulk-block 0 measure one system after another', () => {
+test('bench --rate-block 0 measures one system after another; --bulk-block takes turns', () => {
   assert.equal(parseOptions(['--rate-block', '0'], ROOT).rateBlockMs, 0);
-  assert.equal(parseOptions(['--bulk-block', '0'], ROOT).bulkBlockMs, 0);
+  assert.equal(parseOptions(['--bulk-block', '500'], ROOT).bulkBlockMs, 500);
   assert.equal(parseOptions(['--rate-block=100'], ROOT).rateBlockMs, 100);
   assert.throws(
     () => parseOptions(['--rate-block=-1'], ROOT),
