@@ -27,7 +27,8 @@
  *  - `sample()`: the primary canvas's size and most common colours;
  *  - `pixels()`: the primary canvas as base64 RGB.
  */
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { pollUntil } from './poll.js';
@@ -126,11 +127,43 @@ export interface SpiceSite extends StaticSite {
   pageUrl(): string;
 }
 
+/**
+ * spice-html5 0.2.x writes its RSA-encrypted ticket as the ciphertext's hex digits without
+ * padding it to the modulus' length, so when the ciphertext's top byte is zero (about one
+ * link in 256; every channel links) the ticket is a byte short, spice-server fails to decrypt
+ * it and answers SPICE_LINK_ERR_PERMISSION_DENIED, which spice-html5 shows as "Permission
+ * denied." (even with ticketing disabled: the server decrypts first). A client bug, not
+ * the proxy's: the test site serves ticket.js with the ciphertext padded, as RFC 8017
+ * §7.1.1 step 4 (I2OSP to the modulus length) requires. Fails loudly if the code changed.
+ */
+const SPICE_TICKET_UNPADDED = `    var h = enc.toString(16);
+    if ((h.length & 1) != 0)
+        h = "0" + h;`;
+const SPICE_TICKET_PADDED = `    var h = enc.toString(16);
+    while (h.length < 2 * ((rsa.n.bitLength() + 7) >> 3))
+        h = "0" + h;`;
+
+export function patchSpiceTicket(path: string, body: Buffer): Buffer {
+  if (path !== join('src', 'ticket.js')) return body;
+  const text = body.toString('utf8');
+  if (!text.includes(SPICE_TICKET_UNPADDED))
+    throw new Error(`spice-html5's ${path} changed: re-check the ticket padding fix`);
+  return Buffer.from(text.replace(SPICE_TICKET_UNPADDED, SPICE_TICKET_PADDED));
+}
+
 /** Serves the test page and spice-html5's modules on 127.0.0.1 (a free port unless given). */
 export async function startSpiceSite(port = 0): Promise<SpiceSite> {
+  // Check the fix applies before any page loads (inside the server a throw is only a 404).
+  patchSpiceTicket(join('src', 'ticket.js'), readFileSync(join(SPICE_ROOT, 'src', 'ticket.js')));
   const site = await startStaticSite(
     PAGE,
-    { prefix: '/spice/', root: SPICE_ROOT, folders: ['src'], extensions: ['.js'] },
+    {
+      prefix: '/spice/',
+      root: SPICE_ROOT,
+      folders: ['src'],
+      extensions: ['.js'],
+      patch: patchSpiceTicket,
+    },
     port,
   );
   return { ...site, pageUrl: () => `${site.origin}/` };

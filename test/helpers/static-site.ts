@@ -29,6 +29,8 @@ export interface PackageFiles {
   folders: string[];
   /** Only files with these extensions (default: any). */
   extensions?: string[];
+  /** Rewrites a served file (path relative to `root`), e.g. to fix a known bug of the package. */
+  patch?: (path: string, body: Buffer) => Buffer;
 }
 
 export interface StaticSite {
@@ -62,7 +64,9 @@ export async function startStaticSite(
           try {
             if ((await stat(file)).isFile()) {
               const type = TYPES[extname(file)] ?? 'application/octet-stream';
-              return send(200, type, await readFile(file));
+              const body = await readFile(file);
+              const relative = file.slice(files.root.length + 1);
+              return send(200, type, files.patch ? files.patch(relative, body) : body);
             }
           } catch {
             // fall through to 404
