@@ -31,7 +31,8 @@ export function createLogger(
   // the held batch), then the destination writes what it holds, then the batch the rest.
   const deferred = new DeferredCalls({ flushMs: FLUSH_MS, onExit: () => lines.hold() });
   const out = pino.destination({ dest: 1, sync: false });
-  const lines = new LineBatch(out, { onExit: writeStdoutAtExit });
+  // The deferred calls' timer flushes the batch right after each replay: it needs no timer.
+  const lines = new LineBatch(out, { flushMs: 0, onExit: writeStdoutAtExit });
   deferred.onTick = () => lines.flush();
   return pino({ ...options, timestamp: deferred.timestamp, hooks: deferred.hooks }, lines);
 }
@@ -109,12 +110,13 @@ export class DeferredCalls {
 
 /**
  * Collects log lines and hands them on `minWrite` characters at a time; a line waits at
- * most `flushMs`. Measured on the connect path (two lines per session): a write per line
- * was about a tenth of the proxy's CPU, and pino's own batching (`minLength`) re-measured
- * its whole pending buffer on every line (flattening it: 4 KiB of garbage per session).
- * Here a batch is one `join`. The destination writes asynchronously, so a pipe read by a
- * slow log collector does not stall the event loop; at exit the lines not yet handed on
- * are written synchronously (`onExit`).
+ * most `flushMs` (0: no timer, the owner calls `flush`). Measured on the connect path (two
+ * lines per session): a write per line was about a tenth of the proxy's CPU, and pino's
+ * own batching (`minLength`) re-measured its whole pending buffer on every line
+ * (flattening it: 4 KiB of garbage per session). Here a batch is one `join`. The
+ * destination writes asynchronously, so a pipe read by a slow log collector does not
+ * stall the event loop; at exit the lines not yet handed on are written synchronously
+ * (`onExit`).
  */
 export class LineBatch implements pino.DestinationStream {
   private lines: string[] = [];
@@ -131,7 +133,7 @@ export class LineBatch implements pino.DestinationStream {
     }: { minWrite?: number; flushMs?: number; onExit?: (text: string) => void } = {},
   ) {
     this.minWrite = minWrite;
-    setInterval(() => this.flush(), flushMs).unref();
+    if (flushMs > 0) setInterval(() => this.flush(), flushMs).unref();
     process.once('exit', () => {
       const text = this.take();
       if (text) onExit(text);

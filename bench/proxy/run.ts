@@ -379,6 +379,8 @@ async function main(): Promise<void> {
     log('warning: the machine is busy; figures will be noisy');
 
   const t0 = performance.now();
+  /** A measurement as kept: its figures and the CPU each process used meanwhile. */
+  type Taken = Measured & { cpu?: CpuShare };
   type Phase = {
     key: 'bulk1' | 'bulk32' | 'rtt' | 'rate' | 'idle';
     label: string;
@@ -451,12 +453,13 @@ async function main(): Promise<void> {
   // load hits all alike; each figure is the median of its runs.
   for (const phase of phases.filter((p) => !o.phases || o.phases.includes(p.key))) {
     const runs = phase.key === 'idle' ? 1 : o.runs;
-    const collected: Partial<Record<SystemName, (Measured & { cpu?: CpuShare })[]>> = {};
+    const collected: Partial<Record<SystemName, Taken[]>> = {};
     for (let run = 1; run <= runs; run++) {
       const label = runs > 1 ? `${phase.label} #${run}` : phase.label;
-      const side = phase.meter && phase.blockMs ? await measureSideBySide(phase, label) : undefined;
+      const sideBySide = phase.meter !== undefined && (phase.blockMs ?? 0) > 0;
+      const side = sideBySide ? await measureSideBySide(phase, label) : undefined;
       for (const system of o.systems) {
-        const best = side ? side[system] : await measure(system, phase, label);
+        const best = sideBySide ? side?.[system] : await measure(system, phase, label);
         if (!best) continue;
         const list = (collected[system] ??= []);
         list.push(best);
@@ -476,86 +479,95 @@ async function main(): Promise<void> {
   }
 
   /**
-   * A measurement for every system at once (--rate-block, --bulk-block): all are started,
-   * warmed up, then take turns in blocks until each has had --duration. On the development
-   * VM the machine's speed drifts within seconds: consecutive 3 s runs of one system
-   * differed by up to 15 % (connect+echo+close) and 2x (bulk echo), and the wsgate/naive
-   * ratio of such runs spread over 0.78-0.95x and 0.92-1.48x. Taking turns, every system
-   * sees the same machine (connect+echo+close in 25 ms blocks: 0.86-0.91x over five runs).
-   * Repeated like `measure` while other processes disturb it (the worst system decides).
+   * Runs `attempt` again while other processes used the CPUs meanwhile (up to --retries),
+   * keeping the cleanest result; an attempt that failed (undefined) ends the repeats.
    */
-  async function measureSideBySide(
-    phase: Phase,
-    label: string,
-  ): Promise<Partial<Record<SystemName, Measured & { cpu?: CpuShare }>>> {
-    let best: Partial<Record<SystemName, Measured & { cpu?: CpuShare }>> = {};
-    let bestOther = Infinity;
-    for (let attempt = 0; attempt <= o.retries; attempt++) {
-      const started = performance.now();
-      const sides: { system: SystemName; s: Setup; w: Window; meter?: Meter<Measured> }[] = [];
-      const got: typeof best = {};
-      try {
-        for (const system of o.systems) {
-          const s = await bench.setup(system, phase.key);
-          sides.push({ system, s, w: new Window(s) });
-        }
-        for (const x of sides) x.meter = await phase.meter!(x.s);
-        for (const x of sides) await x.meter!.warm(timing.warmupMs);
-        const due = (x: (typeof sides)[number]) =>
-          !x.meter!.failed && x.meter!.seconds * 1000 < o.durationMs;
-        while (sides.some(due)) {
-          for (const x of sides.filter(due)) {
-            const left = o.durationMs - x.meter!.seconds * 1000;
-            await x.meter!.run(Math.min(phase.blockMs!, left), (edge) => x.w.mark(edge));
-          }
-        }
-        for (const x of sides) {
-          try {
-            got[x.system] = x.w.attach(x.meter!.result());
-          } catch (e) {
-            const msg = `${label}, ${x.system}: ${(e as Error).message.split('\n')[0]}`;
-            notes.push(msg);
-            log(`FAILED ${msg}`);
-          }
-        }
-      } catch (e) {
-        const msg = `${label}: ${(e as Error).message.split('\n')[0]}`;
-        notes.push(msg);
-        log(`FAILED ${msg}`);
-        return best;
-      } finally {
-        for (const x of sides) {
-          await x.meter?.close().catch(() => {});
-          await bench.teardown(x.s);
-        }
-      }
-      const secs = ((performance.now() - started) / 1000).toFixed(1);
-      for (const [system, r] of Object.entries(got) as [
-        SystemName,
-        Measured & { cpu?: CpuShare },
-      ][])
-        log(
-          `${label.padEnd(29)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s side by side, load ${load()})`,
-        );
-      const other = Math.max(0, ...Object.values(got).map(otherCores));
-      if (other < bestOther) {
-        best = got;
-        bestOther = other;
-      }
-      if (other <= OTHER_CPU_LIMIT) break;
-      if (attempt < o.retries) log(`  other processes used ${other.toFixed(2)} cores: again`);
+  async function cleanest<T>(
+    attempt: () => Promise<T | undefined>,
+    other: (r: T) => number,
+  ): Promise<T | undefined> {
+    let best: T | undefined;
+    for (let i = 0; i <= o.retries; i++) {
+      const r = await attempt();
+      if (r === undefined) break;
+      if (best === undefined || other(r) < other(best)) best = r;
+      if (other(r) <= OTHER_CPU_LIMIT) break;
+      if (i < o.retries) log(`  other processes used ${other(r).toFixed(2)} cores: again`);
     }
     return best;
   }
 
-  /** One measurement, repeated while other processes disturb it; the cleanest is kept. */
-  async function measure(
-    system: SystemName,
+  /** Notes and logs a failed measurement. */
+  function failed(what: string, e: unknown): undefined {
+    const msg = `${what}: ${(e as Error).message.split('\n')[0]}`;
+    notes.push(msg);
+    log(`FAILED ${msg}`);
+    return undefined;
+  }
+
+  function logTaken(label: string, system: SystemName, r: Taken, started: number, how = '') {
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    log(
+      `${label.padEnd(29)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s${how}, load ${load()})`,
+    );
+  }
+
+  /**
+   * A measurement for every system at once (--rate-block, --bulk-block): all are started,
+   * warmed up, then take turns in blocks until each has had --duration. On the development
+   * VM the machine's speed drifts within seconds: consecutive 3 s runs of one system
+   * differed by up to 35 % (connect+echo+close) and 2x (bulk echo), and the wsgate/naive
+   * ratio of such runs spread over 0.78-0.95x and 0.92-1.48x. Taking turns, every system
+   * sees the same machine (connect+echo+close in 25 ms blocks: 0.86-0.91x over five runs).
+   */
+  function measureSideBySide(
     phase: Phase,
     label: string,
-  ): Promise<(Measured & { cpu?: CpuShare }) | undefined> {
-    let best: (Measured & { cpu?: CpuShare }) | undefined;
-    for (let attempt = 0; attempt <= o.retries; attempt++) {
+  ): Promise<Partial<Record<SystemName, Taken>> | undefined> {
+    const attempt = async () => {
+      const started = performance.now();
+      const setups: Setup[] = [];
+      const sides: { system: SystemName; w: Window; meter: Meter<Measured> }[] = [];
+      const got: Partial<Record<SystemName, Taken>> = {};
+      try {
+        for (const system of o.systems) {
+          const s = await bench.setup(system, phase.key);
+          setups.push(s);
+          sides.push({ system, w: new Window(s), meter: await phase.meter!(s) });
+        }
+        for (const x of sides) await x.meter.warm(timing.warmupMs);
+        const due = (x: (typeof sides)[number]) =>
+          !x.meter.failed && x.meter.seconds * 1000 < o.durationMs;
+        while (sides.some(due)) {
+          for (const x of sides.filter(due)) {
+            const left = o.durationMs - x.meter.seconds * 1000;
+            await x.meter.run(Math.min(phase.blockMs!, left), (edge) => x.w.mark(edge));
+          }
+        }
+        for (const x of sides) {
+          try {
+            got[x.system] = x.w.attach(x.meter.result());
+          } catch (e) {
+            failed(`${label}, ${x.system}`, e);
+          }
+        }
+      } catch (e) {
+        return failed(label, e);
+      } finally {
+        for (const x of sides) await x.meter.close().catch(() => {});
+        for (const s of setups) await bench.teardown(s);
+      }
+      for (const [system, r] of Object.entries(got) as [SystemName, Taken][])
+        logTaken(label, system, r, started, ' side by side');
+      return got;
+    };
+    // The most disturbed system decides.
+    return cleanest(attempt, (got) => Math.max(0, ...Object.values(got).map(otherCores)));
+  }
+
+  /** One measurement of one system, repeated while other processes disturb it. */
+  function measure(system: SystemName, phase: Phase, label: string): Promise<Taken | undefined> {
+    const attempt = async () => {
       const started = performance.now();
       try {
         const r = await bench.with(system, phase.key, async (s) => {
@@ -563,23 +575,13 @@ async function main(): Promise<void> {
           const m = await phase.run(s, system, { ...timing, mark: (edge) => w.mark(edge) });
           return w.attach(m);
         });
-        const secs = ((performance.now() - started) / 1000).toFixed(1);
-        log(
-          `${label.padEnd(29)} ${system.padEnd(10)} ${brief(r)}${cpuBrief(r.cpu)}  (${secs} s, load ${load()})`,
-        );
-        if (!best || otherCores(r) < otherCores(best)) best = r;
-        // Someone else used the CPUs meanwhile: measure again, keep the cleanest.
-        if (otherCores(r) <= OTHER_CPU_LIMIT) break;
-        if (attempt < o.retries)
-          log(`  other processes used ${otherCores(r).toFixed(2)} cores: again`);
+        logTaken(label, system, r, started);
+        return r;
       } catch (e) {
-        const msg = `${label}, ${system}: ${(e as Error).message.split('\n')[0]}`;
-        notes.push(msg);
-        log(`FAILED ${msg}`);
-        break;
+        return failed(`${label}, ${system}`, e);
       }
-    }
-    return best;
+    };
+    return cleanest(attempt, otherCores);
   }
   results.loadEnd = load();
   results.seconds = (performance.now() - t0) / 1000;

@@ -40,6 +40,16 @@ test('LineBatch: a line waits at most flushMs', async () => {
   assert.deepEqual(writes, ['late\n']);
 });
 
+test('LineBatch with flushMs 0 has no timer: lines wait for flush', async () => {
+  const { writes, out } = collector();
+  const batch = new LineBatch(out, { minWrite: 1 << 20, flushMs: 0 });
+  batch.write('kept\n');
+  await sleep(50);
+  assert.deepEqual(writes, []);
+  batch.flush();
+  assert.deepEqual(writes, ['kept\n']);
+});
+
 test('LineBatch.hold keeps every line: nothing starts a write at exit', () => {
   const { writes, out } = collector();
   const batch = new LineBatch(out, { minWrite: 4, flushMs: 60_000 });
